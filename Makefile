@@ -1,0 +1,30 @@
+# Two commands set up and check a fresh clone: `make install`, then `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SWEEP ?= timeseries
+CONFIG ?= configs/timeseries/deep_rnn_dense.py
+WORKDIR ?= runs/$(notdir $(basename $(CONFIG)))
+
+.PHONY: install test train ablate clean
+
+install: $(VENV)/.installed
+
+# Re-installs only when the dependency list changes, so `make install` is idempotent.
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	touch $@
+
+test: install
+	$(PY) -m pytest -q
+
+train: install
+	$(PY) train.py --config=$(CONFIG) --workdir=$(WORKDIR)
+
+ablate: install
+	$(PY) ablate.py --sweep=configs/ablations/$(SWEEP).py --workdir=runs/ablate/$(SWEEP)
+
+clean:
+	rm -rf $(VENV) *.egg-info

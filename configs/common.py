@@ -1,0 +1,63 @@
+"""The fields every seqlab config shares; task configs start here and change a few.
+
+Values derived from other fields (total steps, decay horizons) are computed in
+`training.config_loading.finalize` after command-line overrides, never here.
+"""
+import os
+
+import ml_collections
+
+
+def get_config():
+  c = ml_collections.ConfigDict()
+  c.seed = 0  # Parameter init, dropout and shuffling; data generation has its own seed.
+
+  c.model = ml_collections.ConfigDict()
+  c.model.name = ''  # Key of models.registry; the model's own fields sit beside it.
+
+  c.data = ml_collections.ConfigDict()
+  c.data.name = ''  # Which dataset the task reads.
+  c.data.dir = os.environ.get('SEQLAB_DATA_DIR', '')  # Root of the public datasets.
+
+  c.task = ml_collections.ConfigDict()
+  c.task.name = ''  # Key of tasks.registry: loss, metrics and evaluation.
+
+  c.train = ml_collections.ConfigDict()
+  c.train.batch_size = 32  # Global batch size.
+  c.train.num_epochs = 1  # Passes over the training split, used when num_steps is 0.
+  c.train.num_steps = 0  # When > 0, the run length in steps; overrides num_epochs.
+
+  c.optimizer = ml_collections.ConfigDict()
+  c.optimizer.name = 'adam'  # sgd, momentum, nesterov, rmsprop, adagrad, adadelta, adam, adamw.
+  c.optimizer.learning_rate = 1e-3  # Peak learning rate; the schedule scales it.
+  c.optimizer.clip_norm = 0.0  # Clip gradients to this global norm; 0 = off.
+  c.optimizer.momentum = 0.9  # momentum and nesterov.
+  c.optimizer.b1 = 0.9  # adam, adamw.
+  c.optimizer.b2 = 0.999  # adam, adamw.
+  c.optimizer.eps = 1e-8  # adam, adamw, rmsprop, adagrad, adadelta.
+  c.optimizer.rho = 0.9  # Decay of the squared-gradient average: rmsprop, adadelta.
+  c.optimizer.initial_accumulator = 0.1  # adagrad.
+  c.optimizer.weight_decay = 0.0  # Decoupled weight decay (adamw); L2 for the others is not offered.
+  c.optimizer.decay_matrices_only = True  # Weight decay skips biases, gains and other vectors.
+
+  c.schedule = ml_collections.ConfigDict()
+  c.schedule.name = 'constant'  # constant, warmup_cosine, warmup_rsqrt, step_decay.
+  c.schedule.warmup_steps = 0  # Linear warmup from 0 (warmup_cosine, warmup_rsqrt).
+  c.schedule.end_learning_rate = 0.0  # warmup_cosine: value reached at decay_steps.
+  c.schedule.decay_steps = 0  # warmup_cosine: end of the decay; 0 = the run's last step.
+  c.schedule.decay_factor = 2.0  # step_decay: divide by this every epoch ...
+  c.schedule.decay_start_epoch = 0  # ... after this many epochs.
+
+  c.eval = ml_collections.ConfigDict()
+  c.eval.every_steps = 0  # Evaluate on the validation split this often; 0 = every epoch.
+  c.eval.batch_size = 0  # 0 = train.batch_size.
+  c.eval.splits = 'valid,test'  # Splits evaluated at the end and written to results.json.
+
+  c.checkpoint = ml_collections.ConfigDict()
+  c.checkpoint.every_steps = 0  # 0 = every epoch; the last step is always saved.
+  c.checkpoint.max_to_keep = 2
+
+  c.log = ml_collections.ConfigDict()
+  c.log.every_steps = 50  # Training metrics to metrics.jsonl and TensorBoard.
+  c.log.progress_bar = True  # tqdm bar on stderr when it is a terminal.
+  return c

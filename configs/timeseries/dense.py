@@ -1,0 +1,13 @@
+"""Linear model: Dense(1) on the 50 flattened input steps.
+
+  python train.py --config=configs/timeseries/dense.py --workdir=runs/dense
+
+Reference (Géron ch. 15): valid MSE 0.00417 after 20 epochs of Adam.
+"""
+from configs.timeseries import common
+
+
+def get_config():
+  c = common.get_config()
+  c.model.name = 'dense'
+  return c

@@ -1,0 +1,1 @@
+"""Datasets, tokenizers and batching. numpy in, numpy out: no jax here."""

@@ -1,0 +1,73 @@
+"""Fixed-shape batches over in-memory arrays.
+
+Every batch has exactly `batch_size` rows so the step compiles once; a short
+last batch is padded with zero rows whose `weight` is 0, and losses are
+weighted means, so it trains exactly like Keras's partial batch.
+"""
+import numpy as np
+
+
+def _padded(arrays: dict, index: np.ndarray, batch_size: int) -> dict:
+  batch = {}
+  for key, array in arrays.items():
+    rows = np.zeros((batch_size,) + array.shape[1:], array.dtype)
+    rows[:len(index)] = array[index]
+    batch[key] = rows
+  weight = np.zeros((batch_size,), np.float32)
+  weight[:len(index)] = 1.0
+  batch['weight'] = weight
+  return batch
+
+
+def num_examples(arrays: dict) -> int:
+  sizes = {len(a) for a in arrays.values()}
+  if len(sizes) != 1:
+    raise ValueError(f'Arrays of one split differ in length: {sorted(sizes)}')
+  return sizes.pop()
+
+
+class EpochBatcher:
+  """Shuffled passes over a split; the order of epoch e depends only on (seed, e).
+
+  Its position is (epoch, batch index), saved with every checkpoint, so a
+  resumed run draws exactly the batches an uninterrupted one would.
+  """
+
+  def __init__(self, arrays: dict, batch_size: int, seed: int):
+    self.arrays = arrays
+    self.batch_size = batch_size
+    self.seed = seed
+    self.size = num_examples(arrays)
+    self.steps_per_epoch = -(-self.size // batch_size)
+    self.epoch, self.index = 0, 0
+    self._order_epoch, self._order = -1, None
+
+  def state(self) -> dict:
+    return {'epoch': self.epoch, 'index': self.index}
+
+  def restore(self, state: dict) -> None:
+    self.epoch, self.index = int(state['epoch']), int(state['index'])
+
+  def _epoch_order(self) -> np.ndarray:
+    if self._order_epoch != self.epoch:
+      self._order = np.random.default_rng([self.seed, self.epoch]).permutation(self.size)
+      self._order_epoch = self.epoch
+    return self._order
+
+  def __iter__(self):
+    return self
+
+  def __next__(self) -> dict:
+    start = self.index * self.batch_size
+    index = self._epoch_order()[start:start + self.batch_size]
+    self.index += 1
+    if self.index == self.steps_per_epoch:
+      self.epoch, self.index = self.epoch + 1, 0
+    return _padded(self.arrays, index, self.batch_size)
+
+
+def eval_batches(arrays: dict, batch_size: int):
+  """The split in order, once, in padded fixed-shape batches."""
+  size = num_examples(arrays)
+  for start in range(0, size, batch_size):
+    yield _padded(arrays, np.arange(start, min(start + batch_size, size)), batch_size)

@@ -1,0 +1,3 @@
+"""Pure architectures, reached through `models.build(config.model)`."""
+from models import forecasters  # noqa: F401  (registers its models)
+from models.registry import build, names  # noqa: F401

@@ -1,0 +1,75 @@
+"""Models that read a (B, T, D) window and predict the next `output_size` values."""
+import flax.linen as nn
+import jax.numpy as jnp
+
+from models import registry
+from models import rnn
+
+
+class NaiveForecaster(nn.Module):
+  """Predicts the last observed value; has no parameters."""
+
+  @nn.compact
+  def __call__(self, x_BTD):
+    return x_BTD[:, -1, :]
+
+
+class DenseForecaster(nn.Module):
+  """A linear map of the flattened window."""
+  output_size: int
+
+  @nn.compact
+  def __call__(self, x_BTD):
+    dense = nn.Dense(self.output_size, kernel_init=nn.initializers.glorot_uniform())
+    return dense(x_BTD.reshape(x_BTD.shape[0], -1))
+
+
+class RNNForecaster(nn.Module):
+  """Stacked recurrent layers; the last layer's final state, optionally through a Dense head."""
+  hidden_sizes: tuple[int, ...]
+  output_size: int
+  cell: str = 'elman'
+  activation: str = 'tanh'
+  head: str = 'dense'
+  scan_unroll: int = 1
+
+  @nn.compact
+  def __call__(self, x_BTD):
+    h_BTH = x_BTD
+    for i, size in enumerate(self.hidden_sizes):
+      layer = rnn.CELLS[self.cell](size, self.activation, self.scan_unroll, name=f'rnn_{i}')
+      h_BTH, h_last_BH = layer(h_BTH)
+    if self.head == 'dense':
+      return nn.Dense(self.output_size, kernel_init=nn.initializers.glorot_uniform(), name='head')(h_last_BH)
+    return h_last_BH
+
+
+@registry.register('naive')
+def _naive(config):
+  del config
+  return NaiveForecaster()
+
+
+@registry.register('dense')
+def _dense(config):
+  return DenseForecaster(output_size=config.output_size)
+
+
+def _choice(config, field, choices):
+  value = config[field]
+  if value not in choices:
+    raise ValueError(f'Unknown model.{field} {value!r}; choose one of: {", ".join(sorted(choices))}.')
+  return value
+
+
+@registry.register('rnn')
+def _rnn(config):
+  head = _choice(config, 'head', ('dense', 'none'))
+  hidden_sizes = tuple(int(s) for s in config.hidden_sizes)
+  if head == 'none' and hidden_sizes[-1] != config.output_size:
+    raise ValueError(f'model.head="none" needs the last of model.hidden_sizes {hidden_sizes} '
+                     f'to equal model.output_size ({config.output_size}).')
+  return RNNForecaster(
+      hidden_sizes=hidden_sizes, output_size=config.output_size,
+      cell=_choice(config, 'cell', rnn.CELLS), activation=_choice(config, 'activation', rnn.ACTIVATIONS),
+      head=head, scan_unroll=config.scan_unroll)

@@ -1,0 +1,29 @@
+"""Name-based model registry: `config.model.name` -> a Flax linen module.
+
+A builder reads its fields from the `model` section of the config and returns
+a frozen (hashable) module, used only through pure `init`/`apply`.
+"""
+from typing import Callable
+
+_BUILDERS: dict[str, Callable] = {}
+
+
+def register(name: str):
+  def decorator(builder: Callable) -> Callable:
+    if name in _BUILDERS:
+      raise ValueError(f'model {name!r} is registered twice')
+    _BUILDERS[name] = builder
+    return builder
+  return decorator
+
+
+def names() -> list[str]:
+  return sorted(_BUILDERS)
+
+
+def build(model_config):
+  """Returns the module that `model_config.name` names."""
+  name = model_config.name
+  if name not in _BUILDERS:
+    raise ValueError(f'Unknown model.name {name!r}; choose one of: {", ".join(names())}.')
+  return _BUILDERS[name](model_config)

@@ -1,0 +1,3 @@
+"""Per-task loss, metrics and evaluation, reached through `tasks.build(config)`."""
+from tasks import forecast  # noqa: F401  (registers its task)
+from tasks.registry import build, names  # noqa: F401

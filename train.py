@@ -1,0 +1,43 @@
+"""Trains one config into one workdir; running it again resumes.
+
+  python train.py --config=configs/timeseries/deep_rnn_dense.py --workdir=runs/deep_rnn_dense \
+      [--config.optimizer.learning_rate=3e-3 ...]
+"""
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from training import config_loading
+from training import loop
+
+config_flags.DEFINE_config_file('config', None, 'Config file, path/to/config.py[:ARG].', lock_config=True)
+flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and results.')
+flags.mark_flags_as_required(['config', 'workdir'])
+FLAGS = flags.FLAGS
+
+
+def parse_flags(argv):
+  """absl's parsing, with unknown --config.KEY overrides explained instead of a traceback."""
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(f'FATAL Flags parsing error: {e}\nPass --helpshort or --helpfull to see help on flags.')
+  except (AttributeError, KeyError, ValueError, TypeError) as e:
+    sys.exit(f'error: {config_loading.explain_flag_overrides(argv[1:]) or e}')
+
+
+def main(argv):
+  logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO.
+  if len(argv) > 1:
+    sys.exit(f'error: unexpected arguments {argv[1:]}; flags look like --name=value.')
+  try:
+    loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  except (config_loading.ConfigError, FileNotFoundError) as e:
+    sys.exit(f'error: {e}')
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=parse_flags)

@@ -1,0 +1,1 @@
+"""The train loop and what it needs: optimizers, checkpoints, metric writers, sweeps."""

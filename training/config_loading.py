@@ -1,0 +1,106 @@
+"""Loading config files, applying overrides and checking a config before anything compiles."""
+import importlib.util
+import os
+
+import ml_collections
+
+import models
+import tasks
+from training import optim
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class ConfigError(ValueError):
+  """A config key or value that cannot work, with the accepted choices."""
+
+
+def load_config(spec: str) -> ml_collections.ConfigDict:
+  """Loads `path/to/config.py[:ARG]` as ml_collections' --config flag does."""
+  path, _, arg = spec.partition(':')
+  if not os.path.isabs(path) and not os.path.exists(path):
+    path = os.path.join(REPO_ROOT, path)
+  if not os.path.exists(path):
+    raise ConfigError(f'Config file {spec!r} does not exist.')
+  module_spec = importlib.util.spec_from_file_location(f'_seqlab_config_{abs(hash(path))}', path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(arg) if arg else module.get_config()
+
+
+def resolve_key(config, dotted: str):
+  """Returns (parent ConfigDict, last key) of `a.b.c`, or raises naming the valid keys."""
+  node, parts = config, dotted.split('.')
+  for depth, part in enumerate(parts):
+    prefix = '.'.join(parts[:depth])
+    if not isinstance(node, (ml_collections.ConfigDict, dict)):
+      raise ConfigError(f'Config key {dotted!r}: {prefix!r} is a value, not a section.')
+    if part not in node:
+      where = f'under {prefix!r}' if prefix else 'at the top level'
+      raise ConfigError(f'Unknown config key {dotted!r}; valid keys {where}: {", ".join(sorted(node.keys()))}.')
+    if depth < len(parts) - 1:
+      node = node[part]
+  return node, parts[-1]
+
+
+def apply_overrides(config, overrides: dict) -> ml_collections.ConfigDict:
+  """Returns a copy of `config` with {'a.b': value} applied; unknown keys are errors."""
+  config = ml_collections.ConfigDict(config.to_dict())
+  for dotted, value in overrides.items():
+    parent, key = resolve_key(config, dotted)
+    old = parent[key]
+    if isinstance(old, tuple) and isinstance(value, list):
+      value = tuple(value)
+    try:
+      parent[key] = value
+    except TypeError as e:
+      raise ConfigError(f'Config key {dotted!r} holds a {type(old).__name__}; got {value!r}: {e}') from e
+  return config
+
+
+def explain_flag_overrides(argv: list[str]) -> str | None:
+  """Finds the first `--config.KEY=VALUE` that names no config key and explains it."""
+  spec = next((a.split('=', 1)[1] for a in argv if a.startswith('--config=')), None)
+  if spec is None:
+    return None
+  config = load_config(spec)
+  for arg in argv:
+    if arg.startswith('--config.'):
+      try:
+        resolve_key(config, arg[len('--config.'):].split('=', 1)[0])
+      except ConfigError as e:
+        return str(e)
+  return None
+
+
+def _choice(value, choices, key):
+  if value not in choices:
+    raise ConfigError(f'Unknown {key} {value!r}; choose one of: {", ".join(choices)}.')
+
+
+def validate(config) -> None:
+  """Checks names and values against what exists; runs before any data load or compile."""
+  _choice(config.task.name, tasks.names(), 'task.name')
+  _choice(config.data.name, tasks.registry.task_class(config.task.name).datasets, 'data.name')
+  _choice(config.model.name, models.names(), 'model.name')
+  _choice(config.optimizer.name, list(optim.OPTIMIZERS), 'optimizer.name')
+  _choice(config.schedule.name, list(optim.SCHEDULES), 'schedule.name')
+  for split in config.eval.splits.split(','):
+    _choice(split, ['train', 'valid', 'test'], 'eval.splits entry')
+  positive = {'train.batch_size': config.train.batch_size,
+              'optimizer.learning_rate': config.optimizer.learning_rate,
+              'log.every_steps': config.log.every_steps}
+  for key, value in positive.items():
+    if not value > 0:
+      raise ConfigError(f'{key} must be > 0; got {value!r}.')
+  non_negative = {'train.num_steps': config.train.num_steps, 'train.num_epochs': config.train.num_epochs,
+                  'optimizer.clip_norm': config.optimizer.clip_norm, 'eval.every_steps': config.eval.every_steps,
+                  'eval.batch_size': config.eval.batch_size, 'checkpoint.every_steps': config.checkpoint.every_steps,
+                  'schedule.warmup_steps': config.schedule.warmup_steps}
+  for key, value in non_negative.items():
+    if value < 0:
+      raise ConfigError(f'{key} must be >= 0; got {value!r}.')
+  try:
+    models.build(config.model)  # The builder checks the model's own fields.
+  except (ValueError, KeyError, AttributeError) as e:
+    raise ConfigError(str(e)) from e

@@ -1,0 +1,179 @@
+"""train_and_evaluate(config, workdir): the one training loop every task goes through."""
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import tqdm
+
+import models
+import tasks
+from data import batching
+from training import checkpoint
+from training import config_loading
+from training import optim
+from training import plots
+from training import writers
+
+
+@flax.struct.dataclass
+class TrainState:
+  step: jax.Array
+  params: Any
+  opt_state: Any
+  rng: jax.Array
+
+
+def make_train_step(model, task, tx, schedule):
+  """The pure step (state, batch) -> (state, metrics); metrics are (sum, weight) pairs."""
+  def train_step(state, batch):
+    rng = jax.random.fold_in(state.rng, state.step)
+    loss_fn = lambda params: task.loss(model, params, batch, rng)
+    (loss, sums), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    grad_norm = optax.global_norm(grads)
+    metrics = dict(sums, loss=(loss, 1.0), grad_norm=(grad_norm, 1.0),
+                   learning_rate=(schedule(state.step), 1.0))
+    finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+    new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
+    return new_state, metrics, finite
+  return train_step
+
+
+def _reduce(metric_list: list[dict]) -> dict:
+  """Host-side: adds (sum, weight) pairs over steps or batches, then divides."""
+  fetched = jax.device_get(metric_list)
+  return {name: float(np.sum([m[name][0] for m in fetched]) / np.sum([m[name][1] for m in fetched]))
+          for name in fetched[0]}
+
+
+def evaluate(eval_step, params, arrays: dict, batch_size: int) -> dict:
+  return _reduce([eval_step(params, batch) for batch in batching.eval_batches(arrays, batch_size)])
+
+
+def _note_config_change(path: str, config_dict: dict) -> None:
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    old = json.load(f)
+  flat = lambda d, p='': {k2: v2 for k, v in d.items()
+                          for k2, v2 in (flat(v, f'{p}{k}.').items() if isinstance(v, dict) else [(f'{p}{k}', v)])}
+  old_flat, new_flat = flat(old), flat(config_dict)
+  changed = sorted(k for k in old_flat.keys() | new_flat.keys() if old_flat.get(k) != new_flat.get(k))
+  if changed:
+    print(f'Note: the config differs from the one saved in {path} in: {", ".join(changed)}', file=sys.stderr)
+
+
+class _Schedule:
+  """Which steps log, evaluate and checkpoint."""
+
+  def __init__(self, config, total_steps: int, steps_per_epoch: int):
+    self.total = total_steps
+    self.log = config.log.every_steps
+    self.eval = config.eval.every_steps or steps_per_epoch
+    self.ckpt = config.checkpoint.every_steps or steps_per_epoch
+
+  def evaluates(self, step):
+    return step % self.eval == 0 and step != self.total  # The last step is evaluated once, below.
+
+  def saves(self, step):
+    return step % self.ckpt == 0 or step == self.total
+
+  def logs(self, step):
+    return step % self.log == 0 or self.evaluates(step) or self.saves(step)
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  """Trains (resuming from `workdir` if it holds a checkpoint), evaluates, returns results."""
+  config_loading.validate(config)
+  os.makedirs(workdir, exist_ok=True)
+  task = tasks.build(config)
+  model = models.build(config.model)
+  batcher = batching.EpochBatcher(task.arrays('train'), config.train.batch_size, config.seed)
+  steps_per_epoch = batcher.steps_per_epoch
+  total_steps = config.train.num_steps or config.train.num_epochs * steps_per_epoch
+  when = _Schedule(config, total_steps, steps_per_epoch)
+  eval_batch_size = config.eval.batch_size or config.train.batch_size
+  tx = optim.build_optimizer(config, total_steps, steps_per_epoch)
+  schedule = optim.build_schedule(config, total_steps, steps_per_epoch)
+
+  config_path = os.path.join(workdir, 'config.json')
+  config_dict = dict(config.to_dict(), derived={
+      'total_steps': total_steps, 'steps_per_epoch': steps_per_epoch,
+      'eval_every_steps': when.eval, 'checkpoint_every_steps': when.ckpt})
+  _note_config_change(config_path, config_dict)
+  writers.write_json(config_path, config_dict)
+
+  init_rng, train_rng = jax.random.split(jax.random.PRNGKey(config.seed))
+  example = next(batching.eval_batches(task.arrays('train'), config.train.batch_size))
+  params = jax.jit(model.init)(init_rng, example['inputs']).get('params', {})
+  state = TrainState(step=jnp.asarray(0, jnp.int32), params=params, opt_state=tx.init(params), rng=train_rng)
+  n_params = sum(p.size for p in jax.tree.leaves(params))
+
+  ckpt = checkpoint.Checkpointer(ckpt_dir(workdir), config.checkpoint.max_to_keep)
+  writer = writers.MetricWriter(workdir)
+  start = ckpt.latest_step()
+  if start is not None:
+    state, data_state = ckpt.restore(start, state)
+    batcher.restore(data_state)
+    writer.truncate_after(start)
+    print(f'Resuming {workdir} from step {start}.', file=sys.stderr)
+  start = start or 0
+
+  train_step = jax.jit(make_train_step(model, task, tx, schedule), donate_argnums=0)
+  eval_step = jax.jit(lambda params, batch: task.eval_metrics(model, params, batch))
+
+  bar = tqdm.tqdm(total=total_steps, initial=start, unit='step', dynamic_ncols=True,
+                  disable=not (config.log.progress_bar and sys.stderr.isatty()))
+  print(f'{config.model.name}: {n_params:,} parameters; {total_steps} steps, {steps_per_epoch} per epoch.')
+  window, finite_flags, last_saved = [], [], start
+  window_start = time.time()
+  for step in range(start + 1, total_steps + 1):
+    state, metrics, finite = train_step(state, next(batcher))
+    window.append(metrics)
+    finite_flags.append(finite)
+    bar.update(1)
+    if when.logs(step):
+      flags = jax.device_get(finite_flags)
+      if not all(flags):
+        bad = step - len(flags) + 1 + flags.index(False)
+        raise FloatingPointError(
+            f'Non-finite loss or gradient at step {bad}; stopping. The last good checkpoint '
+            f'(step {last_saved}) is kept in {ckpt_dir(workdir)}.')
+      train_metrics = _reduce(window)
+      train_metrics['steps_per_sec'] = len(window) / (time.time() - window_start)
+      writer.write(step, 'train', train_metrics)
+      bar.set_postfix(loss=f'{train_metrics["loss"]:.4g}')
+      window, finite_flags, window_start = [], [], time.time()
+    if when.evaluates(step):
+      valid = evaluate(eval_step, state.params, task.arrays('valid'), eval_batch_size)
+      writer.write(step, 'valid', valid)
+      tqdm.tqdm.write(f'step {step}/{total_steps}: train loss {train_metrics["loss"]:.5g} | '
+                      + ' '.join(f'valid {k} {v:.5g}' for k, v in valid.items()))
+    if when.saves(step):
+      ckpt.save(step, state, batcher.state())
+      last_saved = step
+  bar.close()
+
+  results = {}
+  for split in config.eval.splits.split(','):
+    split_metrics = evaluate(eval_step, state.params, task.arrays(split), eval_batch_size)
+    writer.write(total_steps, split, split_metrics)
+    results.update({f'{split}/{k}': v for k, v in split_metrics.items()})
+  print(f'step {total_steps}: ' + ' '.join(f'{k} {v:.5g}' for k, v in sorted(results.items())))
+  writers.write_json(os.path.join(workdir, 'results.json'), results)
+  writer.close()
+  ckpt.close()
+  plots.plot_run(os.path.join(workdir, 'metrics.jsonl'), os.path.join(workdir, 'curves.png'))
+  return results
+
+
+def ckpt_dir(workdir: str) -> str:
+  return os.path.join(workdir, 'checkpoints')

@@ -1,0 +1,74 @@
+"""Optimizers and learning-rate schedules from config, through optax."""
+import jax
+import optax
+
+
+def _step_decay(lr, c, steps_per_epoch):
+  # Zaremba et al.: constant for decay_start_epoch epochs, then divided by decay_factor every epoch.
+  factor, start = float(c.decay_factor), int(c.decay_start_epoch)
+
+  def schedule(step):
+    epoch = step // steps_per_epoch
+    return lr * factor ** -jax.numpy.maximum(0, epoch - start + 1).astype(jax.numpy.float32)
+  return schedule
+
+
+def _warmup_cosine(lr, c, total_steps):
+  decay_steps = c.decay_steps or total_steps
+  return optax.warmup_cosine_decay_schedule(
+      0.0, lr, c.warmup_steps, max(decay_steps, c.warmup_steps + 1), c.end_learning_rate)
+
+
+def _warmup_rsqrt(lr, c):
+  # Linear warmup, then lr * sqrt(warmup / step): continuous at the end of warmup.
+  warmup = float(max(c.warmup_steps, 1))
+
+  def schedule(step):
+    step = jax.numpy.maximum(step, 1).astype(jax.numpy.float32)
+    return lr * jax.numpy.minimum(step / warmup, jax.numpy.sqrt(warmup / step))
+  return schedule
+
+
+SCHEDULES = {
+    'constant': lambda lr, c, total, per_epoch: optax.constant_schedule(lr),
+    'warmup_cosine': lambda lr, c, total, per_epoch: _warmup_cosine(lr, c, total),
+    'warmup_rsqrt': lambda lr, c, total, per_epoch: _warmup_rsqrt(lr, c),
+    'step_decay': lambda lr, c, total, per_epoch: _step_decay(lr, c, per_epoch),
+}
+
+
+def build_schedule(config, total_steps: int, steps_per_epoch: int) -> optax.Schedule:
+  name = config.schedule.name
+  if name not in SCHEDULES:
+    raise ValueError(f'Unknown schedule.name {name!r}; choose one of: {", ".join(SCHEDULES)}.')
+  return SCHEDULES[name](config.optimizer.learning_rate, config.schedule, total_steps, steps_per_epoch)
+
+
+def _matrices(params):
+  return jax.tree.map(lambda p: p.ndim >= 2, params)
+
+
+OPTIMIZERS = {
+    'sgd': lambda lr, c: optax.sgd(lr),
+    'momentum': lambda lr, c: optax.sgd(lr, momentum=c.momentum),
+    'nesterov': lambda lr, c: optax.sgd(lr, momentum=c.momentum, nesterov=True),
+    'rmsprop': lambda lr, c: optax.rmsprop(lr, decay=c.rho, eps=c.eps),
+    'adagrad': lambda lr, c: optax.adagrad(lr, initial_accumulator_value=c.initial_accumulator, eps=c.eps),
+    'adadelta': lambda lr, c: optax.adadelta(lr, rho=c.rho, eps=c.eps),
+    'adam': lambda lr, c: optax.adam(lr, b1=c.b1, b2=c.b2, eps=c.eps),
+    'adamw': lambda lr, c: optax.adamw(
+        lr, b1=c.b1, b2=c.b2, eps=c.eps, weight_decay=c.weight_decay,
+        mask=_matrices if c.decay_matrices_only else None),
+}
+
+
+def build_optimizer(config, total_steps: int, steps_per_epoch: int) -> optax.GradientTransformation:
+  """The configured optimizer on the configured schedule, after optional global-norm clipping."""
+  name = config.optimizer.name
+  if name not in OPTIMIZERS:
+    raise ValueError(f'Unknown optimizer.name {name!r}; choose one of: {", ".join(OPTIMIZERS)}.')
+  schedule = build_schedule(config, total_steps, steps_per_epoch)
+  tx = OPTIMIZERS[name](schedule, config.optimizer)
+  if config.optimizer.clip_norm > 0:
+    tx = optax.chain(optax.clip_by_global_norm(config.optimizer.clip_norm), tx)
+  return tx

@@ -1,0 +1,43 @@
+"""Learning curves from metrics.jsonl: one run, or the rows of a sweep."""
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+from training import writers  # noqa: E402
+
+
+def _series(records, split, metric):
+  points = sorted((r['step'], r[metric]) for r in records if r['split'] == split and metric in r)
+  return [p[0] for p in points], [p[1] for p in points]
+
+
+def plot_run(metrics_path: str, out_path: str) -> None:
+  """Training loss and every validation metric against steps, log-scaled."""
+  records = writers.read_jsonl(metrics_path)
+  valid_metrics = sorted({k for r in records if r['split'] == 'valid' for k in r} - {'step', 'split', 'wall_time'})
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for split, metric in [('train', 'loss')] + [('valid', m) for m in valid_metrics]:
+    steps, values = _series(records, split, metric)
+    if steps:
+      ax.plot(steps, values, label=f'{split}/{metric}', marker='.' if split == 'valid' else None)
+  ax.set(xlabel='step', yscale='log', title='learning curves')
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=100)
+  plt.close(fig)
+
+
+def plot_sweep(curves: dict, metric: str, out_path: str) -> None:
+  """curves: {row: (steps, mean values)}; one line per row."""
+  fig, ax = plt.subplots(figsize=(7, 4.5))
+  for row, (steps, values) in curves.items():
+    if len(steps) > 1:
+      ax.plot(steps, values, label=row, marker='.')
+    elif steps:
+      ax.axhline(values[0], label=row, linestyle='--', color='gray')
+  ax.set(xlabel='step', ylabel=metric, yscale='log', title=f'{metric} (mean over seeds)')
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=100)
+  plt.close(fig)

@@ -1,0 +1,49 @@
+"""Metrics to metrics.jsonl and TensorBoard; small helpers for atomic JSON files."""
+import json
+import os
+import time
+
+from tensorboardX import SummaryWriter
+
+
+def write_json(path: str, obj) -> None:
+  """Writes atomically, so a killed process never leaves half a file."""
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(obj, f, indent=2, sort_keys=True)
+    f.write('\n')
+  os.replace(tmp, path)
+
+
+def read_jsonl(path: str) -> list[dict]:
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+class MetricWriter:
+  """One JSON object per (step, split) in metrics.jsonl, the same scalars in TensorBoard."""
+
+  def __init__(self, workdir: str):
+    self.path = os.path.join(workdir, 'metrics.jsonl')
+    self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'))
+
+  def truncate_after(self, step: int) -> None:
+    """Drops records past `step`: a resumed run rewrites them, so none appear twice."""
+    kept = [r for r in read_jsonl(self.path) if r['step'] <= step]
+    tmp = self.path + '.tmp'
+    with open(tmp, 'w') as f:
+      f.writelines(json.dumps(r) + '\n' for r in kept)
+    os.replace(tmp, self.path)
+
+  def write(self, step: int, split: str, metrics: dict) -> None:
+    record = {'step': int(step), 'split': split, 'wall_time': round(time.time(), 3)}
+    record.update({k: float(v) for k, v in metrics.items()})
+    with open(self.path, 'a') as f:
+      f.write(json.dumps(record) + '\n')
+    for name, value in metrics.items():
+      self._tb.add_scalar(f'{split}/{name}', float(value), int(step))
+
+  def close(self) -> None:
+    self._tb.close()
