@@ -26,7 +26,11 @@ def parse_flags(argv):
   except flags.Error as e:
     sys.exit(f'FATAL Flags parsing error: {e}\nPass --helpshort or --helpfull to see help on flags.')
   except (AttributeError, KeyError, ValueError, TypeError) as e:
-    sys.exit(f'error: {config_loading.explain_flag_overrides(argv[1:]) or e}')
+    try:
+      explained = config_loading.explain_flag_overrides(argv[1:])
+    except Exception as load_error:  # The config file itself is broken; say so.
+      explained = f'{type(load_error).__name__}: {load_error}'
+    sys.exit(f'error: {explained or e}')
 
 
 def main(argv):

@@ -1,4 +1,6 @@
 """Checkpoints of the train state and the data position. The only module that touches orbax."""
+import os
+
 import jax
 import orbax.checkpoint as ocp
 
@@ -13,7 +15,7 @@ class Checkpointer:
   def __init__(self, directory: str, max_to_keep: int = 2):
     options = ocp.CheckpointManagerOptions(
         max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False)
-    self._manager = ocp.CheckpointManager(directory, options=options)
+    self._manager = ocp.CheckpointManager(os.path.abspath(directory), options=options)
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()

@@ -15,16 +15,22 @@ class ConfigError(ValueError):
   """A config key or value that cannot work, with the accepted choices."""
 
 
-def load_config(spec: str) -> ml_collections.ConfigDict:
-  """Loads `path/to/config.py[:ARG]` as ml_collections' --config flag does."""
-  path, _, arg = spec.partition(':')
+def load_module(path: str):
+  """Imports a config or sweep file by path (relative paths may also be relative to the repo)."""
   if not os.path.isabs(path) and not os.path.exists(path):
     path = os.path.join(REPO_ROOT, path)
   if not os.path.exists(path):
-    raise ConfigError(f'Config file {spec!r} does not exist.')
+    raise ConfigError(f'Config file {path!r} does not exist.')
   module_spec = importlib.util.spec_from_file_location(f'_seqlab_config_{abs(hash(path))}', path)
   module = importlib.util.module_from_spec(module_spec)
   module_spec.loader.exec_module(module)
+  return module
+
+
+def load_config(spec: str) -> ml_collections.ConfigDict:
+  """Loads `path/to/config.py[:ARG]` as ml_collections' --config flag does."""
+  path, _, arg = spec.partition(':')
+  module = load_module(path)
   return module.get_config(arg) if arg else module.get_config()
 
 

@@ -38,7 +38,7 @@ def make_train_step(model, task, tx, schedule):
     (loss, sums), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    grad_norm = optax.global_norm(grads)
+    grad_norm = optax.tree.norm(grads)
     metrics = dict(sums, loss=(loss, 1.0), grad_norm=(grad_norm, 1.0),
                    learning_rate=(schedule(state.step), 1.0))
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
@@ -123,9 +123,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
   if start is not None:
     state, data_state = ckpt.restore(start, state)
     batcher.restore(data_state)
-    writer.truncate_after(start)
     print(f'Resuming {workdir} from step {start}.', file=sys.stderr)
   start = start or 0
+  writer.truncate_after(start)
 
   train_step = jax.jit(make_train_step(model, task, tx, schedule), donate_argnums=0)
   eval_step = jax.jit(lambda params, batch: task.eval_metrics(model, params, batch))

@@ -7,7 +7,13 @@ split 7000/2000/1000. Keras defaults throughout: Adam(1e-3, eps 1e-7), batch 32,
 from configs import common
 
 
-def get_config():
+VARIANTS = ('', 'tiny')
+
+
+def get_config(variant=''):
+  """variant 'tiny': a few hundred short series and 20 steps, for tests."""
+  if variant not in VARIANTS:
+    raise ValueError(f'Unknown config variant {variant!r}; choose one of: {VARIANTS}.')
   c = common.get_config()
   c.task.name = 'forecast'
   c.data.name = 'timeseries'
@@ -25,4 +31,13 @@ def get_config():
   c.optimizer.learning_rate = 1e-3
   c.optimizer.eps = 1e-7  # Keras's default, not optax's 1e-8.
   c.log.every_steps = 100
+  c.eval.batch_size = 500  # Sums over the split, so any size gives the same numbers.
+  if variant == 'tiny':
+    c.data.num_series, c.data.num_steps, c.data.num_train, c.data.num_valid = 120, 8, 64, 32
+    c.train.batch_size = 10  # 64 = 6 full batches and one of 4: the partial-batch path runs.
+    c.train.num_steps = 20
+    c.eval.every_steps = 10
+    c.checkpoint.every_steps = 5
+    c.log.every_steps = 5
+    c.eval.batch_size = 0
   return c

@@ -7,7 +7,7 @@ Reference (Géron ch. 15): valid MSE 0.00291 after 20 epochs of Adam.
 from configs.timeseries import simple_rnn
 
 
-def get_config():
-  c = simple_rnn.get_config()
+def get_config(variant=''):
+  c = simple_rnn.get_config(variant)
   c.model.hidden_sizes = (20, 20, 1)
   return c

@@ -8,8 +8,8 @@ Measured: see the README's results section.
 from configs.timeseries import simple_rnn
 
 
-def get_config():
-  c = simple_rnn.get_config()
+def get_config(variant=''):
+  c = simple_rnn.get_config(variant)
   c.model.hidden_sizes = (20, 20)
   c.model.head = 'dense'
   return c

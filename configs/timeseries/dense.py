@@ -7,7 +7,7 @@ Reference (Géron ch. 15): valid MSE 0.00417 after 20 epochs of Adam.
 from configs.timeseries import common
 
 
-def get_config():
-  c = common.get_config()
+def get_config(variant=''):
+  c = common.get_config(variant)
   c.model.name = 'dense'
   return c

@@ -7,8 +7,8 @@ Reference (Géron ch. 15): valid MSE 0.0109 after 20 epochs of Adam.
 from configs.timeseries import common
 
 
-def get_config():
-  c = common.get_config()
+def get_config(variant=''):
+  c = common.get_config(variant)
   c.model.name = 'rnn'
   c.model.cell = 'elman'  # h_t = act(x_t W + h_{t-1} U + b).
   c.model.activation = 'tanh'

@@ -1,0 +1,46 @@
+"""Runs a sweep (every row for N seeds) and writes table.md, table.csv and curves.png.
+
+  python ablate.py --sweep=configs/ablations/timeseries.py --workdir=runs/ablate/timeseries [--seeds=3]
+
+Re-running with the same workdir skips finished runs and resumes unfinished ones.
+"""
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from training import config_loading
+from training import sweep as sweeps
+
+flags.DEFINE_string('sweep', None, 'Sweep file, configs/ablations/NAME.py.')
+flags.DEFINE_string('workdir', None, 'Directory for the runs and the tables.')
+flags.DEFINE_integer('seeds', 0, 'Seeds per row; 0 = the sweep file\'s number.')
+flags.DEFINE_bool('verbose', False, 'Show each run\'s output and progress bar.')
+flags.mark_flags_as_required(['sweep', 'workdir'])
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f'error: unexpected arguments {argv[1:]}; flags look like --name=value.')
+  logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO.
+  try:
+    sweep = sweeps.load_sweep(FLAGS.sweep)
+  except (config_loading.ConfigError, FileNotFoundError) as e:
+    sys.exit(f'error: {e}')
+  os.makedirs(FLAGS.workdir, exist_ok=True)
+  start = time.time()
+  sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose)
+  table = sweeps.collect(sweep, FLAGS.workdir, FLAGS.seeds)
+  sweeps.write_tables(sweep, table, FLAGS.workdir)
+  sweeps.write_curves(sweep, FLAGS.workdir, FLAGS.seeds)
+  with open(os.path.join(FLAGS.workdir, 'table.md')) as f:
+    print(f.read())
+  print(f'Sweep took {time.time() - start:.0f} s; tables and curves in {FLAGS.workdir}.')
+
+
+if __name__ == '__main__':
+  app.run(main)

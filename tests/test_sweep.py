@@ -1,0 +1,62 @@
+"""ablate's sweep runner: tables, curves, skipping finished runs, bad sweep files."""
+import csv
+import json
+import os
+
+import pytest
+
+from training import config_loading
+from training import sweep as sweeps
+
+SWEEP = '''
+def get_sweep():
+  return dict(
+      seeds=2, metrics=('valid/mse', 'test/mse'), reference_metric='valid/mse',
+      reference_source='a made-up table for this test',
+      rows=[dict(name='naive', config='configs/timeseries/naive.py:tiny', reference=0.02),
+            dict(name='dense', config='configs/timeseries/dense.py:tiny',
+                 overrides={'train.num_steps': 10, 'log.progress_bar': False}, reference=None)])
+'''
+
+
+def test_sweep_writes_tables_and_curves_and_skips_finished_runs(tmp_path):
+  path = tmp_path / 'sweep.py'
+  path.write_text(SWEEP)
+  sweep = sweeps.load_sweep(str(path))
+  workdir = str(tmp_path / 'out')
+  sweeps.run_sweep(sweep, workdir)
+  table = sweeps.collect(sweep, workdir)
+  sweeps.write_tables(sweep, table, workdir)
+  sweeps.write_curves(sweep, workdir)
+
+  with open(os.path.join(workdir, 'table.csv')) as f:
+    rows = list(csv.DictReader(f))
+  assert list(rows[0]) == ['row', 'valid/mse_mean', 'valid/mse_std', 'test/mse_mean', 'test/mse_std',
+                           'seeds', 'reference']
+  assert [r['row'] for r in rows] == ['naive', 'dense'] and all(r['seeds'] == '2' for r in rows)
+  assert float(rows[0]['valid/mse_std']) == 0.0  # The naive forecast does not depend on the seed.
+  dense_results = []
+  for seed in range(2):
+    with open(os.path.join(workdir, 'dense', f'seed_{seed}', 'results.json')) as f:
+      dense_results.append(json.load(f))
+  assert dense_results[0] != dense_results[1]  # Seeds differ.
+  mean = sum(r['valid/mse'] for r in dense_results) / 2
+  assert float(rows[1]['valid/mse_mean']) == pytest.approx(mean)
+  markdown = open(os.path.join(workdir, 'table.md')).read()
+  assert '| naive |' in markdown and 'a made-up table for this test' in markdown
+  assert os.path.getsize(os.path.join(workdir, 'curves.png')) > 1000
+
+  finished = os.path.join(workdir, 'dense', 'seed_1', 'results.json')
+  before = os.path.getmtime(finished)
+  sweeps.run_sweep(sweep, workdir)
+  assert os.path.getmtime(finished) == before
+
+
+def test_bad_sweep_rows_are_errors_before_any_run(tmp_path):
+  path = tmp_path / 'sweep.py'
+  path.write_text(SWEEP.replace("overrides={'train.num_steps': 10", "overrides={'train.num_step': 10"))
+  with pytest.raises(config_loading.ConfigError, match="Unknown config key 'train.num_step'"):
+    sweeps.load_sweep(str(path))
+  path.write_text(SWEEP.replace('reference=None', 'referenc=None'))
+  with pytest.raises(config_loading.ConfigError, match="unknown keys \\['referenc'\\]"):
+    sweeps.load_sweep(str(path))

@@ -1,0 +1,139 @@
+"""Sweeps: every row of a sweep file for N seeds, each in its own workdir, then one table.
+
+A sweep file defines get_sweep() -> dict(
+    seeds=N, metrics=('split/metric', ...), reference_metric='split/metric',
+    reference_source='paper, table', rows=[dict(name, config='configs/...py[:ARG]',
+    overrides={'a.b': value}, reference=float or None), ...]).
+Runs that finished (results.json present) are skipped, unfinished ones resume
+from their checkpoints, so a killed sweep picks up where it stopped.
+"""
+import csv
+import io
+import contextlib
+import json
+import os
+import time
+
+import numpy as np
+
+from training import config_loading
+from training import loop
+from training import plots
+from training import writers
+
+SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows'}
+ROW_KEYS = {'name', 'config', 'overrides', 'reference'}
+
+
+def load_sweep(path: str) -> dict:
+  """Loads a sweep file and checks every row's config and overrides before anything runs."""
+  sweep = config_loading.load_module(path).get_sweep()
+  unknown = set(sweep) - SWEEP_KEYS
+  if unknown or 'rows' not in sweep:
+    raise config_loading.ConfigError(
+        f'Sweep {path}: keys {sorted(unknown) or "(rows missing)"} are not sweep keys; valid: {sorted(SWEEP_KEYS)}.')
+  names = [row['name'] for row in sweep['rows']]
+  if len(set(names)) != len(names):
+    raise config_loading.ConfigError(f'Sweep {path}: row names repeat: {names}.')
+  for row in sweep['rows']:
+    if set(row) - ROW_KEYS:
+      raise config_loading.ConfigError(
+          f'Sweep {path}, row {row["name"]!r}: unknown keys {sorted(set(row) - ROW_KEYS)}; valid: {sorted(ROW_KEYS)}.')
+    config_loading.validate(row_config(row, seed=0))
+  return sweep
+
+
+def row_config(row: dict, seed: int):
+  config = config_loading.load_config(row['config'])
+  return config_loading.apply_overrides(config, dict(row.get('overrides', {}), seed=seed))
+
+
+def run_dir(workdir: str, row: str, seed: int) -> str:
+  return os.path.join(workdir, row, f'seed_{seed}')
+
+
+def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True) -> None:
+  """Trains every (row, seed) that has no results.json yet."""
+  seeds = seeds or sweep.get('seeds', 1)
+  jobs = [(row, s) for row in sweep['rows'] for s in range(seeds)]
+  for i, (row, seed) in enumerate(jobs):
+    out = run_dir(workdir, row['name'], seed)
+    if os.path.exists(os.path.join(out, 'results.json')):
+      continue
+    print(f'[{i + 1}/{len(jobs)}] {row["name"]} seed {seed} -> {out}', flush=True)
+    start = time.time()
+    config = row_config(row, seed)
+    config.log.progress_bar = not quiet and config.log.progress_bar
+    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+      results = loop.train_and_evaluate(config, out)
+    summary = ', '.join(f'{m} {results[m]:.5g}' for m in sweep['metrics'] if m in results)
+    print(f'    {summary} ({time.time() - start:.1f} s)', flush=True)
+
+
+def collect(sweep: dict, workdir: str, seeds: int = 0) -> list[dict]:
+  """One dict per row: mean and std of every metric over the seeds that finished."""
+  seeds = seeds or sweep.get('seeds', 1)
+  table = []
+  for row in sweep['rows']:
+    results = []
+    for seed in range(seeds):
+      path = os.path.join(run_dir(workdir, row['name'], seed), 'results.json')
+      if os.path.exists(path):
+        with open(path) as f:
+          results.append(json.load(f))
+    entry = {'row': row['name']}
+    for metric in sweep['metrics']:
+      values = [r[metric] for r in results if metric in r]
+      entry[f'{metric}_mean'] = float(np.mean(values)) if values else float('nan')
+      entry[f'{metric}_std'] = float(np.std(values)) if values else float('nan')
+    entry['seeds'] = len(results)
+    entry['reference'] = row.get('reference')
+    table.append(entry)
+  return table
+
+
+def _fmt(x) -> str:
+  return '' if x is None or (isinstance(x, float) and np.isnan(x)) else f'{x:.4g}'
+
+
+def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
+  """table.csv (one line per row) and table.md (mean ± std, reference, ratio to it)."""
+  columns = ['row'] + [f'{m}_{s}' for m in sweep['metrics'] for s in ('mean', 'std')] + ['seeds', 'reference']
+  with open(os.path.join(workdir, 'table.csv'), 'w', newline='') as f:
+    csv_writer = csv.DictWriter(f, fieldnames=columns)
+    csv_writer.writeheader()
+    for entry in table:
+      csv_writer.writerow({k: '' if entry[k] is None else entry[k] for k in columns})
+  ref_metric = sweep.get('reference_metric')
+  header = ['row'] + list(sweep['metrics']) + ['seeds']
+  if ref_metric:
+    header += [f'reference {ref_metric}', 'ratio']
+  lines = ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
+  for entry in table:
+    cells = [entry['row']] + [f'{_fmt(entry[m + "_mean"])} ± {_fmt(entry[m + "_std"])}' for m in sweep['metrics']]
+    cells.append(str(entry['seeds']))
+    if ref_metric:
+      ref = entry['reference']
+      ratio = entry[f'{ref_metric}_mean'] / ref if ref else None
+      cells += [_fmt(ref), _fmt(ratio)]
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  if sweep.get('reference_source'):
+    lines.append(f'\nReference: {sweep["reference_source"]}. Ratio = our mean / reference.')
+  with open(os.path.join(workdir, 'table.md'), 'w') as f:
+    f.write('\n'.join(lines) + '\n')
+
+
+def write_curves(sweep: dict, workdir: str, seeds: int = 0) -> None:
+  """curves.png: the reference metric over steps, averaged over seeds, one line per row."""
+  seeds = seeds or sweep.get('seeds', 1)
+  split, metric = sweep.get('reference_metric', sweep['metrics'][0]).split('/', 1)
+  curves = {}
+  for row in sweep['rows']:
+    per_step = {}
+    for seed in range(seeds):
+      for r in writers.read_jsonl(os.path.join(run_dir(workdir, row['name'], seed), 'metrics.jsonl')):
+        if r['split'] == split and metric in r:
+          per_step.setdefault(r['step'], []).append(r[metric])
+    steps = sorted(per_step)
+    curves[row['name']] = (steps, [float(np.mean(per_step[s])) for s in steps])
+  plots.plot_sweep(curves, f'{split}/{metric}', os.path.join(workdir, 'curves.png'))
