@@ -86,6 +86,7 @@ def collect(sweep: dict, workdir: str, seeds: int = 0) -> list[dict]:
       values = [r[metric] for r in results if metric in r]
       entry[f'{metric}_mean'] = float(np.mean(values)) if values else float('nan')
       entry[f'{metric}_std'] = float(np.std(values)) if values else float('nan')
+      entry[f'{metric}_values'] = values
     entry['seeds'] = len(results)
     entry['reference'] = row.get('reference')
     table.append(entry)
@@ -97,17 +98,17 @@ def _fmt(x) -> str:
 
 
 def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
-  """table.csv (one line per row) and table.md (mean ± std, reference, ratio to it)."""
+  """table.csv (one line per row) and table.md (mean ± std, each seed, reference, ratio to it)."""
   columns = ['row'] + [f'{m}_{s}' for m in sweep['metrics'] for s in ('mean', 'std')] + ['seeds', 'reference']
   with open(os.path.join(workdir, 'table.csv'), 'w', newline='') as f:
-    csv_writer = csv.DictWriter(f, fieldnames=columns)
+    csv_writer = csv.DictWriter(f, fieldnames=columns, extrasaction='ignore')
     csv_writer.writeheader()
     for entry in table:
       csv_writer.writerow({k: '' if entry[k] is None else entry[k] for k in columns})
   ref_metric = sweep.get('reference_metric')
   header = ['row'] + list(sweep['metrics']) + ['seeds']
   if ref_metric:
-    header += [f'reference {ref_metric}', 'ratio']
+    header += [f'{ref_metric} per seed', f'reference {ref_metric}', 'ratio']
   lines = ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
   for entry in table:
     cells = [entry['row']] + [f'{_fmt(entry[m + "_mean"])} ± {_fmt(entry[m + "_std"])}' for m in sweep['metrics']]
@@ -115,7 +116,7 @@ def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
     if ref_metric:
       ref = entry['reference']
       ratio = entry[f'{ref_metric}_mean'] / ref if ref else None
-      cells += [_fmt(ref), _fmt(ratio)]
+      cells += [', '.join(_fmt(v) for v in entry[f'{ref_metric}_values']), _fmt(ref), _fmt(ratio)]
     lines.append('| ' + ' | '.join(cells) + ' |')
   if sweep.get('reference_source'):
     lines.append(f'\nReference: {sweep["reference_source"]}. Ratio = our mean / reference.')
