@@ -24,7 +24,10 @@ def parse_flags(argv):
   try:
     return FLAGS(argv)
   except flags.Error as e:
-    sys.exit(f'FATAL Flags parsing error: {e}\nPass --helpshort or --helpfull to see help on flags.')
+    lines = [line for line in str(e).splitlines() if line.strip()]
+    # A broken config file arrives with its traceback; its first and last lines say what broke.
+    message = f'{lines[0]} {lines[-1]}' if 'Traceback' in str(e) else str(e)
+    sys.exit(f'FATAL Flags parsing error: {message}\nPass --helpshort or --helpfull to see help on flags.')
   except (AttributeError, KeyError, ValueError, TypeError) as e:
     try:
       explained = config_loading.explain_flag_overrides(argv[1:])

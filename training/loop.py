@@ -58,15 +58,23 @@ def evaluate(eval_step, params, arrays: dict, batch_size: int) -> dict:
   return _reduce([eval_step(params, batch) for batch in batching.eval_batches(arrays, batch_size)])
 
 
+def _flatten(tree: dict, prefix: str = '') -> dict:
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(_flatten(value, f'{prefix}{key}.'))
+    else:
+      flat[f'{prefix}{key}'] = value
+  return flat
+
+
 def _note_config_change(path: str, config_dict: dict) -> None:
+  """A resumed run may change its config (e.g. train longer); say which fields changed."""
   if not os.path.exists(path):
     return
   with open(path) as f:
-    old = json.load(f)
-  flat = lambda d, p='': {k2: v2 for k, v in d.items()
-                          for k2, v2 in (flat(v, f'{p}{k}.').items() if isinstance(v, dict) else [(f'{p}{k}', v)])}
-  old_flat, new_flat = flat(old), flat(config_dict)
-  changed = sorted(k for k in old_flat.keys() | new_flat.keys() if old_flat.get(k) != new_flat.get(k))
+    old, new = _flatten(json.load(f)), _flatten(json.loads(json.dumps(config_dict)))  # tuples -> lists
+  changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
   if changed:
     print(f'Note: the config differs from the one saved in {path} in: {", ".join(changed)}', file=sys.stderr)
 
