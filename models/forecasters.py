@@ -30,6 +30,7 @@ class RNNForecaster(nn.Module):
   output_size: int
   cell: str = 'elman'
   activation: str = 'tanh'
+  forget_bias: float = 1.0
   head: str = 'dense'
   scan_unroll: int = 1
 
@@ -37,8 +38,10 @@ class RNNForecaster(nn.Module):
   def __call__(self, x_BTD):
     h_BTH = x_BTD
     for i, size in enumerate(self.hidden_sizes):
-      layer = rnn.CELLS[self.cell](size, self.activation, self.scan_unroll, name=f'rnn_{i}')
-      h_BTH, h_last_BH = layer(h_BTH)
+      layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.scan_unroll,
+                                 name=f'rnn_{i}')
+      h_BTH, _ = layer(h_BTH)
+    h_last_BH = h_BTH[:, -1]
     if self.head == 'dense':
       return nn.Dense(self.output_size, kernel_init=nn.initializers.glorot_uniform(), name='head')(h_last_BH)
     return h_last_BH
@@ -72,4 +75,4 @@ def _rnn(config):
   return RNNForecaster(
       hidden_sizes=hidden_sizes, output_size=config.output_size,
       cell=_choice(config, 'cell', rnn.CELLS), activation=_choice(config, 'activation', rnn.ACTIVATIONS),
-      head=head, scan_unroll=config.scan_unroll)
+      forget_bias=config.get('forget_bias', 1.0), head=head, scan_unroll=config.scan_unroll)

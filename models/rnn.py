@@ -1,9 +1,11 @@
-"""Recurrent layers: a cell is a pure step function, unrolled with jax.lax.scan.
+"""Recurrent layers: each cell is a pure step function, unrolled with jax.lax.scan.
 
-The input projection x_t W + b of every step is one matmul hoisted out of the
-scan; inside it only the recurrent matmul remains. BPTT is autodiff through the
-scan.
+The input projection x_t W + b of every step (all gates at once) is one matmul
+hoisted out of the scan; inside it only the recurrent matmul remains. BPTT is
+autodiff through the scan. Gates are laid out as PyTorch's (GRU: r, z, n;
+LSTM: i, f, g, o) so weights and numbers compare directly.
 """
+import dataclasses
 from typing import Callable
 
 import flax.linen as nn
@@ -13,36 +15,106 @@ import jax.numpy as jnp
 ACTIVATIONS: dict[str, Callable] = {'tanh': jnp.tanh, 'relu': jax.nn.relu, 'linear': lambda x: x}
 
 
-def elman_step(recurrent_kernel_HH, activation: Callable, h_BH, xw_BH):
-  """One Elman step: h_t = act(x_t W + b + h_{t-1} U), with x_t W + b precomputed."""
-  return activation(xw_BH + h_BH @ recurrent_kernel_HH)
+def elman_step(params, h_BH, xw_BH, activation: Callable):
+  """h_t = act(x_t W + b + h_{t-1} U), with x_t W + b precomputed."""
+  return activation(xw_BH + h_BH @ params['recurrent_kernel'])
 
 
-def scan_steps(step: Callable, h0_BH, xw_BTH, unroll: int = 1):
-  """Runs `step(h, xw_t) -> h` over time; returns (all states (B, T, H), last state)."""
-  def body(h_BH, xw_BH):
-    h_BH = step(h_BH, xw_BH)
-    return h_BH, h_BH
-  h_last_BH, h_TBH = jax.lax.scan(body, h0_BH, jnp.swapaxes(xw_BTH, 0, 1), unroll=unroll)
-  return jnp.swapaxes(h_TBH, 0, 1), h_last_BH
+def gru_step(params, h_BH, xw_B3H):
+  """GRU with the reset gate applied after the recurrent matmul (cuDNN/PyTorch form)."""
+  hu_B3H = h_BH @ params['recurrent_kernel']
+  xr, xz, xn = jnp.split(xw_B3H, 3, axis=-1)
+  hr, hz, hn = jnp.split(hu_B3H, 3, axis=-1)
+  r = jax.nn.sigmoid(xr + hr)
+  z = jax.nn.sigmoid(xz + hz)
+  n = jnp.tanh(xn + r * (hn + params['recurrent_bias']))
+  return (1.0 - z) * n + z * h_BH
 
 
-class ElmanLayer(nn.Module):
-  """A simple (Elman) RNN layer with Keras's initializers: returns every state."""
+def lstm_step(params, carry, xw_B4H):
+  """LSTM; the carry is (h, c)."""
+  h_BH, c_BH = carry
+  i, f, g, o = jnp.split(xw_B4H + h_BH @ params['recurrent_kernel'], 4, axis=-1)
+  c_BH = jax.nn.sigmoid(f) * c_BH + jax.nn.sigmoid(i) * jnp.tanh(g)
+  return jax.nn.sigmoid(o) * jnp.tanh(c_BH), c_BH
+
+
+@dataclasses.dataclass(frozen=True)
+class CellSpec:
+  gates: int  # Blocks of width H in the kernels.
+  has_cell_state: bool
+
+
+CELLS = {
+    'elman': CellSpec(gates=1, has_cell_state=False),
+    'irnn': CellSpec(gates=1, has_cell_state=False),  # Elman with ReLU and an identity recurrent kernel.
+    'gru': CellSpec(gates=3, has_cell_state=False),
+    'lstm': CellSpec(gates=4, has_cell_state=True),
+}
+
+
+def scan_steps(step: Callable, carry, xw_BTG, unroll: int = 1):
+  """Runs `step(carry, xw_t) -> carry` over time; returns (h of every step (B, T, H), last carry)."""
+  def body(carry, xw_BG):
+    carry = step(carry, xw_BG)
+    h_BH = carry[0] if isinstance(carry, tuple) else carry
+    return carry, h_BH
+  last, h_TBH = jax.lax.scan(body, carry, jnp.swapaxes(xw_BTG, 0, 1), unroll=unroll)
+  return jnp.swapaxes(h_TBH, 0, 1), last
+
+
+def _lstm_bias_init(forget_bias: float):
+  def init(key, shape, dtype=jnp.float32):
+    del key
+    hidden = shape[0] // 4
+    return jnp.zeros(shape, dtype).at[hidden:2 * hidden].set(forget_bias)
+  return init
+
+
+def _identity_init(key, shape, dtype=jnp.float32):
+  del key
+  return jnp.eye(*shape, dtype=dtype)
+
+
+class RecurrentLayer(nn.Module):
+  """One recurrent layer over (B, T, D); returns (h of every step (B, T, H), last carry).
+
+  Elman defaults to Keras's initializers (glorot-uniform kernel, orthogonal
+  recurrent kernel, zero bias); IRNN follows Le et al. (2015): ReLU, identity
+  recurrent kernel, input weights N(0, 0.001²).
+  """
   features: int
-  activation: str = 'tanh'
+  cell: str = 'elman'
+  activation: str = 'tanh'  # Elman only.
+  forget_bias: float = 1.0  # LSTM only.
   unroll: int = 1
 
+  def initial_carry(self, batch_size: int, dtype=jnp.float32):
+    h = jnp.zeros((batch_size, self.features), dtype)
+    return (h, h) if CELLS[self.cell].has_cell_state else h
+
   @nn.compact
-  def __call__(self, x_BTD, h0_BH=None):
-    kernel_DH = self.param('kernel', nn.initializers.glorot_uniform(), (x_BTD.shape[-1], self.features))
-    recurrent_HH = self.param('recurrent_kernel', nn.initializers.orthogonal(), (self.features, self.features))
-    bias_H = self.param('bias', nn.initializers.zeros_init(), (self.features,))
-    xw_BTH = jnp.einsum('btd,dh->bth', x_BTD, kernel_DH) + bias_H
-    if h0_BH is None:
-      h0_BH = jnp.zeros((x_BTD.shape[0], self.features), xw_BTH.dtype)
-    step = lambda h, xw: elman_step(recurrent_HH, ACTIVATIONS[self.activation], h, xw)
-    return scan_steps(step, h0_BH, xw_BTH, self.unroll)
-
-
-CELLS = {'elman': ElmanLayer}
+  def __call__(self, x_BTD, carry=None):
+    spec, hidden = CELLS[self.cell], self.features
+    width = spec.gates * hidden
+    if self.cell == 'irnn':
+      kernel_init, recurrent_init = nn.initializers.normal(1e-3), _identity_init
+    else:
+      kernel_init, recurrent_init = nn.initializers.glorot_uniform(), nn.initializers.orthogonal()
+    bias_init = _lstm_bias_init(self.forget_bias) if self.cell == 'lstm' else nn.initializers.zeros_init()
+    kernel_DG = self.param('kernel', kernel_init, (x_BTD.shape[-1], width))
+    params = {'recurrent_kernel': self.param('recurrent_kernel', recurrent_init, (hidden, width))}
+    bias_G = self.param('bias', bias_init, (width,))
+    if self.cell == 'gru':
+      params['recurrent_bias'] = self.param('recurrent_bias', nn.initializers.zeros_init(), (hidden,))
+    xw_BTG = jnp.einsum('btd,dg->btg', x_BTD, kernel_DG) + bias_G
+    if carry is None:
+      carry = self.initial_carry(x_BTD.shape[0], xw_BTG.dtype)
+    if self.cell == 'gru':
+      step = lambda h, xw: gru_step(params, h, xw)
+    elif self.cell == 'lstm':
+      step = lambda c, xw: lstm_step(params, c, xw)
+    else:
+      activation = ACTIVATIONS['relu' if self.cell == 'irnn' else self.activation]
+      step = lambda h, xw: elman_step(params, h, xw, activation)
+    return scan_steps(step, carry, xw_BTG, self.unroll)

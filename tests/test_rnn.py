@@ -20,7 +20,7 @@ def _python_loop(params, x_BTD, activation=np.tanh):
 
 
 def _layer_and_params(features=5, in_dim=3, unroll=1, seed=0):
-  layer = rnn.ElmanLayer(features, unroll=unroll)
+  layer = rnn.RecurrentLayer(features, unroll=unroll)
   x = jax.random.normal(jax.random.PRNGKey(seed), (4, 7, in_dim))
   params = layer.init(jax.random.PRNGKey(seed + 1), x)['params']
   params = dict(params, bias=jax.random.normal(jax.random.PRNGKey(seed + 2), (features,)) * 0.1)
@@ -58,7 +58,7 @@ def test_scan_equals_python_loop_gradients():
 
 def test_scan_gradients_match_finite_differences_float64():
   with jax.enable_x64(True):
-    layer = rnn.ElmanLayer(4)
+    layer = rnn.RecurrentLayer(4)
     x = jax.random.normal(jax.random.PRNGKey(0), (3, 6, 2), jnp.float64)
     params = jax.tree.map(lambda p: p.astype(jnp.float64), layer.init(jax.random.PRNGKey(1), x)['params'])
     loss = lambda p, x: jnp.sum(jnp.sin(layer.apply({'params': p}, x)[0]))
@@ -67,13 +67,13 @@ def test_scan_gradients_match_finite_differences_float64():
 
 def test_unroll_changes_nothing_numerically():
   _, params, x = _layer_and_params()
-  base = rnn.ElmanLayer(5, unroll=1).apply({'params': params}, x)[0]
-  unrolled = rnn.ElmanLayer(5, unroll=4).apply({'params': params}, x)[0]
+  base = rnn.RecurrentLayer(5, unroll=1).apply({'params': params}, x)[0]
+  unrolled = rnn.RecurrentLayer(5, unroll=4).apply({'params': params}, x)[0]
   np.testing.assert_allclose(base, unrolled, rtol=1e-6, atol=1e-7)
 
 
 def test_initializers_follow_keras():
-  layer = rnn.ElmanLayer(20)
+  layer = rnn.RecurrentLayer(20)
   params = layer.init(jax.random.PRNGKey(0), jnp.zeros((1, 3, 30)))['params']
   U = np.asarray(params['recurrent_kernel'])
   np.testing.assert_allclose(U.T @ U, np.eye(20), atol=1e-5)  # Orthogonal.
@@ -84,7 +84,7 @@ def test_initializers_follow_keras():
 
 
 def test_relu_activation_and_initial_state():
-  layer = rnn.ElmanLayer(3, activation='relu')
+  layer = rnn.RecurrentLayer(3, activation='relu')
   x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 2))
   params = layer.init(jax.random.PRNGKey(1), x)['params']
   h0 = jnp.ones((2, 3))
@@ -92,3 +92,103 @@ def test_relu_activation_and_initial_state():
   W, U, b = params['kernel'], params['recurrent_kernel'], params['bias']
   first = np.maximum(np.asarray(x[:, 0] @ W + h0 @ U + b), 0)
   np.testing.assert_allclose(states[:, 0], first, rtol=1e-5, atol=1e-6)
+
+
+def _sigmoid(x):
+  return 1 / (1 + np.exp(-x))
+
+
+def _numpy_gru(params, x):
+  W, U, b, bh = (np.asarray(params[k], np.float64) for k in ('kernel', 'recurrent_kernel', 'bias', 'recurrent_bias'))
+  H = U.shape[0]
+  h = np.zeros((x.shape[0], H))
+  out = []
+  for t in range(x.shape[1]):
+    xw, hu = x[:, t] @ W + b, h @ U
+    r = _sigmoid(xw[:, :H] + hu[:, :H])
+    z = _sigmoid(xw[:, H:2 * H] + hu[:, H:2 * H])
+    n = np.tanh(xw[:, 2 * H:] + r * (hu[:, 2 * H:] + bh))
+    h = (1 - z) * n + z * h
+    out.append(h)
+  return np.stack(out, 1), h
+
+
+def _numpy_lstm(params, x):
+  W, U, b = (np.asarray(params[k], np.float64) for k in ('kernel', 'recurrent_kernel', 'bias'))
+  H = U.shape[0]
+  h, c = np.zeros((x.shape[0], H)), np.zeros((x.shape[0], H))
+  out = []
+  for t in range(x.shape[1]):
+    gates = x[:, t] @ W + h @ U + b
+    i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
+    c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+    h = _sigmoid(o) * np.tanh(c)
+    out.append(h)
+  return np.stack(out, 1), (h, c)
+
+
+def _randomized(layer, x, seed=3):
+  """Initialized params with every leaf perturbed, so zero biases cannot hide a bug."""
+  params = layer.init(jax.random.PRNGKey(seed), x)['params']
+  keys = jax.random.split(jax.random.PRNGKey(seed + 1), len(params))
+  return {k: v + 0.1 * jax.random.normal(key, v.shape) for (k, v), key in zip(sorted(params.items()), keys)}
+
+
+def test_gru_equals_a_numpy_loop():
+  x = jax.random.normal(jax.random.PRNGKey(0), (3, 6, 4))
+  layer = rnn.RecurrentLayer(5, cell='gru')
+  params = _randomized(layer, x)
+  states, last = layer.apply({'params': params}, x)
+  expected, expected_last = _numpy_gru(params, np.asarray(x, np.float64))
+  np.testing.assert_allclose(states, expected, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(last, expected_last, rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_equals_a_numpy_loop_and_carries_h_and_c():
+  x = jax.random.normal(jax.random.PRNGKey(0), (3, 6, 4))
+  layer = rnn.RecurrentLayer(5, cell='lstm')
+  params = _randomized(layer, x)
+  states, (h, c) = layer.apply({'params': params}, x)
+  expected, (eh, ec) = _numpy_lstm(params, np.asarray(x, np.float64))
+  np.testing.assert_allclose(states, expected, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(h, eh, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(c, ec, rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_forget_bias_and_irnn_identity_init():
+  x = jnp.zeros((1, 2, 3))
+  bias = rnn.RecurrentLayer(4, cell='lstm', forget_bias=2.5).init(jax.random.PRNGKey(0), x)['params']['bias']
+  np.testing.assert_array_equal(bias, np.r_[np.zeros(4), np.full(4, 2.5), np.zeros(8)])
+  irnn = rnn.RecurrentLayer(4, cell='irnn').init(jax.random.PRNGKey(0), x)['params']
+  np.testing.assert_array_equal(irnn['recurrent_kernel'], np.eye(4))
+  assert 0 < np.std(irnn['kernel']) < 0.01
+
+
+def test_irnn_is_relu_elman():
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 3))
+  layer = rnn.RecurrentLayer(4, cell='irnn')
+  params = _randomized(layer, x)
+  expected = _python_loop(params, x, activation=lambda a: np.maximum(a, 0))
+  np.testing.assert_allclose(layer.apply({'params': params}, x)[0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_carried_state_splits_a_sequence_exactly():
+  """Two windows with the carry passed on equal one long run: what truncated BPTT relies on."""
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 3))
+  for cell in rnn.CELLS:
+    layer = rnn.RecurrentLayer(4, cell=cell)
+    params = {'params': _randomized(layer, x)}
+    full, _ = layer.apply(params, x)
+    first, carry = layer.apply(params, x[:, :5])
+    second, _ = layer.apply(params, x[:, 5:], carry)
+    np.testing.assert_allclose(np.concatenate([first, second], 1), full, rtol=1e-5, atol=1e-6, err_msg=cell)
+
+
+def test_gated_cells_gradients_match_finite_differences_float64():
+  with jax.enable_x64(True):
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 3), jnp.float64)
+    for cell in ('gru', 'lstm'):
+      layer = rnn.RecurrentLayer(3, cell=cell)
+      params = jax.tree.map(lambda p: p.astype(jnp.float64), _randomized(layer, x))
+      loss = lambda p, x: jnp.sum(jnp.sin(layer.apply({'params': p}, x)[0]))
+      check_grads(loss, (params, x), order=1, modes=['rev'], eps=1e-6, atol=1e-7, rtol=1e-7)
