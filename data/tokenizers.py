@@ -1,0 +1,289 @@
+"""Tokenizers behind one interface: char, word and sentencepiece (bpe, unigram).
+
+Each one maps text to int32 ids and back, knows its vocabulary size and its
+special ids, and saves itself to a directory as `tokenizer.json` (its kind and
+data, plus the .model file for sentencepiece) that `load(directory)` restores.
+All are built from the training split only, so valid and test text can hold
+unknown symbols; those map to the `<unk>` id, which is always 0.
+"""
+import abc
+import collections
+import io
+import json
+import os
+
+import numpy as np
+import sentencepiece as spm
+
+CONFIG_FILE = 'tokenizer.json'
+SENTENCEPIECE_FILE = 'sentencepiece.model'
+UNK, EOS = '<unk>', '<eos>'
+
+
+class Tokenizer(abc.ABC):
+  """The interface every tokenizer implements."""
+  kind: str
+
+  @abc.abstractmethod
+  def encode(self, text: str) -> np.ndarray:
+    """Returns the ids of text, int32 of shape (N,)."""
+
+  @abc.abstractmethod
+  def decode(self, ids) -> str:
+    """Returns the text of a sequence of ids."""
+
+  @property
+  @abc.abstractmethod
+  def vocab_size(self) -> int:
+    """Number of ids: every id is in [0, vocab_size)."""
+
+  @property
+  @abc.abstractmethod
+  def special_ids(self) -> dict:
+    """Ids with a role, by name, e.g. {'unk': 0}."""
+
+  @abc.abstractmethod
+  def _data(self, directory: str) -> dict:
+    """What tokenizer.json holds besides the kind; may write further files."""
+
+  def save(self, directory: str) -> None:
+    os.makedirs(directory, exist_ok=True)
+    config = dict(kind=self.kind, **self._data(directory))
+    # tokenizer.json appears last and whole (rename), so a run killed while
+    # saving leaves no half-written tokenizer for its resumption to load.
+    path = os.path.join(directory, CONFIG_FILE)
+    with open(path + '.tmp', 'w', encoding='utf-8') as f:
+      json.dump(config, f, ensure_ascii=False, indent=1)
+    os.replace(path + '.tmp', path)
+
+
+class CharTokenizer(Tokenizer):
+  """One id per character of the training text (sorted), after `<unk>` = 0."""
+  kind = 'char'
+
+  def __init__(self, chars: list):
+    self.chars = list(chars)
+    if self.chars != sorted(set(self.chars)):
+      raise ValueError('CharTokenizer expects sorted, distinct characters.')
+    # Code points, sorted, so encoding is a searchsorted over the whole text at once.
+    self._codes = np.array([ord(c) for c in self.chars], np.uint32)
+    # Id -> code point; <unk> decodes to U+FFFD so every id stays one character.
+    self._decode_codes = np.concatenate([[0xFFFD], self._codes]).astype(np.uint32)
+
+  @classmethod
+  def train(cls, text: str) -> 'CharTokenizer':
+    return cls(sorted(set(text)))
+
+  @staticmethod
+  def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode('utf-32-le'), np.uint32)
+
+  def encode(self, text: str) -> np.ndarray:
+    codes = self._code_points(text)
+    if not len(self._codes):
+      return np.zeros(len(codes), np.int32)
+    index = np.searchsorted(self._codes, codes)
+    found = self._codes[np.minimum(index, len(self._codes) - 1)] == codes
+    return np.where(found, index + 1, 0).astype(np.int32)
+
+  def decode(self, ids) -> str:
+    return self._decode_codes[np.asarray(ids, np.int64)].tobytes().decode('utf-32-le')
+
+  @property
+  def vocab_size(self) -> int:
+    return len(self.chars) + 1
+
+  @property
+  def special_ids(self) -> dict:
+    return {'unk': 0}
+
+  def _data(self, directory: str) -> dict:
+    return {'chars': self.chars}
+
+  @classmethod
+  def _from_data(cls, data: dict, directory: str) -> 'CharTokenizer':
+    return cls(data['chars'])
+
+
+class WordTokenizer(Tokenizer):
+  """Whitespace-separated words; `<eos>` stands for each newline.
+
+  Ids: `<unk>` = 0, `<eos>` = 1, then the kept words, most frequent first.
+  decode joins the words of a line with single spaces and lines with '\\n', so
+  it rebuilds the line structure; other whitespace is not kept. A literal
+  '<unk>' word in the text (as in PTB) encodes to the `<unk>` id.
+  """
+  kind = 'word'
+
+  def __init__(self, words: list, lowercase: bool):
+    self.vocab = [UNK, EOS] + list(words)
+    self.lowercase = lowercase
+    self._index = {word: i for i, word in enumerate(self.vocab)}
+    if len(self._index) != len(self.vocab):
+      raise ValueError('WordTokenizer expects distinct words, none of them <unk> or <eos>.')
+
+  @classmethod
+  def train(cls, text: str, vocab_size: int, lowercase: bool) -> 'WordTokenizer':
+    """Keeps the vocab_size - 2 most frequent words (all when vocab_size is 0)."""
+    if lowercase:
+      text = text.lower()
+    counts = collections.Counter(text.split())
+    for special in (UNK, EOS):
+      counts.pop(special, None)
+    # Ties go to the word that sorts first, so the vocabulary is a function of the text.
+    words = sorted(counts, key=lambda word: (-counts[word], word))
+    if vocab_size:
+      if vocab_size < 3:
+        raise ValueError(
+            f'A word vocabulary needs vocab_size >= 3 (<unk>, <eos> and a word), got {vocab_size}.')
+      words = words[:vocab_size - 2]
+    return cls(words, lowercase)
+
+  def encode(self, text: str) -> np.ndarray:
+    if self.lowercase:
+      text = text.lower()
+    ids = []
+    for i, line in enumerate(text.split('\n')):
+      if i:
+        ids.append(1)
+      ids.extend(self._index.get(word, 0) for word in line.split())
+    return np.array(ids, np.int32)
+
+  def decode(self, ids) -> str:
+    lines, line = [], []
+    for i in np.asarray(ids).tolist():
+      if i == 1:
+        lines.append(' '.join(line))
+        line = []
+      else:
+        line.append(self.vocab[i])
+    lines.append(' '.join(line))
+    return '\n'.join(lines)
+
+  @property
+  def vocab_size(self) -> int:
+    return len(self.vocab)
+
+  @property
+  def special_ids(self) -> dict:
+    return {'unk': 0, 'eos': 1}
+
+  def _data(self, directory: str) -> dict:
+    return {'words': self.vocab[2:], 'lowercase': self.lowercase}
+
+  @classmethod
+  def _from_data(cls, data: dict, directory: str) -> 'WordTokenizer':
+    return cls(data['words'], data['lowercase'])
+
+
+class SentencePieceTokenizer(Tokenizer):
+  """A sentencepiece model ('bpe' or 'unigram') that round-trips text exactly.
+
+  sentencepiece reads its input as one sentence per line, so newlines are handled
+  here: text is encoded line by line and the lines are joined by the id of a
+  reserved '\\n' piece (a user-defined symbol, id 1); decode splits at that id.
+  Identity normalization with extra whitespace kept makes each line reversible,
+  and the dummy '▁' prefix sentencepiece adds to each line (and decode removes)
+  lets a word at the start of a line use the same pieces as one after a space.
+  Characters not in the training text become `<unk>` (id 0) unless the model was
+  trained with byte_fallback, which spells them as UTF-8 bytes.
+  """
+
+  def __init__(self, kind: str, model_proto: bytes):
+    self.kind = kind
+    self.model_proto = model_proto
+    self._sp = spm.SentencePieceProcessor(model_proto=model_proto)
+    self._newline = self._sp.piece_to_id('\n')
+    if self._sp.unk_id() != 0 or self._newline != 1:
+      raise ValueError('Expected a sentencepiece model with <unk> = 0 and a "\\n" piece = 1.')
+
+  @classmethod
+  def train(cls, kind: str, text: str, vocab_size: int, byte_fallback: bool) -> 'SentencePieceTokenizer':
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(text.split('\n')), model_writer=model,
+        model_type=kind, vocab_size=vocab_size,
+        # Reversible: no normalization, whitespace as it is, every training character kept.
+        normalization_rule_name='identity', remove_extra_whitespaces=False,
+        character_coverage=1.0, byte_fallback=byte_fallback,
+        unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, user_defined_symbols=['\n'],
+        # Deterministic: one thread, every sentence, in order.
+        num_threads=1, input_sentence_size=0, shuffle_input_sentence=False,
+        minloglevel=2)
+    return cls(kind, model.getvalue())
+
+  def encode(self, text: str) -> np.ndarray:
+    lines = self._sp.encode(text.split('\n'))
+    ids = list(lines[0])
+    for line in lines[1:]:
+      ids.append(self._newline)
+      ids.extend(line)
+    return np.array(ids, np.int32)
+
+  def decode(self, ids) -> str:
+    ids = np.asarray(ids, np.int64)
+    breaks = np.flatnonzero(ids == self._newline)
+    lines = np.split(ids, breaks)
+    lines = [lines[0].tolist()] + [line[1:].tolist() for line in lines[1:]]
+    return '\n'.join(self._sp.decode(lines))
+
+  @property
+  def vocab_size(self) -> int:
+    return self._sp.get_piece_size()
+
+  @property
+  def special_ids(self) -> dict:
+    return {'unk': 0, 'newline': self._newline}
+
+  def _data(self, directory: str) -> dict:
+    with open(os.path.join(directory, SENTENCEPIECE_FILE), 'wb') as f:
+      f.write(self.model_proto)
+    return {'model_file': SENTENCEPIECE_FILE}
+
+  @classmethod
+  def _from_data(cls, data: dict, directory: str) -> 'SentencePieceTokenizer':
+    with open(os.path.join(directory, data['model_file']), 'rb') as f:
+      return cls(data['kind'], f.read())
+
+
+KINDS = {'char': CharTokenizer, 'word': WordTokenizer,
+         'bpe': SentencePieceTokenizer, 'unigram': SentencePieceTokenizer}
+
+
+def build_tokenizer(kind: str, train_text: str, vocab_size: int = 0,
+                    lowercase: bool = False, byte_fallback: bool = False) -> Tokenizer:
+  """Builds a tokenizer of `kind` from the training text.
+
+  vocab_size counts every id, specials included: 0 keeps the whole vocabulary of
+  the text for 'word' and must be 0 for 'char' (its vocabulary is the text's
+  characters); 'bpe' and 'unigram' need it. lowercase is for 'word' only,
+  byte_fallback for 'bpe' and 'unigram' only.
+  """
+  if kind not in KINDS:
+    raise ValueError(f'Unknown tokenizer {kind!r}; choose one of {", ".join(KINDS)}.')
+  if lowercase and kind != 'word':
+    raise ValueError(f'lowercase applies to the word tokenizer only, not {kind!r}.')
+  if byte_fallback and kind not in ('bpe', 'unigram'):
+    raise ValueError(f'byte_fallback applies to bpe and unigram only, not {kind!r}.')
+  if kind == 'char':
+    if vocab_size:
+      raise ValueError(
+          f'The char vocabulary is the characters of the text; pass vocab_size=0, not {vocab_size}.')
+    return CharTokenizer.train(train_text)
+  if kind == 'word':
+    return WordTokenizer.train(train_text, vocab_size, lowercase)
+  if vocab_size <= 0:
+    raise ValueError(f'A {kind} tokenizer needs vocab_size > 0, got {vocab_size}.')
+  return SentencePieceTokenizer.train(kind, train_text, vocab_size, byte_fallback)
+
+
+def load(directory: str) -> Tokenizer:
+  """Restores the tokenizer that `save(directory)` wrote, whichever kind it is."""
+  path = os.path.join(directory, CONFIG_FILE)
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'No saved tokenizer in {directory!r}: {path!r} does not exist.')
+  with open(path, encoding='utf-8') as f:
+    data = json.load(f)
+  if data.get('kind') not in KINDS:
+    raise ValueError(f'{path!r} names tokenizer kind {data.get("kind")!r}; known: {", ".join(KINDS)}.')
+  return KINDS[data['kind']]._from_data(data, directory)
