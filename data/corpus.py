@@ -40,8 +40,13 @@ def split_text(text: str, split: str) -> dict:
 
 
 def load_corpus(data_config) -> dict:
-  """The splits of corpus data_config.name under data_config.dir, cut by data_config.split."""
+  """The splits of corpus data_config.name under data_config.dir, cut by data_config.split.
+
+  data_config.max_chars > 0 keeps only that prefix of the corpus before splitting.
+  """
   name = data_config.name
   if name not in CORPORA:
     raise ValueError(f'Unknown corpus {name!r} (data.name); choose one of {", ".join(sorted(CORPORA))}.')
-  return split_text(load_text(data_config.dir, CORPORA[name]), data_config.split)
+  text = load_text(data_config.dir, CORPORA[name])
+  max_chars = data_config.get('max_chars', 0)  # A prefix of the corpus, for quick runs and tests.
+  return split_text(text[:max_chars] if max_chars else text, data_config.split)

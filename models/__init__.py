@@ -1,3 +1,4 @@
 """Pure architectures, reached through `models.build(config.model)`."""
 from models import forecasters  # noqa: F401  (registers its models)
+from models import lm  # noqa: F401
 from models.registry import build, names  # noqa: F401

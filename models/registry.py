@@ -21,9 +21,9 @@ def names() -> list[str]:
   return sorted(_BUILDERS)
 
 
-def build(model_config):
-  """Returns the module that `model_config.name` names."""
+def build(model_config, **dims):
+  """Returns the module that `model_config.name` names; `dims` come from the data (e.g. vocab_size)."""
   name = model_config.name
   if name not in _BUILDERS:
     raise ValueError(f'Unknown model.name {name!r}; choose one of: {", ".join(names())}.')
-  return _BUILDERS[name](model_config)
+  return _BUILDERS[name](model_config, **dims)

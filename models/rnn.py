@@ -90,8 +90,8 @@ class RecurrentLayer(nn.Module):
   unroll: int = 1
 
   def initial_carry(self, batch_size: int, dtype=jnp.float32):
-    h = jnp.zeros((batch_size, self.features), dtype)
-    return (h, h) if CELLS[self.cell].has_cell_state else h
+    h = lambda: jnp.zeros((batch_size, self.features), dtype)  # Distinct buffers: a carry may be donated.
+    return (h(), h()) if CELLS[self.cell].has_cell_state else h()
 
   @nn.compact
   def __call__(self, x_BTD, carry=None):

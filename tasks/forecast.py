@@ -1,6 +1,7 @@
 """Forecasting: predict the next value(s) of a series; loss = mean squared error."""
 import jax.numpy as jnp
 
+from data import batching
 from data import timeseries
 from tasks import registry
 
@@ -10,24 +11,39 @@ DATASETS = {'timeseries': timeseries.load_splits}
 @registry.register('forecast')
 class ForecastTask:
   datasets = tuple(DATASETS)
+  placeholder_dims = {}  # Forecasters need nothing from the data to be built.
 
-  def __init__(self, config):
+  def __init__(self, config, workdir=None):
+    del workdir
     self.splits = DATASETS[config.data.name](config.data)
+    self.model_dims = {}
 
-  def arrays(self, split: str) -> dict:
-    return self.splits[split]
+  def train_batcher(self, batch_size: int, seed: int):
+    return batching.EpochBatcher(self.splits['train'], batch_size, seed)
 
-  def eval_metrics(self, model, params, batch) -> dict:
-    """{'mse', 'mae'} as (sum over the batch's real values, their number)."""
+  def eval_batches(self, split: str, batch_size: int):
+    return batching.eval_batches(self.splits[split], batch_size)
+
+  def init_carry(self, model, batch_size: int):
+    return ()  # Windows are independent.
+
+  def init_variables(self, model, rng, batch, carry):
+    return model.init(rng, batch['inputs'])
+
+  def eval_metrics(self, model, params, batch, carry):
+    """{'mse', 'mae'} as (sum over the batch's real values, their number), and the carry."""
     error_BO = model.apply({'params': params}, batch['inputs']).astype(jnp.float32) - batch['targets']
     weight_B = batch['weight']
     count = weight_B.sum() * error_BO.shape[-1]
     return {'mse': (((error_BO ** 2).sum(-1) * weight_B).sum(), count),
-            'mae': ((jnp.abs(error_BO).sum(-1) * weight_B).sum(), count)}
+            'mae': ((jnp.abs(error_BO).sum(-1) * weight_B).sum(), count)}, carry
 
-  def loss(self, model, params, batch, rng):
-    """Returns (loss, metric sums); the loss is the batch's weighted MSE, as Keras's."""
+  def loss(self, model, params, batch, carry, rng):
+    """Returns (loss, (metric sums, carry)); the loss is the batch's weighted MSE, as Keras's."""
     del rng  # Forecasters here are deterministic.
-    sums = self.eval_metrics(model, params, batch)
+    sums, carry = self.eval_metrics(model, params, batch, carry)
     total, count = sums['mse']
-    return total / jnp.maximum(count, 1.0), sums
+    return total / jnp.maximum(count, 1.0), (sums, carry)
+
+  def summarize(self, split: str, metrics: dict) -> dict:
+    return metrics

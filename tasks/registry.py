@@ -1,6 +1,7 @@
 """Name-based task registry: `config.task.name` -> a task object.
 
-A task owns its data (splits of numpy arrays), its loss and its metrics.
+A task owns its data (batchers over its splits), its loss and its metrics, and
+the carry a batch hands to the next (recurrent states of a stream, or ()).
 Metrics are returned as {name: (weighted sum, weight)} so that batches and
 steps add up exactly and the host divides once.
 """
@@ -26,5 +27,6 @@ def task_class(name: str):
   return _TASKS[name]
 
 
-def build(config):
-  return task_class(config.task.name)(config)
+def build(config, workdir: str):
+  """The task of `config.task.name`; tasks that save state (a tokenizer) keep it in `workdir`."""
+  return task_class(config.task.name)(config, workdir)

@@ -13,7 +13,6 @@ import pytest
 
 import models
 import tasks
-from data import batching
 from training import config_loading
 from training import loop
 from training import optim
@@ -40,11 +39,12 @@ def test_run_writes_everything(tiny_config, tmp_path):
 
 def test_one_step_changes_every_parameter(tiny_config):
   config = tiny_config('deep_rnn_dense')
-  task, model = tasks.build(config), models.build(config.model)
-  batch = next(batching.EpochBatcher(task.arrays('train'), 10, 0))
-  params = model.init(jax.random.PRNGKey(0), batch['inputs'])['params']
+  task = tasks.build(config, None)
+  model = models.build(config.model, **task.model_dims)
+  batch = next(task.train_batcher(10, 0))
+  params = task.init_variables(model, jax.random.PRNGKey(0), batch, ())['params']
   tx = optim.build_optimizer(config, 20, 7)
-  state = loop.TrainState(step=0, params=params, opt_state=tx.init(params), rng=jax.random.PRNGKey(1))
+  state = loop.TrainState(step=0, params=params, opt_state=tx.init(params), rng=jax.random.PRNGKey(1), carry=())
   new_state, metrics, finite = jax.jit(loop.make_train_step(model, task, tx, optim.build_schedule(config, 20, 7)))(
       state, batch)
   assert bool(finite) and int(new_state.step) == 1

@@ -106,7 +106,7 @@ def validate(config) -> None:
   for key, value in non_negative.items():
     if value < 0:
       raise ConfigError(f'{key} must be >= 0; got {value!r}.')
-  try:
-    models.build(config.model)  # The builder checks the model's own fields.
+  try:  # The builder checks the model's own fields; data-dependent sizes get placeholders.
+    models.build(config.model, **tasks.registry.task_class(config.task.name).placeholder_dims)
   except (ValueError, KeyError, AttributeError) as e:
     raise ConfigError(str(e)) from e

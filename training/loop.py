@@ -14,7 +14,6 @@ import tqdm
 
 import models
 import tasks
-from data import batching
 from training import checkpoint
 from training import config_loading
 from training import optim
@@ -28,21 +27,22 @@ class TrainState:
   params: Any
   opt_state: Any
   rng: jax.Array
+  carry: Any  # What the next batch continues from (recurrent states of a stream); () if nothing.
 
 
 def make_train_step(model, task, tx, schedule):
   """The pure step (state, batch) -> (state, metrics); metrics are (sum, weight) pairs."""
   def train_step(state, batch):
     rng = jax.random.fold_in(state.rng, state.step)
-    loss_fn = lambda params: task.loss(model, params, batch, rng)
-    (loss, sums), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    loss_fn = lambda params: task.loss(model, params, batch, state.carry, rng)
+    (loss, (sums, carry)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     grad_norm = optax.tree.norm(grads)
     metrics = dict(sums, loss=(loss, 1.0), grad_norm=(grad_norm, 1.0),
                    learning_rate=(schedule(state.step), 1.0))
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
-    new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
+    new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state, carry=carry)
     return new_state, metrics, finite
   return train_step
 
@@ -54,8 +54,13 @@ def _reduce(metric_list: list[dict]) -> dict:
           for name in fetched[0]}
 
 
-def evaluate(eval_step, params, arrays: dict, batch_size: int) -> dict:
-  return _reduce([eval_step(params, batch) for batch in batching.eval_batches(arrays, batch_size)])
+def evaluate(task, model, eval_step, params, split: str, batch_size: int) -> dict:
+  """Metrics of one whole split, the carry passed from batch to batch."""
+  carry, sums = task.init_carry(model, batch_size), []
+  for batch in task.eval_batches(split, batch_size):
+    batch_sums, carry = eval_step(params, batch, carry)
+    sums.append(batch_sums)
+  return task.summarize(split, _reduce(sums))
 
 
 def _flatten(tree: dict, prefix: str = '') -> dict:
@@ -102,9 +107,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
   """Trains (resuming from `workdir` if it holds a checkpoint), evaluates, returns results."""
   config_loading.validate(config)
   os.makedirs(workdir, exist_ok=True)
-  task = tasks.build(config)
-  model = models.build(config.model)
-  batcher = batching.EpochBatcher(task.arrays('train'), config.train.batch_size, config.seed)
+  task = tasks.build(config, workdir)
+  model = models.build(config.model, **task.model_dims)
+  batcher = task.train_batcher(config.train.batch_size, config.seed)
   steps_per_epoch = batcher.steps_per_epoch
   total_steps = config.train.num_steps or config.train.num_epochs * steps_per_epoch
   when = _Schedule(config, total_steps, steps_per_epoch)
@@ -120,9 +125,11 @@ def train_and_evaluate(config, workdir: str) -> dict:
   writers.write_json(config_path, config_dict)
 
   init_rng, train_rng = jax.random.split(jax.random.PRNGKey(config.seed))
-  example = next(batching.eval_batches(task.arrays('train'), config.train.batch_size))
-  params = jax.jit(model.init)(init_rng, example['inputs']).get('params', {})
-  state = TrainState(step=jnp.asarray(0, jnp.int32), params=params, opt_state=tx.init(params), rng=train_rng)
+  carry = task.init_carry(model, config.train.batch_size)
+  example = next(task.train_batcher(config.train.batch_size, config.seed))
+  params = jax.jit(lambda rng: task.init_variables(model, rng, example, carry))(init_rng).get('params', {})
+  state = TrainState(step=jnp.asarray(0, jnp.int32), params=params, opt_state=tx.init(params), rng=train_rng,
+                     carry=carry)
   n_params = sum(p.size for p in jax.tree.leaves(params))
 
   ckpt = checkpoint.Checkpointer(ckpt_dir(workdir), config.checkpoint.max_to_keep)
@@ -136,7 +143,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   writer.truncate_after(start)
 
   train_step = jax.jit(make_train_step(model, task, tx, schedule), donate_argnums=0)
-  eval_step = jax.jit(lambda params, batch: task.eval_metrics(model, params, batch))
+  eval_step = jax.jit(lambda params, batch, carry: task.eval_metrics(model, params, batch, carry))
 
   bar = tqdm.tqdm(total=total_steps, initial=start, unit='step', dynamic_ncols=True,
                   disable=not (config.log.progress_bar and sys.stderr.isatty()))
@@ -155,13 +162,13 @@ def train_and_evaluate(config, workdir: str) -> dict:
         raise FloatingPointError(
             f'Non-finite loss or gradient at step {bad}; stopping. The last good checkpoint '
             f'(step {last_saved}) is kept in {ckpt_dir(workdir)}.')
-      train_metrics = _reduce(window)
+      train_metrics = task.summarize('train', _reduce(window))
       train_metrics['steps_per_sec'] = len(window) / (time.time() - window_start)
       writer.write(step, 'train', train_metrics)
       bar.set_postfix(loss=f'{train_metrics["loss"]:.4g}')
       window, finite_flags, window_start = [], [], time.time()
     if when.evaluates(step):
-      valid = evaluate(eval_step, state.params, task.arrays('valid'), eval_batch_size)
+      valid = evaluate(task, model, eval_step, state.params, 'valid', eval_batch_size)
       writer.write(step, 'valid', valid)
       tqdm.tqdm.write(f'step {step}/{total_steps}: train loss {train_metrics["loss"]:.5g} | '
                       + ' '.join(f'valid {k} {v:.5g}' for k, v in valid.items()))
@@ -172,7 +179,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   results = {}
   for split in config.eval.splits.split(','):
-    split_metrics = evaluate(eval_step, state.params, task.arrays(split), eval_batch_size)
+    split_metrics = evaluate(task, model, eval_step, state.params, split, eval_batch_size)
     writer.write(total_steps, split, split_metrics)
     results.update({f'{split}/{k}': v for k, v in split_metrics.items()})
   print(f'step {total_steps}: ' + ' '.join(f'{k} {v:.5g}' for k, v in sorted(results.items())))

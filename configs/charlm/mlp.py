@@ -1,0 +1,17 @@
+"""Fixed-window neural LM (Bengio et al. 2003) on Tiny Shakespeare characters.
+
+  python train.py --config=configs/charlm/mlp.py --workdir=runs/charlm_mlp
+"""
+from configs.charlm import common
+
+
+def get_config(variant=''):
+  c = common.get_config(variant)
+  c.model.name = 'mlp_lm'
+  c.model.order = 8  # Predicts from the order-1 previous characters.
+  c.model.embed_dim = 32
+  c.model.hidden_size = 1024
+  c.model.dropout = 0.25
+  if variant == 'tiny':
+    c.model.order, c.model.embed_dim, c.model.hidden_size = 4, 8, 16
+  return c

@@ -1,0 +1,95 @@
+"""Language models over token streams: recurrent (Zaremba et al. 2014) and fixed-window (Bengio et al. 2003).
+
+Every LM maps (tokens (B, T), carry) -> (logits (B, T, V) in float32, carry).
+The carry is what the next window of a contiguous stream needs: the recurrent
+states, or the last n-1 tokens of a fixed-window model.
+"""
+import flax.linen as nn
+import jax.numpy as jnp
+
+from models import registry
+from models import rnn
+
+
+class RNNLM(nn.Module):
+  """Embedding, stacked recurrent layers, softmax; dropout on every non-recurrent connection."""
+  vocab_size: int
+  embed_dim: int
+  hidden_sizes: tuple[int, ...]
+  cell: str = 'lstm'
+  activation: str = 'tanh'
+  dropout: float = 0.0
+  tie_embeddings: bool = False
+  forget_bias: float = 1.0
+  scan_unroll: int = 1
+
+  def initial_carry(self, batch_size: int):
+    def zeros(size):
+      h = lambda: jnp.zeros((batch_size, size), jnp.float32)  # Distinct buffers: the carry is donated.
+      return (h(), h()) if rnn.CELLS[self.cell].has_cell_state else h()
+    return tuple(zeros(size) for size in self.hidden_sizes)
+
+  @nn.compact
+  def __call__(self, tokens_BT, carry, train: bool = False):
+    embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1), name='embed')
+    drop = lambda x: nn.Dropout(self.dropout, deterministic=not train)(x)
+    x_BTD = drop(embed(tokens_BT))
+    new_carry = []
+    for i, size in enumerate(self.hidden_sizes):
+      layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.scan_unroll, name=f'rnn_{i}')
+      x_BTD, layer_carry = layer(x_BTD, carry[i])
+      x_BTD = drop(x_BTD)
+      new_carry.append(layer_carry)
+    if self.tie_embeddings:
+      logits_BTV = embed.attend(x_BTD)
+    else:
+      logits_BTV = nn.Dense(self.vocab_size, name='softmax')(x_BTD)
+    return logits_BTV.astype(jnp.float32), tuple(new_carry)
+
+
+class FixedWindowLM(nn.Module):
+  """Bengio et al. (2003): the n-1 previous embeddings concatenated, a tanh layer, a softmax."""
+  vocab_size: int
+  embed_dim: int
+  hidden_size: int
+  context: int  # n - 1 previous tokens.
+  dropout: float = 0.0
+
+  def initial_carry(self, batch_size: int):
+    return jnp.zeros((batch_size, self.context), jnp.int32)
+
+  @nn.compact
+  def __call__(self, tokens_BT, carry, train: bool = False):
+    T = tokens_BT.shape[1]
+    history_BS = jnp.concatenate([carry.astype(tokens_BT.dtype), tokens_BT], axis=1)  # S = context + T
+    embed_BSD = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1),
+                         name='embed')(history_BS)
+    # Position t sees tokens t-context+1 .. t (in stream order), oldest first.
+    window_BTF = jnp.concatenate([embed_BSD[:, k + 1:k + 1 + T] for k in range(self.context)], axis=-1)
+    hidden_BTH = jnp.tanh(nn.Dense(self.hidden_size, name='hidden')(window_BTF))
+    hidden_BTH = nn.Dropout(self.dropout, deterministic=not train)(hidden_BTH)
+    logits_BTV = nn.Dense(self.vocab_size, name='softmax')(hidden_BTH)
+    return logits_BTV.astype(jnp.float32), history_BS[:, -self.context:]
+
+
+@registry.register('rnn_lm')
+def _rnn_lm(config, vocab_size):
+  hidden_sizes = tuple(int(s) for s in config.hidden_sizes)
+  if config.cell not in rnn.CELLS:
+    raise ValueError(f'Unknown model.cell {config.cell!r}; choose one of: {", ".join(rnn.CELLS)}.')
+  if config.tie_embeddings and hidden_sizes[-1] != config.embed_dim:
+    raise ValueError(f'model.tie_embeddings needs the last of model.hidden_sizes {hidden_sizes} '
+                     f'to equal model.embed_dim ({config.embed_dim}).')
+  if not 0 <= config.dropout < 1:
+    raise ValueError(f'model.dropout must be in [0, 1); got {config.dropout}.')
+  return RNNLM(vocab_size=vocab_size, embed_dim=config.embed_dim, hidden_sizes=hidden_sizes, cell=config.cell,
+               activation=config.activation, dropout=config.dropout, tie_embeddings=config.tie_embeddings,
+               forget_bias=config.forget_bias, scan_unroll=config.scan_unroll)
+
+
+@registry.register('mlp_lm')
+def _mlp_lm(config, vocab_size):
+  if config.order < 2:
+    raise ValueError(f'model.order must be >= 2 (the model sees order-1 previous tokens); got {config.order}.')
+  return FixedWindowLM(vocab_size=vocab_size, embed_dim=config.embed_dim, hidden_size=config.hidden_size,
+                       context=config.order - 1, dropout=config.dropout)

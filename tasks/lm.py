@@ -1,0 +1,91 @@
+"""Language modelling: next-token cross-entropy over a token stream.
+
+Metrics: loss in nats per token, perplexity, and bits per character over the
+characters of the evaluated text, so char, word and subword models compare.
+Training windows of a contiguous stream carry the recurrent state from one
+window to the next with the gradient stopped at the boundary (truncated BPTT).
+"""
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from data import corpus
+from data import lm_batching
+from data import tokenizers
+from tasks import registry
+
+BATCHINGS = ('stream', 'random')
+
+
+def tokenizer_dir(workdir: str) -> str:
+  return os.path.join(workdir, 'tokenizer')
+
+
+@registry.register('lm')
+class LMTask:
+  datasets = tuple(corpus.CORPORA)
+  placeholder_dims = {'vocab_size': 2}
+
+  def __init__(self, config, workdir: str):
+    if config.data.batching not in BATCHINGS:
+      raise ValueError(f'Unknown data.batching {config.data.batching!r}; choose one of: {", ".join(BATCHINGS)}.')
+    self.config = config.data
+    texts = corpus.load_corpus(config.data)
+    saved = tokenizer_dir(workdir)
+    if os.path.exists(os.path.join(saved, 'tokenizer.json')):
+      self.tokenizer = tokenizers.load(saved)  # A resumed run keeps the vocabulary it trained with.
+    else:
+      self.tokenizer = tokenizers.build_tokenizer(
+          config.data.tokenizer, texts['train'], vocab_size=config.data.vocab_size,
+          lowercase=config.data.lowercase)
+      self.tokenizer.save(saved)
+    self.ids = {split: self.tokenizer.encode(text) for split, text in texts.items()}
+    # Predicted tokens per character of each split, to turn nats/token into bits/char.
+    self.tokens_per_char = {split: (len(self.ids[split]) - 1) / max(len(text), 1) for split, text in texts.items()}
+    self.model_dims = {'vocab_size': self.tokenizer.vocab_size}
+
+  def train_batcher(self, batch_size: int, seed: int):
+    if self.config.batching == 'stream':
+      return lm_batching.StreamBatcher(self.ids['train'], batch_size, self.config.seq_len)
+    return lm_batching.RandomWindowBatcher(self.ids['train'], batch_size, self.config.seq_len, seed)
+
+  def eval_batches(self, split: str, batch_size: int):
+    return lm_batching.eval_stream_batches(self.ids[split], batch_size, self.config.seq_len)
+
+  def init_carry(self, model, batch_size: int):
+    return model.initial_carry(batch_size)
+
+  def init_variables(self, model, rng, batch, carry):
+    return model.init(rng, batch['inputs'], carry)
+
+  @staticmethod
+  def _sums(logits_BTV, batch):
+    weight_BT = batch['weight']
+    nll_BT = optax.softmax_cross_entropy_with_integer_labels(logits_BTV, batch['targets']) * weight_BT
+    return {'loss': (nll_BT.sum(), weight_BT.sum())}
+
+  @staticmethod
+  def _continue(carry, batch):
+    # A window that starts a pass over the stream (or a random window) starts from zeros.
+    reset = batch.get('reset', jnp.asarray(True))
+    return jax.tree.map(lambda c: jnp.where(reset, jnp.zeros_like(c), c), carry)
+
+  def loss(self, model, params, batch, carry, rng):
+    carry = jax.lax.stop_gradient(self._continue(carry, batch))  # Truncated BPTT.
+    logits_BTV, carry = model.apply({'params': params}, batch['inputs'], carry, train=True,
+                                    rngs={'dropout': rng})
+    sums = self._sums(logits_BTV, batch)
+    total, count = sums['loss']
+    return total / jnp.maximum(count, 1.0), (sums, carry)
+
+  def eval_metrics(self, model, params, batch, carry):
+    # Evaluation walks each split's stream once from a zero state, carrying it throughout.
+    logits_BTV, carry = model.apply({'params': params}, batch['inputs'], carry)
+    return self._sums(logits_BTV, batch), carry
+
+  def summarize(self, split: str, metrics: dict) -> dict:
+    loss = metrics['loss']
+    return dict(metrics, ppl=math.exp(min(loss, 700.0)), bpc=loss * self.tokens_per_char[split] / math.log(2))
