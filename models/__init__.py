@@ -1,4 +1,5 @@
 """Pure architectures, reached through `models.build(config.model)`."""
 from models import forecasters  # noqa: F401  (registers its models)
 from models import lm  # noqa: F401
+from models import ngram  # noqa: F401
 from models.registry import build, names  # noqa: F401

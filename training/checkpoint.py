@@ -34,5 +34,10 @@ class Checkpointer:
         state=ocp.args.StandardRestore(abstract), data=ocp.args.JsonRestore()))
     return restored['state'], restored['data']
 
+  def restore_params(self, step: int):
+    """Only the parameters of `step`, as saved (no target structure needed): for sampling and fine-tuning."""
+    restored = self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+    return restored['state']['params']
+
   def close(self) -> None:
     self._manager.close()

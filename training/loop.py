@@ -103,12 +103,47 @@ class _Schedule:
     return step % self.log == 0 or self.evaluates(step) or self.saves(step)
 
 
+def _write_config(workdir: str, config, derived: dict) -> None:
+  path = os.path.join(workdir, 'config.json')
+  config_dict = dict(config.to_dict(), derived=derived)
+  _note_config_change(path, config_dict)
+  writers.write_json(path, config_dict)
+
+
+def _finish(workdir: str, writer, step: int, results: dict) -> dict:
+  print(f'step {step}: ' + ' '.join(f'{k} {v:.5g}' for k, v in sorted(results.items())))
+  writers.write_json(os.path.join(workdir, 'results.json'), results)
+  writer.close()
+  plots.plot_run(os.path.join(workdir, 'metrics.jsonl'), os.path.join(workdir, 'curves.png'))
+  return results
+
+
+def fit_and_evaluate(config, workdir: str, task, model) -> dict:
+  """Count-based models: one pass of counting over the training stream, then evaluation."""
+  start = time.time()
+  model.fit(task.ids['train'])
+  _write_config(workdir, config, {'ngrams_per_order': model.num_ngrams(), 'storage_bytes': model.storage_bytes()})
+  writer = writers.MetricWriter(workdir)
+  writer.truncate_after(-1)
+  writer.write(0, 'fit', {'seconds': time.time() - start, 'storage_bytes': model.storage_bytes(),
+                          **{f'ngrams_{k + 1}': n for k, n in enumerate(model.num_ngrams())}})
+  results = {}
+  for split in config.eval.splits.split(','):
+    nll = -model.log_probs(task.ids[split])
+    metrics = task.summarize(split, {'loss': float(nll.mean())})
+    writer.write(0, split, metrics)
+    results.update({f'{split}/{k}': v for k, v in metrics.items()})
+  return _finish(workdir, writer, 0, results)
+
+
 def train_and_evaluate(config, workdir: str) -> dict:
   """Trains (resuming from `workdir` if it holds a checkpoint), evaluates, returns results."""
   config_loading.validate(config)
   os.makedirs(workdir, exist_ok=True)
   task = tasks.build(config, workdir)
   model = models.build(config.model, **task.model_dims)
+  if getattr(model, 'count_based', False):
+    return fit_and_evaluate(config, workdir, task, model)
   batcher = task.train_batcher(config.train.batch_size, config.seed)
   steps_per_epoch = batcher.steps_per_epoch
   total_steps = config.train.num_steps or config.train.num_epochs * steps_per_epoch
@@ -117,12 +152,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   tx = optim.build_optimizer(config, total_steps, steps_per_epoch)
   schedule = optim.build_schedule(config, total_steps, steps_per_epoch)
 
-  config_path = os.path.join(workdir, 'config.json')
-  config_dict = dict(config.to_dict(), derived={
-      'total_steps': total_steps, 'steps_per_epoch': steps_per_epoch,
-      'eval_every_steps': when.eval, 'checkpoint_every_steps': when.ckpt})
-  _note_config_change(config_path, config_dict)
-  writers.write_json(config_path, config_dict)
+  _write_config(workdir, config, {'total_steps': total_steps, 'steps_per_epoch': steps_per_epoch,
+                                  'eval_every_steps': when.eval, 'checkpoint_every_steps': when.ckpt})
 
   init_rng, train_rng = jax.random.split(jax.random.PRNGKey(config.seed))
   carry = task.init_carry(model, config.train.batch_size)
@@ -182,12 +213,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
     split_metrics = evaluate(task, model, eval_step, state.params, split, eval_batch_size)
     writer.write(total_steps, split, split_metrics)
     results.update({f'{split}/{k}': v for k, v in split_metrics.items()})
-  print(f'step {total_steps}: ' + ' '.join(f'{k} {v:.5g}' for k, v in sorted(results.items())))
-  writers.write_json(os.path.join(workdir, 'results.json'), results)
-  writer.close()
   ckpt.close()
-  plots.plot_run(os.path.join(workdir, 'metrics.jsonl'), os.path.join(workdir, 'curves.png'))
-  return results
+  return _finish(workdir, writer, total_steps, results)
 
 
 def ckpt_dir(workdir: str) -> str:

@@ -1,0 +1,94 @@
+"""Samples text from a trained language-model workdir, streaming it to stdout.
+
+  python sample.py --workdir=runs/charlm_lstm --prompt="ROMEO:" --num_tokens=500 \
+      --temperature=0.8 [--top_k=K] [--top_p=P] [--seed=S]
+
+Temperature 0 is greedy decoding. Uses the workdir's latest checkpoint and its saved tokenizer.
+"""
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+import jax
+import ml_collections
+import numpy as np
+
+import models
+from data import tokenizers
+from tasks import lm
+from tasks import sampling
+from training import checkpoint
+from training import loop
+
+flags.DEFINE_string('workdir', None, 'A language-model workdir written by train.py.')
+flags.DEFINE_string('prompt', '\n', 'Text the sample continues.')
+flags.DEFINE_integer('num_tokens', 500, 'Tokens to generate.', lower_bound=1)
+flags.DEFINE_float('temperature', 1.0, 'Softmax temperature; 0 = greedy.', lower_bound=0.0)
+flags.DEFINE_integer('top_k', 0, 'Sample among the k most likely tokens; 0 = all.', lower_bound=0)
+flags.DEFINE_float('top_p', 1.0, 'Sample from the smallest set with this much probability.', lower_bound=0.0,
+                   upper_bound=1.0)
+flags.DEFINE_integer('seed', 0, 'Seed of the draws.')
+flags.mark_flags_as_required(['workdir'])
+FLAGS = flags.FLAGS
+
+
+def load_model(workdir: str):
+  """(model, params, tokenizer) of a workdir's latest checkpoint."""
+  config_path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(config_path):
+    raise FileNotFoundError(f'{workdir!r} is not a training workdir: {config_path!r} does not exist.')
+  with open(config_path) as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  if config.task.name != 'lm':
+    raise ValueError(f'{workdir!r} holds a {config.task.name!r} run; sample.py needs task.name "lm".')
+  tokenizer = tokenizers.load(lm.tokenizer_dir(workdir))
+  model = models.build(config.model, vocab_size=tokenizer.vocab_size)
+  if getattr(model, 'count_based', False):
+    raise ValueError(f'{workdir!r} holds a count-based {config.model.name!r} model; sample.py samples trained models.')
+  ckpt = checkpoint.Checkpointer(loop.ckpt_dir(workdir))
+  step = ckpt.latest_step()
+  if step is None:
+    raise FileNotFoundError(f'No checkpoint in {loop.ckpt_dir(workdir)!r} yet.')
+  return model, ckpt.restore_params(step), tokenizer, step
+
+
+class _Streamer:
+  """Prints the text each new token adds (decoding the whole tail keeps subword spacing right)."""
+
+  def __init__(self, tokenizer):
+    self.tokenizer, self.ids, self.printed = tokenizer, [], ''
+
+  def __call__(self, token_B):
+    self.ids.append(int(np.asarray(token_B)[0]))
+    text = self.tokenizer.decode(self.ids)
+    sys.stdout.write(text[len(self.printed):])
+    sys.stdout.flush()
+    self.printed = text
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f'error: unexpected arguments {argv[1:]}; flags look like --name=value.')
+  logging.set_verbosity(logging.WARNING)
+  try:
+    model, params, tokenizer, step = load_model(FLAGS.workdir)
+  except (FileNotFoundError, ValueError) as e:
+    sys.exit(f'error: {e}')
+  prompt = tokenizer.encode(FLAGS.prompt)
+  if len(prompt) == 0:
+    sys.exit('error: the prompt encodes to no tokens; give --prompt some text.')
+  print(f'[step {step}] ' + FLAGS.prompt, end='', flush=True)
+  apply_fn = lambda p, tokens, carry: model.apply({'params': p}, tokens, carry)
+  tokens = sampling.generate(
+      apply_fn, params, jax.numpy.asarray(prompt[None]), model.initial_carry(1), jax.random.PRNGKey(FLAGS.seed),
+      num_tokens=FLAGS.num_tokens, temperature=FLAGS.temperature, top_k=FLAGS.top_k, top_p=FLAGS.top_p,
+      on_token=_Streamer(tokenizer))
+  jax.block_until_ready(tokens)
+  print()
+
+
+if __name__ == '__main__':
+  app.run(main)
