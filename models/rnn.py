@@ -6,6 +6,7 @@ autodiff through the scan. Gates are laid out as PyTorch's (GRU: r, z, n;
 LSTM: i, f, g, o) so weights and numbers compare directly.
 """
 import dataclasses
+import functools
 from typing import Callable
 
 import flax.linen as nn
@@ -37,6 +38,63 @@ def lstm_step(params, carry, xw_B4H):
   i, f, g, o = jnp.split(xw_B4H + h_BH @ params['recurrent_kernel'], 4, axis=-1)
   c_BH = jax.nn.sigmoid(f) * c_BH + jax.nn.sigmoid(i) * jnp.tanh(g)
   return jax.nn.sigmoid(o) * jnp.tanh(c_BH), c_BH
+
+
+def _lstm_forward(recurrent_HG, xw_TBG, h0_BH, c0_BH, unroll):
+  """Scans the LSTM; returns h and c of every step and the activated gates (for the backward pass)."""
+  def step(carry, xw_BG):
+    h_BH, c_BH = carry
+    i, f, g, o = jnp.split(xw_BG + h_BH @ recurrent_HG, 4, axis=-1)
+    i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
+    c_BH = f * c_BH + i * g
+    h_BH = o * jnp.tanh(c_BH)
+    return (h_BH, c_BH), (h_BH, c_BH, jnp.concatenate([i, f, g, o], axis=-1))
+  _, (h_TBH, c_TBH, gates_TBG) = jax.lax.scan(step, (h0_BH, c0_BH), xw_TBG, unroll=unroll)
+  return h_TBH, c_TBH, gates_TBG
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
+def lstm_scan(recurrent_HG, xw_TBG, h0_BH, c0_BH, unroll=1):
+  """LSTM over time-major projected inputs; returns (h of every step (T, B, H), (h_T, c_T)).
+
+  Same numbers as scanning `lstm_step`, with a hand-written backward pass: the
+  reverse scan computes only the gate gradients, and the recurrent kernel's
+  gradient is one (H, T·B) @ (T·B, 4H) matmul after it, instead of T rank-B
+  updates accumulated inside the loop.
+  """
+  h_TBH, c_TBH, _ = _lstm_forward(recurrent_HG, xw_TBG, h0_BH, c0_BH, unroll)
+  return h_TBH, (h_TBH[-1], c_TBH[-1])
+
+
+def _lstm_scan_fwd(recurrent_HG, xw_TBG, h0_BH, c0_BH, unroll):
+  h_TBH, c_TBH, gates_TBG = _lstm_forward(recurrent_HG, xw_TBG, h0_BH, c0_BH, unroll)
+  return (h_TBH, (h_TBH[-1], c_TBH[-1])), (recurrent_HG, h0_BH, c0_BH, h_TBH, c_TBH, gates_TBG)
+
+
+def _lstm_scan_bwd(unroll, residuals, cotangents):
+  recurrent_HG, h0_BH, c0_BH, h_TBH, c_TBH, gates_TBG = residuals
+  dh_TBH, (dh_last_BH, dc_last_BH) = cotangents
+  c_prev_TBH = jnp.concatenate([c0_BH[None], c_TBH[:-1]], axis=0)
+
+  def step(carry, inputs):
+    dh_next_BH, dc_next_BH = carry  # What flows back into step t's outputs from step t+1.
+    dh_out_BH, c_BH, c_prev_BH, gates_BG = inputs
+    i, f, g, o = jnp.split(gates_BG, 4, axis=-1)
+    dh_BH = dh_out_BH + dh_next_BH
+    tanh_c = jnp.tanh(c_BH)
+    dc_BH = dc_next_BH + dh_BH * o * (1.0 - tanh_c ** 2)
+    dgates_BG = jnp.concatenate([dc_BH * g * i * (1.0 - i), dc_BH * c_prev_BH * f * (1.0 - f),
+                                 dc_BH * i * (1.0 - g ** 2), dh_BH * tanh_c * o * (1.0 - o)], axis=-1)
+    return (dgates_BG @ recurrent_HG.T, dc_BH * f), dgates_BG
+
+  (dh0_BH, dc0_BH), dgates_TBG = jax.lax.scan(
+      step, (dh_last_BH, dc_last_BH), (dh_TBH, c_TBH, c_prev_TBH, gates_TBG), reverse=True, unroll=unroll)
+  h_prev_TBH = jnp.concatenate([h0_BH[None], h_TBH[:-1]], axis=0)
+  d_recurrent_HG = jnp.einsum('tbh,tbg->hg', h_prev_TBH, dgates_TBG)
+  return d_recurrent_HG, dgates_TBG, dh0_BH, dc0_BH
+
+
+lstm_scan.defvjp(_lstm_scan_fwd, _lstm_scan_bwd)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,10 +168,11 @@ class RecurrentLayer(nn.Module):
     xw_BTG = jnp.einsum('btd,dg->btg', x_BTD, kernel_DG) + bias_G
     if carry is None:
       carry = self.initial_carry(x_BTD.shape[0], xw_BTG.dtype)
+    if self.cell == 'lstm':
+      h_TBH, last = lstm_scan(params['recurrent_kernel'], jnp.swapaxes(xw_BTG, 0, 1), *carry, self.unroll)
+      return jnp.swapaxes(h_TBH, 0, 1), last
     if self.cell == 'gru':
       step = lambda h, xw: gru_step(params, h, xw)
-    elif self.cell == 'lstm':
-      step = lambda c, xw: lstm_step(params, c, xw)
     else:
       activation = ACTIVATIONS['relu' if self.cell == 'irnn' else self.activation]
       step = lambda h, xw: elman_step(params, h, xw, activation)

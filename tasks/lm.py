@@ -24,6 +24,27 @@ def tokenizer_dir(workdir: str) -> str:
   return os.path.join(workdir, 'tokenizer')
 
 
+def _sums(logits_BTV, batch):
+  weight_BT = batch['weight']
+  nll_BT = optax.softmax_cross_entropy_with_integer_labels(logits_BTV, batch['targets']) * weight_BT
+  return {'loss': (nll_BT.sum(), weight_BT.sum())}
+
+
+def _continue(carry, batch):
+  # A window that starts a pass over the stream (or a random window) starts from zeros.
+  reset = batch.get('reset', jnp.asarray(True))
+  return jax.tree.map(lambda c: jnp.where(reset, jnp.zeros_like(c), c), carry)
+
+
+def train_loss(model, params, batch, carry, rng):
+  """(mean nll over the batch's real tokens, (metric sums, carry)), with dropout on."""
+  carry = jax.lax.stop_gradient(_continue(carry, batch))  # Truncated BPTT.
+  logits_BTV, carry = model.apply({'params': params}, batch['inputs'], carry, train=True, rngs={'dropout': rng})
+  sums = _sums(logits_BTV, batch)
+  total, count = sums['loss']
+  return total / jnp.maximum(count, 1.0), (sums, carry)
+
+
 @registry.register('lm')
 class LMTask:
   datasets = tuple(corpus.CORPORA)
@@ -61,30 +82,13 @@ class LMTask:
   def init_variables(self, model, rng, batch, carry):
     return model.init(rng, batch['inputs'], carry)
 
-  @staticmethod
-  def _sums(logits_BTV, batch):
-    weight_BT = batch['weight']
-    nll_BT = optax.softmax_cross_entropy_with_integer_labels(logits_BTV, batch['targets']) * weight_BT
-    return {'loss': (nll_BT.sum(), weight_BT.sum())}
-
-  @staticmethod
-  def _continue(carry, batch):
-    # A window that starts a pass over the stream (or a random window) starts from zeros.
-    reset = batch.get('reset', jnp.asarray(True))
-    return jax.tree.map(lambda c: jnp.where(reset, jnp.zeros_like(c), c), carry)
-
   def loss(self, model, params, batch, carry, rng):
-    carry = jax.lax.stop_gradient(self._continue(carry, batch))  # Truncated BPTT.
-    logits_BTV, carry = model.apply({'params': params}, batch['inputs'], carry, train=True,
-                                    rngs={'dropout': rng})
-    sums = self._sums(logits_BTV, batch)
-    total, count = sums['loss']
-    return total / jnp.maximum(count, 1.0), (sums, carry)
+    return train_loss(model, params, batch, carry, rng)
 
   def eval_metrics(self, model, params, batch, carry):
     # Evaluation walks each split's stream once from a zero state, carrying it throughout.
     logits_BTV, carry = model.apply({'params': params}, batch['inputs'], carry)
-    return self._sums(logits_BTV, batch), carry
+    return _sums(logits_BTV, batch), carry
 
   def summarize(self, split: str, metrics: dict) -> dict:
     loss = metrics['loss']

@@ -60,3 +60,13 @@ def test_bad_sweep_rows_are_errors_before_any_run(tmp_path):
   path.write_text(SWEEP.replace('reference=None', 'referenc=None'))
   with pytest.raises(config_loading.ConfigError, match="unknown keys \\['referenc'\\]"):
     sweeps.load_sweep(str(path))
+
+
+def test_first_step_below_reads_the_curve(tmp_path):
+  path = tmp_path / 'metrics.jsonl'
+  records = [{'step': 100, 'split': 'valid', 'mse': 0.2}, {'step': 150, 'split': 'train', 'mse': 0.001},
+             {'step': 200, 'split': 'valid', 'mse': 0.009}, {'step': 300, 'split': 'valid', 'mse': 0.02},
+             {'step': 400, 'split': 'valid', 'mse': 0.001}]
+  path.write_text(''.join(json.dumps(r) + '\n' for r in records))
+  assert sweeps.first_step_below(str(path), 'valid/mse', 0.01) == 200
+  assert sweeps.first_step_below(str(path), 'valid/mse', 0.001) != sweeps.first_step_below(str(path), 'valid/mse', 0.001)

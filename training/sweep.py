@@ -3,7 +3,10 @@
 A sweep file defines get_sweep() -> dict(
     seeds=N, metrics=('split/metric', ...), reference_metric='split/metric',
     reference_source='paper, table', rows=[dict(name, config='configs/...py[:ARG]',
-    overrides={'a.b': value}, reference=float or None), ...]).
+    overrides={'a.b': value}, reference=float or None), ...],
+    curve_metrics={'NAME': ('split/metric', threshold)}).
+A curve metric is the first logged step at which split/metric fell below the
+threshold (averaged over the seeds that got there); list NAME in `metrics`.
 Runs that finished (results.json present) are skipped, unfinished ones resume
 from their checkpoints, so a killed sweep picks up where it stopped.
 """
@@ -21,7 +24,7 @@ from training import loop
 from training import plots
 from training import writers
 
-SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows'}
+SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows', 'curve_metrics'}
 ROW_KEYS = {'name', 'config', 'overrides', 'reference'}
 
 
@@ -70,20 +73,31 @@ def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True) -> 
     print(f'    {summary} ({time.time() - start:.1f} s)', flush=True)
 
 
+def first_step_below(metrics_path: str, key: str, threshold: float) -> float:
+  """The first step whose `split/metric` record is below threshold; NaN if none is."""
+  split, metric = key.split('/', 1)
+  steps = [r['step'] for r in writers.read_jsonl(metrics_path)
+           if r['split'] == split and metric in r and r[metric] < threshold]
+  return float(min(steps)) if steps else float('nan')
+
+
 def collect(sweep: dict, workdir: str, seeds: int = 0) -> list[dict]:
   """One dict per row: mean and std of every metric over the seeds that finished."""
   seeds = seeds or sweep.get('seeds', 1)
+  curve_metrics = sweep.get('curve_metrics', {})
   table = []
   for row in sweep['rows']:
     results = []
     for seed in range(seeds):
-      path = os.path.join(run_dir(workdir, row['name'], seed), 'results.json')
-      if os.path.exists(path):
-        with open(path) as f:
+      out = run_dir(workdir, row['name'], seed)
+      if os.path.exists(os.path.join(out, 'results.json')):
+        with open(os.path.join(out, 'results.json')) as f:
           results.append(json.load(f))
+        for name, (key, threshold) in curve_metrics.items():
+          results[-1][name] = first_step_below(os.path.join(out, 'metrics.jsonl'), key, threshold)
     entry = {'row': row['name']}
     for metric in sweep['metrics']:
-      values = [r[metric] for r in results if metric in r]
+      values = [r[metric] for r in results if metric in r and not np.isnan(r[metric])]
       entry[f'{metric}_mean'] = float(np.mean(values)) if values else float('nan')
       entry[f'{metric}_std'] = float(np.std(values)) if values else float('nan')
       entry[f'{metric}_values'] = values
@@ -111,7 +125,13 @@ def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
     header += [f'{ref_metric} per seed', f'reference {ref_metric}', 'ratio']
   lines = ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
   for entry in table:
-    cells = [entry['row']] + [f'{_fmt(entry[m + "_mean"])} ± {_fmt(entry[m + "_std"])}' for m in sweep['metrics']]
+    cells = [entry['row']]
+    for m in sweep['metrics']:
+      if m in sweep.get('curve_metrics', {}):  # Seeds that never got below the threshold are counted apart.
+        reached = len(entry[f'{m}_values'])
+        cells.append(f'{_fmt(entry[m + "_mean"])} ({reached}/{entry["seeds"]} seeds)' if reached else 'not reached')
+      else:
+        cells.append(f'{_fmt(entry[m + "_mean"])} ± {_fmt(entry[m + "_std"])}')
     cells.append(str(entry['seeds']))
     if ref_metric:
       ref = entry['reference']

@@ -15,7 +15,7 @@ def get_config(variant=''):
   if variant not in VARIANTS:
     raise ValueError(f'Unknown config variant {variant!r}; choose one of: {VARIANTS}.')
   c = common.get_config()
-  c.task.name = 'forecast'
+  c.task.name = 'regression'
   c.data.name = 'timeseries'
   c.data.seed = 42  # np.random.seed of the book; fixed across training seeds.
   c.data.num_series = 10000

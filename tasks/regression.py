@@ -1,17 +1,21 @@
-"""Forecasting: predict the next value(s) of a series; loss = mean squared error."""
+"""Sequence regression: read a (B, T, D) window, predict (B, O) values; loss = mean squared error.
+
+Datasets: Géron's time series (forecast the next value) and the adding problem.
+"""
 import jax.numpy as jnp
 
 from data import batching
+from data import synthetic
 from data import timeseries
 from tasks import registry
 
-DATASETS = {'timeseries': timeseries.load_splits}
+DATASETS = {'timeseries': timeseries.load_splits, 'adding': synthetic.adding_splits}
 
 
-@registry.register('forecast')
-class ForecastTask:
+@registry.register('regression')
+class RegressionTask:
   datasets = tuple(DATASETS)
-  placeholder_dims = {}  # Forecasters need nothing from the data to be built.
+  placeholder_dims = {}  # These models need nothing from the data to be built.
 
   def __init__(self, config, workdir=None):
     del workdir
@@ -40,7 +44,7 @@ class ForecastTask:
 
   def loss(self, model, params, batch, carry, rng):
     """Returns (loss, (metric sums, carry)); the loss is the batch's weighted MSE, as Keras's."""
-    del rng  # Forecasters here are deterministic.
+    del rng  # These models are deterministic.
     sums, carry = self.eval_metrics(model, params, batch, carry)
     total, count = sums['mse']
     return total / jnp.maximum(count, 1.0), (sums, carry)

@@ -1,0 +1,149 @@
+"""Times one training step of the LSTM char LM (2 × 512, batch 32, 128 steps, vocabulary 65) after
+compilation, against the same model on torch.nn.LSTM when torch is importable, and both against the
+machine's float32 matmul rate measured in the same run.
+
+  python bench/lstm_lm.py [--repeats=10] [--embed_dim=64]
+
+The step is seqlab's real train step (loop.make_train_step: forward, backward through the scan,
+global-norm clipping, Adam); PyTorch's does the same (embedding, nn.LSTM, linear, cross-entropy,
+clip_grad_norm_, Adam). Dropout is off in both. The last line is `speedup_vs_torch=X.XX`.
+"""
+import os
+import sys
+import time
+import types
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+from models import lm  # noqa: E402
+from tasks import lm as lm_task  # noqa: E402
+from training import loop  # noqa: E402
+
+flags.DEFINE_integer('repeats', 10, 'Timed steps (after warm-up).')
+flags.DEFINE_integer('batch_size', 32, 'Rows.')
+flags.DEFINE_integer('seq_len', 128, 'Steps per window.')
+flags.DEFINE_integer('hidden', 512, 'LSTM width (two layers).')
+flags.DEFINE_integer('embed_dim', 64, 'Embedding width.')
+flags.DEFINE_integer('vocab', 65, 'Vocabulary (Tiny Shakespeare characters).')
+FLAGS = flags.FLAGS
+
+
+def model_flops_per_step() -> float:
+  """Matmul FLOPs of forward + backward (3× forward): input and recurrent projections, softmax."""
+  B, T, H, E, V = FLAGS.batch_size, FLAGS.seq_len, FLAGS.hidden, FLAGS.embed_dim, FLAGS.vocab
+  per_token = 2 * (E * 4 * H + H * 4 * H) + 2 * (H * 4 * H + H * 4 * H) + 2 * H * V
+  return 3.0 * per_token * B * T
+
+
+def matmul_gflops() -> float:
+  n = 2048
+  a = jax.random.normal(jax.random.PRNGKey(0), (n, n))
+  f = jax.jit(lambda a: a @ a)
+  f(a).block_until_ready()
+  start, reps = time.perf_counter(), 20
+  for _ in range(reps):
+    out = f(a)
+  out.block_until_ready()
+  return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def _timed(step, repeats):
+  step()  # Warm-up beyond compilation.
+  start = time.perf_counter()
+  for _ in range(repeats):
+    step()
+  return (time.perf_counter() - start) / repeats
+
+
+def time_seqlab():
+  B, T = FLAGS.batch_size, FLAGS.seq_len
+  model = lm.RNNLM(vocab_size=FLAGS.vocab, embed_dim=FLAGS.embed_dim, hidden_sizes=(FLAGS.hidden,) * 2, cell='lstm')
+  rng = np.random.RandomState(0)
+  batch = {'inputs': jnp.asarray(rng.randint(0, FLAGS.vocab, (B, T)), jnp.int32),
+           'targets': jnp.asarray(rng.randint(0, FLAGS.vocab, (B, T)), jnp.int32),
+           'weight': jnp.ones((B, T), jnp.float32), 'reset': jnp.asarray(False)}
+  carry = model.initial_carry(B)
+  params = model.init(jax.random.PRNGKey(0), batch['inputs'], carry)['params']
+  tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))
+  state = loop.TrainState(step=jnp.asarray(0), params=params, opt_state=tx.init(params), rng=jax.random.PRNGKey(1),
+                          carry=carry)
+  task = types.SimpleNamespace(loss=lm_task.train_loss)
+  train_step = jax.jit(loop.make_train_step(model, task, tx, optax.constant_schedule(1e-3)), donate_argnums=0)
+  start = time.perf_counter()
+  compiled = train_step.lower(state, batch).compile()
+  compile_s = time.perf_counter() - start
+  holder = [state]
+
+  def step():
+    holder[0], metrics, _ = compiled(holder[0], batch)
+    jax.block_until_ready(metrics['loss'])
+  return _timed(step, FLAGS.repeats), compile_s
+
+
+def time_torch():
+  try:
+    import torch
+  except ImportError:
+    return None, None
+  B, T, H, E, V = FLAGS.batch_size, FLAGS.seq_len, FLAGS.hidden, FLAGS.embed_dim, FLAGS.vocab
+
+  class TorchLM(torch.nn.Module):
+    def __init__(self):
+      super().__init__()
+      self.embed = torch.nn.Embedding(V, E)
+      self.lstm = torch.nn.LSTM(E, H, num_layers=2, batch_first=True)
+      self.softmax = torch.nn.Linear(H, V)
+
+    def forward(self, tokens, carry):
+      out, carry = self.lstm(self.embed(tokens), carry)
+      return self.softmax(out), carry
+
+  torch.manual_seed(0)
+  model = TorchLM()
+  optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+  rng = np.random.RandomState(0)
+  inputs = torch.from_numpy(rng.randint(0, V, (B, T)))
+  targets = torch.from_numpy(rng.randint(0, V, (B, T)))
+  carry = (torch.zeros(2, B, H), torch.zeros(2, B, H))
+
+  def step():
+    optimizer.zero_grad(set_to_none=True)
+    logits, _ = model(inputs, carry)
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+  return _timed(step, FLAGS.repeats), torch.get_num_threads()
+
+
+def main(argv):
+  del argv
+  tokens = FLAGS.batch_size * FLAGS.seq_len
+  flops = model_flops_per_step()
+  peak = matmul_gflops()
+  print(f'jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} CPUs; '
+        f'float32 matmul (2048², XLA): {peak:.0f} GFLOP/s')
+  print(f'model: 2 x LSTM({FLAGS.hidden}), embed {FLAGS.embed_dim}, vocab {FLAGS.vocab}, '
+        f'batch {FLAGS.batch_size} x {FLAGS.seq_len}; {flops / 1e9:.2f} GFLOP per training step')
+  seconds, compile_s = time_seqlab()
+  print(f'seqlab: {seconds * 1e3:.1f} ms/step, {tokens / seconds:,.0f} tokens/s, '
+        f'{flops / seconds / 1e9:.0f} GFLOP/s ({flops / seconds / 1e9 / peak:.0%} of matmul), compile {compile_s:.1f} s')
+  torch_seconds, threads = time_torch()
+  if torch_seconds is None:
+    print('torch not importable: no comparison')
+    return
+  print(f'torch:  {torch_seconds * 1e3:.1f} ms/step, {tokens / torch_seconds:,.0f} tokens/s, '
+        f'{flops / torch_seconds / 1e9:.0f} GFLOP/s ({flops / torch_seconds / 1e9 / peak:.0%} of matmul), '
+        f'{threads} threads')
+  print(f'speedup_vs_torch={torch_seconds / seconds:.2f}')
+
+
+if __name__ == '__main__':
+  app.run(main)
