@@ -6,7 +6,7 @@ SWEEP ?= timeseries
 CONFIG ?= configs/timeseries/deep_rnn_dense.py
 WORKDIR ?= runs/$(notdir $(basename $(CONFIG)))
 
-.PHONY: install test train ablate clean
+.PHONY: install install-reference test train ablate bench clean
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,10 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	touch $@
 
+# PyTorch (CPU) for the reference tests and the peer benchmarks; optional for users.
+install-reference: install
+	$(PY) -m pip install --quiet torch==2.13.0
+
 test: install
 	$(PY) -m pytest -q
 
@@ -25,6 +29,9 @@ train: install
 
 ablate: install
 	$(PY) ablate.py --sweep=configs/ablations/$(SWEEP).py --workdir=runs/ablate/$(SWEEP)
+
+bench: install
+	$(PY) bench/lstm_lm.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -29,11 +29,11 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO.
   try:
     sweep = sweeps.load_sweep(FLAGS.sweep)
+    os.makedirs(FLAGS.workdir, exist_ok=True)
+    start = time.time()
+    sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose)
   except (config_loading.ConfigError, FileNotFoundError) as e:
-    sys.exit(f'error: {e}')
-  os.makedirs(FLAGS.workdir, exist_ok=True)
-  start = time.time()
-  sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose)
+    sys.exit(f'error: {e}\nFinished runs are kept; rerun the same command to resume.')
   table = sweeps.collect(sweep, FLAGS.workdir, FLAGS.seeds)
   sweeps.write_tables(sweep, table, FLAGS.workdir)
   sweeps.write_curves(sweep, FLAGS.workdir, FLAGS.seeds)

@@ -8,6 +8,12 @@ import os
 import ml_collections
 
 
+def check_variant(variant: str, variants: tuple) -> None:
+  """Config files take `path.py:VARIANT`; an unknown one names the accepted ones."""
+  if variant not in variants:
+    raise ValueError(f'Unknown config variant {variant!r}; choose one of: {variants}.')
+
+
 def get_config():
   c = ml_collections.ConfigDict()
   c.seed = 0  # Parameter init, dropout and shuffling; data generation has its own seed.

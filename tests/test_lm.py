@@ -36,7 +36,7 @@ def test_every_charlm_config_validates(name):
 @needs_data
 def test_lstm_lm_trains_end_to_end_and_saves_its_tokenizer(tmp_path):
   results = loop.train_and_evaluate(_config('lstm'), str(tmp_path))
-  assert set(results) == {f'{s}/{m}' for s in ('valid', 'test') for m in ('loss', 'ppl', 'bpc')}
+  assert set(results) == {f'{s}/{m}' for s in ('valid', 'test') for m in ('loss', 'ppl', 'bpc')} | {'model/params'}
   assert results['valid/ppl'] == pytest.approx(math.exp(results['valid/loss']), rel=1e-6)
   assert os.path.exists(tmp_path / 'tokenizer' / 'tokenizer.json')
   records = [json.loads(line) for line in open(tmp_path / 'metrics.jsonl')]

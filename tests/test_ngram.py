@@ -84,6 +84,6 @@ def test_ngram_runs_through_train_py_evaluation(tmp_path):
   config = config_loading.load_config('configs/charlm/ngram.py:tiny')
   config = config_loading.apply_overrides(config, {'data.dir': os.environ['SEQLAB_DATA_DIR']})
   results = loop.train_and_evaluate(config, str(tmp_path))
-  assert set(results) == {f'{s}/{m}' for s in ('valid', 'test') for m in ('loss', 'ppl', 'bpc')}
+  assert set(results) == {f'{s}/{m}' for s in ('valid', 'test') for m in ('loss', 'ppl', 'bpc')} | {'model/ngrams', 'model/storage_bytes'}
   assert 0 < results['valid/loss'] < np.log(65)
   assert (tmp_path / 'results.json').exists()

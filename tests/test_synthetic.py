@@ -35,4 +35,4 @@ def test_adding_configs_validate_and_train(name, tmp_path):
   config_loading.validate(config_loading.load_config(f'configs/adding/{name}.py'))
   if name == 'lstm':
     results = loop.train_and_evaluate(config, str(tmp_path))
-    assert set(results) == {'valid/mse', 'valid/mae', 'test/mse', 'test/mae'}
+    assert set(results) == {'valid/mse', 'valid/mae', 'test/mse', 'test/mae', 'model/params'}

@@ -21,16 +21,22 @@ def _perturbed_params(layer, x):
   return {k: np.asarray(v) + 0.1 * rng.randn(*v.shape).astype(np.float32) for k, v in params.items()}
 
 
-def test_lstm_matches_torch_values_and_gradients():
-  x, h0, c0 = _inputs()
-  layer = rnn.RecurrentLayer(6, cell='lstm')
-  params = _perturbed_params(layer, x)
-  reference = torch.nn.LSTM(5, 6, batch_first=True)
+def _torch_layer(torch_class, params, bias_hh):
+  """A one-layer torch.nn.LSTM/GRU holding our weights (torch keeps them transposed)."""
+  reference = torch_class(5, 6, batch_first=True)
   with torch.no_grad():
     reference.weight_ih_l0.copy_(torch.from_numpy(params['kernel'].T))
     reference.weight_hh_l0.copy_(torch.from_numpy(params['recurrent_kernel'].T))
     reference.bias_ih_l0.copy_(torch.from_numpy(params['bias']))
-    reference.bias_hh_l0.zero_()
+    reference.bias_hh_l0.copy_(torch.from_numpy(bias_hh))
+  return reference
+
+
+def test_lstm_matches_torch_values_and_gradients():
+  x, h0, c0 = _inputs()
+  layer = rnn.RecurrentLayer(6, cell='lstm')
+  params = _perturbed_params(layer, x)
+  reference = _torch_layer(torch.nn.LSTM, params, np.zeros(24, np.float32))
   x_t = torch.from_numpy(x).requires_grad_()
   out_t, (h_t, c_t) = reference(x_t, (torch.from_numpy(h0)[None], torch.from_numpy(c0)[None]))
   (out_t.sin().sum() + c_t.sum()).backward()
@@ -52,12 +58,7 @@ def test_gru_matches_torch_values_and_gradients():
   x, h0, _ = _inputs()
   layer = rnn.RecurrentLayer(6, cell='gru')
   params = _perturbed_params(layer, x)
-  reference = torch.nn.GRU(5, 6, batch_first=True)
-  with torch.no_grad():
-    reference.weight_ih_l0.copy_(torch.from_numpy(params['kernel'].T))
-    reference.weight_hh_l0.copy_(torch.from_numpy(params['recurrent_kernel'].T))
-    reference.bias_ih_l0.copy_(torch.from_numpy(params['bias']))
-    reference.bias_hh_l0.copy_(torch.from_numpy(np.r_[np.zeros(12, np.float32), params['recurrent_bias']]))
+  reference = _torch_layer(torch.nn.GRU, params, np.r_[np.zeros(12, np.float32), params['recurrent_bias']])
   x_t = torch.from_numpy(x).requires_grad_()
   out_t, _ = reference(x_t, torch.from_numpy(h0)[None])
   out_t.sin().sum().backward()

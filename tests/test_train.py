@@ -25,7 +25,7 @@ def _read(path):
 
 def test_run_writes_everything(tiny_config, tmp_path):
   results = loop.train_and_evaluate(tiny_config('deep_rnn_dense'), str(tmp_path))
-  assert set(results) == {'valid/mse', 'valid/mae', 'test/mse', 'test/mae'}
+  assert set(results) == {'valid/mse', 'valid/mae', 'test/mse', 'test/mae', 'model/params'}
   assert _read(tmp_path / 'results.json') == results
   assert _read(tmp_path / 'config.json')['derived']['total_steps'] == 20
   records = [json.loads(line) for line in open(tmp_path / 'metrics.jsonl')]

@@ -127,7 +127,7 @@ def fit_and_evaluate(config, workdir: str, task, model) -> dict:
   writer.truncate_after(-1)
   writer.write(0, 'fit', {'seconds': time.time() - start, 'storage_bytes': model.storage_bytes(),
                           **{f'ngrams_{k + 1}': n for k, n in enumerate(model.num_ngrams())}})
-  results = {}
+  results = {'model/ngrams': float(sum(model.num_ngrams())), 'model/storage_bytes': float(model.storage_bytes())}
   for split in config.eval.splits.split(','):
     nll = -model.log_probs(task.ids[split])
     metrics = task.summarize(split, {'loss': float(nll.mean())})
@@ -208,7 +208,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       last_saved = step
   bar.close()
 
-  results = {}
+  results = {'model/params': float(n_params)}
   for split in config.eval.splits.split(','):
     split_metrics = evaluate(task, model, eval_step, state.params, split, eval_batch_size)
     writer.write(total_steps, split, split_metrics)

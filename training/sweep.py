@@ -67,8 +67,14 @@ def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True) -> 
     start = time.time()
     config = row_config(row, seed)
     config.log.progress_bar = not quiet and config.log.progress_bar
-    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-      results = loop.train_and_evaluate(config, out)
+    try:
+      with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        results = loop.train_and_evaluate(config, out)
+    except FloatingPointError as error:  # A diverged run is a result of the sweep, not a crash of it.
+      results = {'diverged': 1.0, 'diverged_at_step': float(str(error).split('at step ')[1].split(';')[0])}
+      writers.write_json(os.path.join(out, 'results.json'), results)
+      print(f'    diverged: {error}', flush=True)
+      continue
     summary = ', '.join(f'{m} {results[m]:.5g}' for m in sweep['metrics'] if m in results)
     print(f'    {summary} ({time.time() - start:.1f} s)', flush=True)
 
@@ -93,6 +99,7 @@ def collect(sweep: dict, workdir: str, seeds: int = 0) -> list[dict]:
       if os.path.exists(os.path.join(out, 'results.json')):
         with open(os.path.join(out, 'results.json')) as f:
           results.append(json.load(f))
+        results[-1].setdefault('diverged', 0.0)
         for name, (key, threshold) in curve_metrics.items():
           results[-1][name] = first_step_below(os.path.join(out, 'metrics.jsonl'), key, threshold)
     entry = {'row': row['name']}

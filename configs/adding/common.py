@@ -7,8 +7,7 @@ VARIANTS = ('', 'tiny')
 
 
 def get_config(cell='lstm', variant=''):
-  if variant not in VARIANTS:
-    raise ValueError(f'Unknown config variant {variant!r}; choose one of: {VARIANTS}.')
+  common.check_variant(variant, VARIANTS)
   c = common.get_config()
   c.task.name = 'regression'
   c.data.name = 'adding'

@@ -11,8 +11,7 @@ VARIANTS = ('', 'tiny')
 
 def get_config(variant=''):
   """variant 'tiny': a 20-step run on a 4000-character prefix, for tests."""
-  if variant not in VARIANTS:
-    raise ValueError(f'Unknown config variant {variant!r}; choose one of: {VARIANTS}.')
+  common.check_variant(variant, VARIANTS)
   c = common.get_config()
   c.task.name = 'lm'
   c.data.name = 'tinyshakespeare'

@@ -12,8 +12,7 @@ VARIANTS = ('', 'tiny')
 
 def get_config(variant=''):
   """variant 'tiny': a few hundred short series and 20 steps, for tests."""
-  if variant not in VARIANTS:
-    raise ValueError(f'Unknown config variant {variant!r}; choose one of: {VARIANTS}.')
+  common.check_variant(variant, VARIANTS)
   c = common.get_config()
   c.task.name = 'regression'
   c.data.name = 'timeseries'
