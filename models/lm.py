@@ -33,18 +33,20 @@ class RNNLM(nn.Module):
   def __call__(self, tokens_BT, carry, train: bool = False):
     embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1), name='embed')
     drop = lambda x: nn.Dropout(self.dropout, deterministic=not train)(x)
-    x_BTD = drop(embed(tokens_BT))
+    # Time-major inside: the recurrences scan over the leading axis, and only tokens and logits transpose.
+    x_TBD = drop(embed(tokens_BT.T))
     new_carry = []
     for i, size in enumerate(self.hidden_sizes):
-      layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.scan_unroll, name=f'rnn_{i}')
-      x_BTD, layer_carry = layer(x_BTD, carry[i])
-      x_BTD = drop(x_BTD)
+      layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.scan_unroll,
+                                 time_major=True, name=f'rnn_{i}')
+      x_TBD, layer_carry = layer(x_TBD, carry[i])
+      x_TBD = drop(x_TBD)
       new_carry.append(layer_carry)
     if self.tie_embeddings:
-      logits_BTV = embed.attend(x_BTD)
+      logits_TBV = embed.attend(x_TBD)
     else:
-      logits_BTV = nn.Dense(self.vocab_size, name='softmax')(x_BTD)
-    return logits_BTV.astype(jnp.float32), tuple(new_carry)
+      logits_TBV = nn.Dense(self.vocab_size, name='softmax')(x_TBD)
+    return jnp.swapaxes(logits_TBV, 0, 1).astype(jnp.float32), tuple(new_carry)
 
 
 class FixedWindowLM(nn.Module):

@@ -76,6 +76,8 @@ def _lstm_scan_bwd(unroll, residuals, cotangents):
   dh_TBH, (dh_last_BH, dc_last_BH) = cotangents
   c_prev_TBH = jnp.concatenate([c0_BH[None], c_TBH[:-1]], axis=0)
 
+  recurrent_GH = recurrent_HG.T  # Transposed once, not in every step.
+
   def step(carry, inputs):
     dh_next_BH, dc_next_BH = carry  # What flows back into step t's outputs from step t+1.
     dh_out_BH, c_BH, c_prev_BH, gates_BG = inputs
@@ -85,12 +87,12 @@ def _lstm_scan_bwd(unroll, residuals, cotangents):
     dc_BH = dc_next_BH + dh_BH * o * (1.0 - tanh_c ** 2)
     dgates_BG = jnp.concatenate([dc_BH * g * i * (1.0 - i), dc_BH * c_prev_BH * f * (1.0 - f),
                                  dc_BH * i * (1.0 - g ** 2), dh_BH * tanh_c * o * (1.0 - o)], axis=-1)
-    return (dgates_BG @ recurrent_HG.T, dc_BH * f), dgates_BG
+    return (dgates_BG @ recurrent_GH, dc_BH * f), dgates_BG
 
   (dh0_BH, dc0_BH), dgates_TBG = jax.lax.scan(
       step, (dh_last_BH, dc_last_BH), (dh_TBH, c_TBH, c_prev_TBH, gates_TBG), reverse=True, unroll=unroll)
-  h_prev_TBH = jnp.concatenate([h0_BH[None], h_TBH[:-1]], axis=0)
-  d_recurrent_HG = jnp.einsum('tbh,tbg->hg', h_prev_TBH, dgates_TBG)
+  h_prev_NH = jnp.concatenate([h0_BH[None], h_TBH[:-1]], axis=0).reshape(-1, h0_BH.shape[-1])  # N = T·B
+  d_recurrent_HG = h_prev_NH.T @ dgates_TBG.reshape(h_prev_NH.shape[0], -1)  # One matmul, K = T·B.
   return d_recurrent_HG, dgates_TBG, dh0_BH, dc0_BH
 
 
@@ -111,14 +113,14 @@ CELLS = {
 }
 
 
-def scan_steps(step: Callable, carry, xw_BTG, unroll: int = 1):
-  """Runs `step(carry, xw_t) -> carry` over time; returns (h of every step (B, T, H), last carry)."""
+def scan_steps(step: Callable, carry, xw_TBG, unroll: int = 1):
+  """Runs `step(carry, xw_t) -> carry` over time; returns (h of every step (T, B, H), last carry)."""
   def body(carry, xw_BG):
     carry = step(carry, xw_BG)
     h_BH = carry[0] if isinstance(carry, tuple) else carry
     return carry, h_BH
-  last, h_TBH = jax.lax.scan(body, carry, jnp.swapaxes(xw_BTG, 0, 1), unroll=unroll)
-  return jnp.swapaxes(h_TBH, 0, 1), last
+  last, h_TBH = jax.lax.scan(body, carry, xw_TBG, unroll=unroll)
+  return h_TBH, last
 
 
 def _lstm_bias_init(forget_bias: float):
@@ -137,6 +139,9 @@ def _identity_init(key, shape, dtype=jnp.float32):
 class RecurrentLayer(nn.Module):
   """One recurrent layer over (B, T, D); returns (h of every step (B, T, H), last carry).
 
+  With time_major, inputs and outputs are (T, B, ·): stacks of layers then pass
+  their sequences on without transposing them.
+
   Elman defaults to Keras's initializers (glorot-uniform kernel, orthogonal
   recurrent kernel, zero bias); IRNN follows Le et al. (2015): ReLU, identity
   recurrent kernel, input weights N(0, 0.001²).
@@ -146,13 +151,14 @@ class RecurrentLayer(nn.Module):
   activation: str = 'tanh'  # Elman only.
   forget_bias: float = 1.0  # LSTM only.
   unroll: int = 1
+  time_major: bool = False
 
   def initial_carry(self, batch_size: int, dtype=jnp.float32):
     h = lambda: jnp.zeros((batch_size, self.features), dtype)  # Distinct buffers: a carry may be donated.
     return (h(), h()) if CELLS[self.cell].has_cell_state else h()
 
   @nn.compact
-  def __call__(self, x_BTD, carry=None):
+  def __call__(self, x, carry=None):
     spec, hidden = CELLS[self.cell], self.features
     width = spec.gates * hidden
     if self.cell == 'irnn':
@@ -160,20 +166,23 @@ class RecurrentLayer(nn.Module):
     else:
       kernel_init, recurrent_init = nn.initializers.glorot_uniform(), nn.initializers.orthogonal()
     bias_init = _lstm_bias_init(self.forget_bias) if self.cell == 'lstm' else nn.initializers.zeros_init()
-    kernel_DG = self.param('kernel', kernel_init, (x_BTD.shape[-1], width))
+    x_TBD = x if self.time_major else jnp.swapaxes(x, 0, 1)
+    kernel_DG = self.param('kernel', kernel_init, (x_TBD.shape[-1], width))
     params = {'recurrent_kernel': self.param('recurrent_kernel', recurrent_init, (hidden, width))}
     bias_G = self.param('bias', bias_init, (width,))
     if self.cell == 'gru':
       params['recurrent_bias'] = self.param('recurrent_bias', nn.initializers.zeros_init(), (hidden,))
-    xw_BTG = jnp.einsum('btd,dg->btg', x_BTD, kernel_DG) + bias_G
+    xw_TBG = jnp.einsum('tbd,dg->tbg', x_TBD, kernel_DG) + bias_G
     if carry is None:
-      carry = self.initial_carry(x_BTD.shape[0], xw_BTG.dtype)
+      carry = self.initial_carry(x_TBD.shape[1], xw_TBG.dtype)
     if self.cell == 'lstm':
-      h_TBH, last = lstm_scan(params['recurrent_kernel'], jnp.swapaxes(xw_BTG, 0, 1), *carry, self.unroll)
-      return jnp.swapaxes(h_TBH, 0, 1), last
-    if self.cell == 'gru':
-      step = lambda h, xw: gru_step(params, h, xw)
+      h_TBH, last = lstm_scan(params['recurrent_kernel'], xw_TBG, *carry, self.unroll)
     else:
-      activation = ACTIVATIONS['relu' if self.cell == 'irnn' else self.activation]
-      step = lambda h, xw: elman_step(params, h, xw, activation)
-    return scan_steps(step, carry, xw_BTG, self.unroll)
+      h_TBH, last = scan_steps(self._step(params), carry, xw_TBG, self.unroll)
+    return (h_TBH if self.time_major else jnp.swapaxes(h_TBH, 0, 1)), last
+
+  def _step(self, params):
+    if self.cell == 'gru':
+      return lambda h, xw: gru_step(params, h, xw)
+    activation = ACTIVATIONS['relu' if self.cell == 'irnn' else self.activation]
+    return lambda h, xw: elman_step(params, h, xw, activation)
