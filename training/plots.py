@@ -13,16 +13,21 @@ def _series(records, split, metric):
 
 
 def plot_run(metrics_path: str, out_path: str) -> None:
-  """Training loss and every validation metric against steps, log-scaled."""
+  """Left: training and validation loss; right: every other validation metric. Steps on x, log y."""
   records = writers.read_jsonl(metrics_path)
   valid_metrics = sorted({k for r in records if r['split'] == 'valid' for k in r} - {'step', 'split', 'wall_time'})
-  fig, ax = plt.subplots(figsize=(6, 4))
-  for split, metric in [('train', 'loss')] + [('valid', m) for m in valid_metrics]:
-    steps, values = _series(records, split, metric)
-    if steps:
-      ax.plot(steps, values, label=f'{split}/{metric}', marker='.' if split == 'valid' else None)
-  ax.set(xlabel='step', yscale='log', title='learning curves')
-  ax.legend()
+  fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(10, 4))
+  for ax, lines in ((loss_ax, [('train', 'loss'), ('valid', 'loss')]),
+                    (metric_ax, [('valid', m) for m in valid_metrics if m != 'loss'])):
+    for split, metric in lines:
+      steps, values = _series(records, split, metric)
+      if steps:
+        ax.plot(steps, values, label=f'{split}/{metric}', marker='.' if split == 'valid' else None)
+    ax.set(xlabel='step', yscale='log')
+    if ax.lines:
+      ax.legend()
+  loss_ax.set_title('loss')
+  metric_ax.set_title('validation metrics')
   fig.tight_layout()
   fig.savefig(out_path, dpi=100)
   plt.close(fig)
