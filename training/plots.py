@@ -35,14 +35,16 @@ def plot_run(metrics_path: str, out_path: str) -> None:
 
 def plot_sweep(curves: dict, metric: str, out_path: str) -> None:
   """curves: {row: (steps, mean values)}; one line per row."""
-  fig, ax = plt.subplots(figsize=(7, 4.5))
-  for row, (steps, values) in curves.items():
+  fig, ax = plt.subplots(figsize=(9, 5))
+  colors = plt.get_cmap('tab20' if len(curves) > 10 else 'tab10').colors
+  for i, (row, (steps, values)) in enumerate(curves.items()):
+    color = colors[i % len(colors)]
     if len(steps) > 1:
-      ax.plot(steps, values, label=row, marker='.')
-    elif steps:
-      ax.axhline(values[0], label=row, linestyle='--', color='gray')
+      ax.plot(steps, values, label=row, marker='.', color=color)
+    elif steps:  # Evaluated once (e.g. a count-based model): a level line.
+      ax.axhline(values[0], label=row, linestyle='--', color=color)
   ax.set(xlabel='step', ylabel=metric, yscale='log', title=f'{metric} (mean over seeds)')
-  ax.legend()
+  ax.legend(loc='center left', bbox_to_anchor=(1.0, 0.5), fontsize='small')
   fig.tight_layout()
   fig.savefig(out_path, dpi=100)
   plt.close(fig)

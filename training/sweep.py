@@ -152,9 +152,9 @@ def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
 
 
 def write_curves(sweep: dict, workdir: str, seeds: int = 0) -> None:
-  """curves.png: the reference metric over steps, averaged over seeds, one line per row."""
+  """curves.png: the validation curve of the reference metric, averaged over seeds, one line per row."""
   seeds = seeds or sweep.get('seeds', 1)
-  split, metric = sweep.get('reference_metric', sweep['metrics'][0]).split('/', 1)
+  split, metric = 'valid', sweep.get('reference_metric', sweep['metrics'][0]).split('/', 1)[1]
   curves = {}
   for row in sweep['rows']:
     per_step = {}
