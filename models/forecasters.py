@@ -1,6 +1,5 @@
 """Models that read a (B, T, D) window and predict the next `output_size` values."""
 import flax.linen as nn
-import jax.numpy as jnp
 
 from models import registry
 from models import rnn
