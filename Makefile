@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SWEEP ?= timeseries
+BENCH ?= lstm_lm
 CONFIG ?= configs/timeseries/deep_rnn_dense.py
 WORKDIR ?= runs/$(notdir $(basename $(CONFIG)))
 
@@ -31,7 +32,7 @@ ablate: install
 	$(PY) ablate.py --sweep=configs/ablations/$(SWEEP).py --workdir=runs/ablate/$(SWEEP)
 
 bench: install
-	$(PY) bench/lstm_lm.py
+	$(PY) bench/$(BENCH).py
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -5,23 +5,16 @@
 
 Temperature 0 is greedy decoding. Uses the workdir's latest checkpoint and its saved tokenizer.
 """
-import json
-import os
 import sys
 
 from absl import app
 from absl import flags
 from absl import logging
 import jax
-import ml_collections
 import numpy as np
 
-import models
-from data import tokenizers
-from tasks import lm
 from tasks import sampling
-from training import checkpoint
-from training import loop
+from training import restore
 
 flags.DEFINE_string('workdir', None, 'A language-model workdir written by train.py.')
 flags.DEFINE_string('prompt', '\n', 'Text the sample continues.')
@@ -33,26 +26,6 @@ flags.DEFINE_float('top_p', 1.0, 'Sample from the smallest set with this much pr
 flags.DEFINE_integer('seed', 0, 'Seed of the draws.')
 flags.mark_flags_as_required(['workdir'])
 FLAGS = flags.FLAGS
-
-
-def load_model(workdir: str):
-  """(model, params, tokenizer) of a workdir's latest checkpoint."""
-  config_path = os.path.join(workdir, 'config.json')
-  if not os.path.exists(config_path):
-    raise FileNotFoundError(f'{workdir!r} is not a training workdir: {config_path!r} does not exist.')
-  with open(config_path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
-  if config.task.name != 'lm':
-    raise ValueError(f'{workdir!r} holds a {config.task.name!r} run; sample.py needs task.name "lm".')
-  tokenizer = tokenizers.load(lm.tokenizer_dir(workdir))
-  model = models.build(config.model, vocab_size=tokenizer.vocab_size)
-  if getattr(model, 'count_based', False):
-    raise ValueError(f'{workdir!r} holds a count-based {config.model.name!r} model; sample.py samples trained models.')
-  ckpt = checkpoint.Checkpointer(loop.ckpt_dir(workdir))
-  step = ckpt.latest_step()
-  if step is None:
-    raise FileNotFoundError(f'No checkpoint in {loop.ckpt_dir(workdir)!r} yet.')
-  return model, ckpt.restore_params(step), tokenizer, step
 
 
 class _Streamer:
@@ -74,16 +47,17 @@ def main(argv):
     sys.exit(f'error: unexpected arguments {argv[1:]}; flags look like --name=value.')
   logging.set_verbosity(logging.WARNING)
   try:
-    model, params, tokenizer, step = load_model(FLAGS.workdir)
+    model, params, tokenizer, step = restore.load_lm(FLAGS.workdir)
   except (FileNotFoundError, ValueError) as e:
     sys.exit(f'error: {e}')
   prompt = tokenizer.encode(FLAGS.prompt)
   if len(prompt) == 0:
     sys.exit('error: the prompt encodes to no tokens; give --prompt some text.')
   print(f'[step {step}] ' + FLAGS.prompt, end='', flush=True)
-  apply_fn = lambda p, tokens, carry: model.apply({'params': p}, tokens, carry)
+  decoder = model.decoder()
+  apply_fn = lambda p, tokens, carry: decoder.apply({'params': p}, tokens, carry)
   tokens = sampling.generate(
-      apply_fn, params, jax.numpy.asarray(prompt[None]), model.initial_carry(1), jax.random.PRNGKey(FLAGS.seed),
+      apply_fn, params, jax.numpy.asarray(prompt[None]), decoder.initial_carry(1), jax.random.PRNGKey(FLAGS.seed),
       num_tokens=FLAGS.num_tokens, temperature=FLAGS.temperature, top_k=FLAGS.top_k, top_p=FLAGS.top_p,
       on_token=_Streamer(tokenizer))
   jax.block_until_ready(tokens)

@@ -32,6 +32,9 @@ def get_config():
   c.train.batch_size = 32  # Global batch size.
   c.train.num_epochs = 1  # Passes over the training split, used when num_steps is 0.
   c.train.num_steps = 0  # When > 0, the run length in steps; overrides num_epochs.
+  # Steps per jitted call (a lax.scan over a stack of batches): fewer dispatches and buffer
+  # allocations for small models. Calls end at every log, eval and checkpoint step.
+  c.train.steps_per_call = 1
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'adam'  # sgd, momentum, nesterov, rmsprop, adagrad, adadelta, adam, adamw.

@@ -29,6 +29,9 @@ class RNNLM(nn.Module):
       return (h(), h()) if rnn.CELLS[self.cell].has_cell_state else h()
     return tuple(zeros(size) for size in self.hidden_sizes)
 
+  def decoder(self):
+    return self  # The recurrent state already decodes token by token.
+
   @nn.compact
   def __call__(self, tokens_BT, carry, train: bool = False):
     embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1), name='embed')
@@ -60,6 +63,9 @@ class FixedWindowLM(nn.Module):
   def initial_carry(self, batch_size: int):
     return jnp.zeros((batch_size, self.context), jnp.int32)
 
+  def decoder(self):
+    return self  # The carried history already decodes token by token.
+
   @nn.compact
   def __call__(self, tokens_BT, carry, train: bool = False):
     T = tokens_BT.shape[1]
@@ -75,7 +81,8 @@ class FixedWindowLM(nn.Module):
 
 
 @registry.register('rnn_lm')
-def _rnn_lm(config, vocab_size):
+def _rnn_lm(config, vocab_size, seq_len):
+  del seq_len  # A recurrence takes windows of any length.
   hidden_sizes = tuple(int(s) for s in config.hidden_sizes)
   if config.cell not in rnn.CELLS:
     raise ValueError(f'Unknown model.cell {config.cell!r}; choose one of: {", ".join(rnn.CELLS)}.')
@@ -90,7 +97,8 @@ def _rnn_lm(config, vocab_size):
 
 
 @registry.register('mlp_lm')
-def _mlp_lm(config, vocab_size):
+def _mlp_lm(config, vocab_size, seq_len):
+  del seq_len  # Its window is model.order, whatever the training window.
   if config.order < 2:
     raise ValueError(f'model.order must be >= 2 (the model sees order-1 previous tokens); got {config.order}.')
   return FixedWindowLM(vocab_size=vocab_size, embed_dim=config.embed_dim, hidden_size=config.hidden_size,

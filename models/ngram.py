@@ -111,7 +111,8 @@ class KneserNeyLM:
 
 
 @registry.register('ngram')
-def _ngram(config, vocab_size):
+def _ngram(config, vocab_size, seq_len):
+  del seq_len  # Counts take no window.
   if config.order < 1:
     raise ValueError(f'model.order must be >= 1; got {config.order}.')
   return KneserNeyLM(config.order, vocab_size)

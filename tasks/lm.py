@@ -48,7 +48,7 @@ def train_loss(model, params, batch, carry, rng):
 @registry.register('lm')
 class LMTask:
   datasets = tuple(corpus.CORPORA)
-  placeholder_dims = {'vocab_size': 2}
+  placeholder_dims = {'vocab_size': 2, 'seq_len': 8}
 
   def __init__(self, config, workdir: str):
     if config.data.batching not in BATCHINGS:
@@ -66,7 +66,7 @@ class LMTask:
     self.ids = {split: self.tokenizer.encode(text) for split, text in texts.items()}
     # Predicted tokens per character of each split, to turn nats/token into bits/char.
     self.tokens_per_char = {split: (len(self.ids[split]) - 1) / max(len(text), 1) for split, text in texts.items()}
-    self.model_dims = {'vocab_size': self.tokenizer.vocab_size}
+    self.model_dims = {'vocab_size': self.tokenizer.vocab_size, 'seq_len': config.data.seq_len}
 
   def train_batcher(self, batch_size: int, seed: int):
     if self.config.batching == 'stream':

@@ -50,7 +50,7 @@ def test_rnn_without_head_outputs_the_last_state():
 
 
 def test_unknown_model_name_lists_choices():
-  with pytest.raises(ValueError, match=r"Unknown model.name 'transformr'.*dense, mlp_lm, naive, ngram, rnn, rnn_lm"):
+  with pytest.raises(ValueError, match=r"Unknown model.name 'transformr'.*dense, gpt, mlp_lm, naive, ngram, rnn, rnn_lm"):
     models.build(_config(name='transformr'))
 
 

@@ -95,7 +95,7 @@ def validate(config) -> None:
     _choice(split, ['train', 'valid', 'test'], 'eval.splits entry')
   positive = {'train.batch_size': config.train.batch_size,
               'optimizer.learning_rate': config.optimizer.learning_rate,
-              'log.every_steps': config.log.every_steps}
+              'log.every_steps': config.log.every_steps, 'train.steps_per_call': config.train.steps_per_call}
   for key, value in positive.items():
     if not value > 0:
       raise ConfigError(f'{key} must be > 0; got {value!r}.')

@@ -47,11 +47,21 @@ def make_train_step(model, task, tx, schedule):
   return train_step
 
 
+def make_multi_step(train_step):
+  """K steps in one call: (state, batches stacked on a leading K axis) -> (state, (metrics, finite) stacked)."""
+  def multi_step(state, batches):
+    def body(state, batch):
+      state, metrics, finite = train_step(state, batch)
+      return state, (metrics, finite)
+    return jax.lax.scan(body, state, batches)
+  return multi_step
+
+
 def _reduce(metric_list: list[dict]) -> dict:
-  """Host-side: adds (sum, weight) pairs over steps or batches, then divides."""
+  """Host-side: adds (sum, weight) pairs over steps or batches (scalars or stacked), then divides."""
   fetched = jax.device_get(metric_list)
-  return {name: float(np.sum([m[name][0] for m in fetched]) / np.sum([m[name][1] for m in fetched]))
-          for name in fetched[0]}
+  total = lambda name, i: sum(float(np.sum(m[name][i])) for m in fetched)
+  return {name: total(name, 0) / total(name, 1) for name in fetched[0]}
 
 
 def evaluate(task, model, eval_step, params, split: str, batch_size: int) -> dict:
@@ -101,6 +111,21 @@ class _Schedule:
 
   def logs(self, step):
     return step % self.log == 0 or self.evaluates(step) or self.saves(step)
+
+  def next_stop(self, step):
+    """The first step after `step` that logs, evaluates or saves: a multi-step call ends there."""
+    after = lambda every: (step // every + 1) * every
+    return min(after(self.log), after(self.eval), after(self.ckpt), self.total)
+
+
+def train_seconds(metrics_path: str) -> float:
+  """Wall-clock of the training steps (compilation in, evaluation out), from the logged step rates."""
+  total, last = 0.0, 0
+  for record in writers.read_jsonl(metrics_path):
+    if record['split'] == 'train' and record.get('steps_per_sec'):
+      total += (record['step'] - last) / record['steps_per_sec']
+      last = record['step']
+  return total
 
 
 def _write_config(workdir: str, config, derived: dict) -> None:
@@ -173,7 +198,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   start = start or 0
   writer.truncate_after(start)
 
-  train_step = jax.jit(make_train_step(model, task, tx, schedule), donate_argnums=0)
+  train_steps = jax.jit(make_multi_step(make_train_step(model, task, tx, schedule)), donate_argnums=0)
   eval_step = jax.jit(lambda params, batch, carry: task.eval_metrics(model, params, batch, carry))
 
   bar = tqdm.tqdm(total=total_steps, initial=start, unit='step', dynamic_ncols=True,
@@ -181,20 +206,24 @@ def train_and_evaluate(config, workdir: str) -> dict:
   print(f'{config.model.name}: {n_params:,} parameters; {total_steps} steps, {steps_per_epoch} per epoch.')
   window, finite_flags, last_saved = [], [], start
   window_start = time.time()
-  for step in range(start + 1, total_steps + 1):
-    state, metrics, finite = train_step(state, next(batcher))
+  step = start
+  while step < total_steps:
+    num = min(config.train.steps_per_call, when.next_stop(step) - step)
+    batches = [next(batcher) for _ in range(num)]
+    state, (metrics, finite) = train_steps(state, jax.tree.map(lambda *xs: np.stack(xs), *batches))
+    step += num
     window.append(metrics)
     finite_flags.append(finite)
-    bar.update(1)
+    bar.update(num)
     if when.logs(step):
-      flags = jax.device_get(finite_flags)
+      flags = np.concatenate(jax.device_get(finite_flags)).tolist()
       if not all(flags):
         bad = step - len(flags) + 1 + flags.index(False)
         raise FloatingPointError(
             f'Non-finite loss or gradient at step {bad}; stopping. The last good checkpoint '
             f'(step {last_saved}) is kept in {ckpt_dir(workdir)}.')
       train_metrics = task.summarize('train', _reduce(window))
-      train_metrics['steps_per_sec'] = len(window) / (time.time() - window_start)
+      train_metrics['steps_per_sec'] = len(flags) / (time.time() - window_start)
       writer.write(step, 'train', train_metrics)
       bar.set_postfix(loss=f'{train_metrics["loss"]:.4g}')
       window, finite_flags, window_start = [], [], time.time()

@@ -48,3 +48,18 @@ def plot_sweep(curves: dict, metric: str, out_path: str) -> None:
   fig.tight_layout()
   fig.savefig(out_path, dpi=100)
   plt.close(fig)
+
+
+def plot_attention(weights_TS, labels: list[str], title: str, out_path: str) -> None:
+  """A heat map of one head's attention: queries down, keys across, each labelled by its token."""
+  size = max(4.0, 0.22 * len(labels))
+  fig, ax = plt.subplots(figsize=(size + 1.0, size))
+  image = ax.imshow(weights_TS, cmap='viridis', vmin=0.0)
+  shown = [repr(label)[1:-1].replace(' ', '\u2423') for label in labels]  # Newlines and spaces stay visible.
+  ax.set_xticks(range(len(shown)), shown, fontsize=7, family='monospace')
+  ax.set_yticks(range(len(shown)), shown, fontsize=7, family='monospace')
+  ax.set(xlabel='key (attended to)', ylabel='query', title=title)
+  fig.colorbar(image, ax=ax, fraction=0.046)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)

@@ -100,6 +100,8 @@ def collect(sweep: dict, workdir: str, seeds: int = 0) -> list[dict]:
         with open(os.path.join(out, 'results.json')) as f:
           results.append(json.load(f))
         results[-1].setdefault('diverged', 0.0)
+        # Timing stays out of results.json, which a resumed run must reproduce exactly.
+        results[-1]['train/seconds'] = loop.train_seconds(os.path.join(out, 'metrics.jsonl'))
         for name, (key, threshold) in curve_metrics.items():
           results[-1][name] = first_step_below(os.path.join(out, 'metrics.jsonl'), key, threshold)
     entry = {'row': row['name']}

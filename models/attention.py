@@ -1,0 +1,100 @@
+"""Multi-head scaled dot-product attention: einsum, explicit boolean masks, a key-value cache.
+
+Masks are boolean and broadcast to (B, H, T, S): True where query t may attend
+to key s. They combine by logical and and are applied to float32 logits with
+the float32 minimum (not -inf, so a fully masked row stays finite).
+"""
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+NEG = jnp.finfo(jnp.float32).min
+
+
+def causal_mask(q_len: int, k_len: int, offset=0):
+  """(1, 1, T, S): key s is visible to query t iff s <= t + offset (offset = position of query 0)."""
+  q_T1 = jnp.arange(q_len)[:, None] + offset
+  k_1S = jnp.arange(k_len)[None, :]
+  return (k_1S <= q_T1)[None, None]
+
+
+def padding_mask(valid_BS):
+  """(B, 1, 1, S) from a (B, S) boolean of real (not padded) keys."""
+  return valid_BS.astype(bool)[:, None, None, :]
+
+
+def combine_masks(*masks):
+  """Logical and of the masks that are not None; None if all are."""
+  masks = [m for m in masks if m is not None]
+  if not masks:
+    return None
+  out = masks[0]
+  for m in masks[1:]:
+    out = jnp.logical_and(out, m)
+  return out
+
+
+def attention_weights(q_BTHD, k_BSHD, mask=None):
+  """softmax(q·k / sqrt(D)) over keys, in float32: (B, H, T, S)."""
+  scale = 1.0 / math.sqrt(q_BTHD.shape[-1])
+  logits_BHTS = jnp.einsum('bthd,bshd->bhts', q_BTHD, k_BSHD, preferred_element_type=jnp.float32) * scale
+  if mask is not None:
+    logits_BHTS = jnp.where(mask, logits_BHTS, NEG)
+  return jax.nn.softmax(logits_BHTS, axis=-1)
+
+
+def dot_product_attention(q_BTHD, k_BSHD, v_BSHD, mask=None, dropout_rate: float = 0.0, dropout_rng=None):
+  """(out (B, T, H, D) in v's dtype, weights (B, H, T, S) float32 before dropout)."""
+  weights_BHTS = attention_weights(q_BTHD, k_BSHD, mask)
+  dropped_BHTS = weights_BHTS
+  if dropout_rate > 0.0 and dropout_rng is not None:
+    keep_BHTS = jax.random.bernoulli(dropout_rng, 1.0 - dropout_rate, weights_BHTS.shape)
+    dropped_BHTS = jnp.where(keep_BHTS, weights_BHTS / (1.0 - dropout_rate), 0.0)
+  out_BTHD = jnp.einsum('bhts,bshd->bthd', dropped_BHTS.astype(v_BSHD.dtype), v_BSHD)
+  return out_BTHD, weights_BHTS
+
+
+def init_cache(batch_size: int, max_len: int, num_heads: int, head_dim: int, dtype=jnp.float32) -> dict:
+  """A fixed-size cache of keys and values for incremental decoding; `index` = positions filled."""
+  zeros = lambda: jnp.zeros((batch_size, max_len, num_heads, head_dim), dtype)  # Distinct: donated buffers.
+  return {'k': zeros(), 'v': zeros(), 'index': jnp.zeros((), jnp.int32)}
+
+
+class MultiHeadAttention(nn.Module):
+  """Self-attention (`kv` None) or cross-attention over `kv`, sharing one code path.
+
+  With `cache` (self-attention only) the new keys and values are written at
+  cache['index'] and the queries attend to every filled slot; the caller passes
+  the causal mask for the new positions (see `causal_mask`'s offset).
+  Weights are sown as intermediates 'attention_weights' for plotting.
+  """
+  num_heads: int
+  head_dim: int
+  out_features: int
+  use_bias: bool = False
+  dropout: float = 0.0
+  out_init_std: float = 0.02
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x_BTC, kv_BSC=None, mask=None, cache=None, train: bool = False):
+    dense = lambda name, feats, std=0.02, axis=-1: nn.DenseGeneral(
+        feats, axis=axis, use_bias=self.use_bias, dtype=self.dtype,
+        kernel_init=nn.initializers.normal(std), name=name)
+    heads = (self.num_heads, self.head_dim)
+    q_BTHD = dense('query', heads)(x_BTC)
+    source_BSC = x_BTC if kv_BSC is None else kv_BSC
+    k_BSHD = dense('key', heads)(source_BSC)
+    v_BSHD = dense('value', heads)(source_BSC)
+    if cache is not None:
+      index = cache['index']
+      k_BSHD = jax.lax.dynamic_update_slice(cache['k'], k_BSHD.astype(cache['k'].dtype), (0, index, 0, 0))
+      v_BSHD = jax.lax.dynamic_update_slice(cache['v'], v_BSHD.astype(cache['v'].dtype), (0, index, 0, 0))
+      cache = {'k': k_BSHD, 'v': v_BSHD, 'index': index + x_BTC.shape[1]}
+    rng = self.make_rng('dropout') if train and self.dropout > 0 else None
+    out_BTHD, weights_BHTS = dot_product_attention(q_BTHD, k_BSHD, v_BSHD, mask, self.dropout, rng)
+    self.sow('intermediates', 'attention_weights', weights_BHTS)
+    out_BTC = dense('out', self.out_features, self.out_init_std, axis=(-2, -1))(out_BTHD)
+    return out_BTC, cache

@@ -1,0 +1,213 @@
+"""Transformer blocks and the decoder-only GPT language model (Radford et al. 2018/2019; nanoGPT's layout).
+
+The GPT keeps the LM interface (tokens (B, T), carry) -> (logits (B, T, V) float32, carry).
+Training and evaluation windows are independent, so their carry is (). The
+decoding model (`decoder()`) carries a fixed-size key-value cache instead: a
+call with one token appends it; once the cache holds `max_len` tokens, the
+window slides (the oldest token dropped, the window re-encoded) as nanoGPT
+crops its context; a call with several tokens starts the cache afresh.
+"""
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from models import attention
+from models import registry
+
+POSITIONALS = ('learned', 'sinusoidal', 'none')
+NORMS = ('pre', 'post')
+ACTIVATIONS = ('gelu', 'relu')
+DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
+
+
+def gelu(x):
+  """Exact GELU, x·Φ(x), through erf (as torch.nn.GELU() computes it)."""
+  return 0.5 * x * (1.0 + jax.lax.erf(x * (1.0 / math.sqrt(2.0))))
+
+
+def sinusoidal_encoding(max_len: int, width: int):
+  """(max_len, width): sin at even features, cos at odd, wavelengths 2π..10000·2π (Vaswani et al. 2017)."""
+  position_L1 = jnp.arange(max_len, dtype=jnp.float32)[:, None]
+  rate_F = jnp.exp(-math.log(10000.0) * jnp.arange(0, width, 2, dtype=jnp.float32) / width)
+  angle_LF = position_L1 * rate_F[None, :]
+  encoding = jnp.zeros((max_len, width), jnp.float32)
+  encoding = encoding.at[:, 0::2].set(jnp.sin(angle_LF))
+  return encoding.at[:, 1::2].set(jnp.cos(angle_LF[:, :width // 2]))
+
+
+class MLP(nn.Module):
+  hidden: int
+  out_features: int
+  activation: str = 'gelu'
+  use_bias: bool = False
+  out_init_std: float = 0.02
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x_BTC):
+    h_BTF = nn.Dense(self.hidden, use_bias=self.use_bias, dtype=self.dtype,
+                     kernel_init=nn.initializers.normal(0.02), name='fc')(x_BTC)
+    h_BTF = gelu(h_BTF) if self.activation == 'gelu' else jax.nn.relu(h_BTF)
+    return nn.Dense(self.out_features, use_bias=self.use_bias, dtype=self.dtype,
+                    kernel_init=nn.initializers.normal(self.out_init_std), name='proj')(h_BTF)
+
+
+class Block(nn.Module):
+  """Attention then feed-forward, each with a residual; layer norm before (pre-LN) or after (post-LN)."""
+  width: int
+  num_heads: int
+  depth: int  # Of the whole stack: scales the init of the residual projections (GPT-2).
+  mlp_ratio: int = 4
+  norm: str = 'pre'
+  activation: str = 'gelu'
+  dropout: float = 0.0
+  attention_dropout: float = 0.0
+  use_bias: bool = False
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x_BTC, mask, cache=None, train: bool = False):
+    residual_std = 0.02 / math.sqrt(2 * self.depth)
+    norm = lambda name: nn.LayerNorm(epsilon=1e-5, use_bias=self.use_bias, name=name)
+    drop = lambda y: nn.Dropout(self.dropout, deterministic=not train)(y)
+    attend = attention.MultiHeadAttention(
+        self.num_heads, self.width // self.num_heads, self.width, use_bias=self.use_bias,
+        dropout=self.attention_dropout, out_init_std=residual_std, dtype=self.dtype, name='attention')
+    mlp = MLP(self.mlp_ratio * self.width, self.width, self.activation, self.use_bias, residual_std, self.dtype,
+              name='mlp')
+    if self.norm == 'pre':
+      y_BTC, cache = attend(norm('ln_attention')(x_BTC), mask=mask, cache=cache, train=train)
+      x_BTC = x_BTC + drop(y_BTC)
+      x_BTC = x_BTC + drop(mlp(norm('ln_mlp')(x_BTC)))
+    else:
+      y_BTC, cache = attend(x_BTC, mask=mask, cache=cache, train=train)
+      x_BTC = norm('ln_attention')(x_BTC + drop(y_BTC))
+      x_BTC = norm('ln_mlp')(x_BTC + drop(mlp(x_BTC)))
+    return x_BTC, cache
+
+
+class GPT(nn.Module):
+  """Token and position embeddings, `depth` causal blocks, a final layer norm (pre-LN), a softmax."""
+  vocab_size: int
+  max_len: int
+  width: int = 128
+  depth: int = 4
+  num_heads: int = 4
+  mlp_ratio: int = 4
+  norm: str = 'pre'
+  activation: str = 'gelu'
+  positional: str = 'learned'
+  dropout: float = 0.0
+  attention_dropout: float = 0.0
+  use_bias: bool = False
+  tie_embeddings: bool = True
+  dtype: jnp.dtype = jnp.float32
+  decode: bool = False
+
+  def setup(self):
+    self.embed = nn.Embed(self.vocab_size, self.width, embedding_init=nn.initializers.normal(0.02))
+    if self.positional == 'learned':
+      self.position_embed = nn.Embed(self.max_len, self.width, embedding_init=nn.initializers.normal(0.02))
+    self.embed_dropout = nn.Dropout(self.dropout)
+    self.blocks = [Block(self.width, self.num_heads, self.depth, self.mlp_ratio, self.norm, self.activation,
+                         self.dropout, self.attention_dropout, self.use_bias, self.dtype, name=f'block_{i}')
+                   for i in range(self.depth)]
+    if self.norm == 'pre':
+      self.ln_final = nn.LayerNorm(epsilon=1e-5, use_bias=self.use_bias)
+    if not self.tie_embeddings:
+      self.head = nn.Dense(self.vocab_size, use_bias=False, dtype=self.dtype,
+                           kernel_init=nn.initializers.normal(0.02))
+
+  def initial_carry(self, batch_size: int):
+    if not self.decode:
+      return ()
+    head_dim = self.width // self.num_heads
+    return {'index': jnp.zeros((), jnp.int32), 'tokens': jnp.zeros((batch_size, self.max_len), jnp.int32),
+            'layers': tuple(attention.init_cache(batch_size, self.max_len, self.num_heads, head_dim)
+                            for _ in range(self.depth))}
+
+  def decoder(self):
+    """The same parameters, decoding token by token with a key-value cache."""
+    return self.clone(decode=True)
+
+  def _positions(self, start, length: int):
+    if self.positional == 'learned':
+      return self.position_embed(start + jnp.arange(length))
+    if self.positional == 'sinusoidal':
+      return jax.lax.dynamic_slice_in_dim(sinusoidal_encoding(self.max_len, self.width), start, length)
+    return 0.0
+
+  def _run(self, tokens_BT, start, mask, caches, train: bool):
+    x_BTC = self.embed(tokens_BT)
+    if self.positional == 'sinusoidal':  # Vaswani et al. scale the embeddings so the unit-size waves don't swamp them.
+      x_BTC = x_BTC * math.sqrt(self.width)
+    x_BTC = x_BTC + self._positions(start, tokens_BT.shape[1])
+    x_BTC = self.embed_dropout(x_BTC, deterministic=not train)
+    new_caches = []
+    for i, block in enumerate(self.blocks):
+      x_BTC, cache = block(x_BTC, mask, None if caches is None else caches[i], train=train)
+      new_caches.append(cache)
+    if self.norm == 'pre':
+      x_BTC = self.ln_final(x_BTC)
+    logits_BTV = self.embed.attend(x_BTC.astype(self.dtype)) if self.tie_embeddings else self.head(x_BTC)
+    return logits_BTV.astype(jnp.float32), tuple(new_caches)
+
+  def _prefill(self, tokens_BT, carry):
+    """Encodes up to the last max_len tokens into a fresh cache."""
+    tokens_BT = tokens_BT[:, -self.max_len:]
+    T = tokens_BT.shape[1]
+    fresh = self.initial_carry(tokens_BT.shape[0])
+    logits_BTV, caches = self._run(tokens_BT, 0, attention.causal_mask(T, self.max_len), fresh['layers'], False)
+    tokens_BL = jax.lax.dynamic_update_slice(fresh['tokens'], tokens_BT, (0, 0))
+    return logits_BTV, {'index': jnp.asarray(T, jnp.int32), 'tokens': tokens_BL, 'layers': caches}
+
+  def _append(self, tokens_B1, carry):
+    index = carry['index']
+    mask = attention.causal_mask(1, self.max_len, offset=index)
+    logits_B1V, caches = self._run(tokens_B1, index, mask, carry['layers'], False)
+    tokens_BL = jax.lax.dynamic_update_slice(carry['tokens'], tokens_B1, (0, index))
+    return logits_B1V, {'index': index + 1, 'tokens': tokens_BL, 'layers': caches}
+
+  def _slide(self, tokens_B1, carry):
+    window_BL = jnp.concatenate([carry['tokens'][:, 1:], tokens_B1], axis=1)
+    logits_BLV, carry = self._prefill(window_BL, carry)
+    return logits_BLV[:, -1:], carry
+
+  def __call__(self, tokens_BT, carry, train: bool = False):
+    T = tokens_BT.shape[1]
+    if not self.decode:
+      if T > self.max_len:
+        raise ValueError(f'{T} tokens exceed the model\'s context of {self.max_len} (model.max_len).')
+      logits_BTV, _ = self._run(tokens_BT, 0, attention.causal_mask(T, T), None, train)
+      return logits_BTV, carry
+    if T > 1:
+      return self._prefill(tokens_BT, carry)
+    full = carry['index'] >= self.max_len
+    return nn.cond(full, GPT._slide, GPT._append, self, tokens_BT, carry)
+
+
+def _check_choice(value, choices, field):
+  if value not in choices:
+    raise ValueError(f'Unknown model.{field} {value!r}; choose one of: {", ".join(choices)}.')
+
+
+@registry.register('gpt')
+def _gpt(config, vocab_size, seq_len):
+  _check_choice(config.positional, POSITIONALS, 'positional')
+  _check_choice(config.norm, NORMS, 'norm')
+  _check_choice(config.activation, ACTIVATIONS, 'activation')
+  _check_choice(config.dtype, tuple(DTYPES), 'dtype')
+  if config.width % config.num_heads:
+    raise ValueError(f'model.width ({config.width}) must be divisible by model.num_heads ({config.num_heads}).')
+  if config.positional == 'sinusoidal' and config.width % 2:
+    raise ValueError(f'Sinusoidal positions need an even model.width; got {config.width}.')
+  for field in ('dropout', 'attention_dropout'):
+    if not 0 <= config[field] < 1:
+      raise ValueError(f'model.{field} must be in [0, 1); got {config[field]}.')
+  return GPT(vocab_size=vocab_size, max_len=config.max_len or seq_len, width=config.width, depth=config.depth,
+             num_heads=config.num_heads, mlp_ratio=config.mlp_ratio, norm=config.norm,
+             activation=config.activation, positional=config.positional, dropout=config.dropout,
+             attention_dropout=config.attention_dropout, use_bias=config.use_bias,
+             tie_embeddings=config.tie_embeddings, dtype=DTYPES[config.dtype])

@@ -1,0 +1,121 @@
+"""Attention against loops over queries and torch, masks by their weights, the cache against the full pass."""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from models import attention
+
+
+def _qkv(B=2, T=4, S=6, H=2, D=3, seed=0):
+  rng = np.random.RandomState(seed)
+  return tuple(rng.randn(B, n, H, D).astype(np.float32) for n in (T, S, S))
+
+
+def _loop_attention(q, k, v, visible):
+  """float64 reference: for every (b, h, t), a softmax over the visible keys only, then the weighted values."""
+  B, T, H, D = q.shape
+  S = k.shape[1]
+  out, weights = np.zeros((B, T, H, D)), np.zeros((B, H, T, S))
+  for b in range(B):
+    for h in range(H):
+      for t in range(T):
+        keys = [s for s in range(S) if visible[b, t, s]]
+        scores = [float(np.dot(q[b, t, h], k[b, s, h])) / math.sqrt(D) for s in keys]
+        top = max(scores)
+        exps = [math.exp(x - top) for x in scores]
+        for s, e in zip(keys, exps):
+          weights[b, h, t, s] = e / sum(exps)
+          out[b, t, h] += weights[b, h, t, s] * v[b, s, h].astype(np.float64)
+  return out, weights
+
+
+def test_einsum_attention_with_causal_and_padding_masks_equals_a_loop_over_queries():
+  # 4 queries at positions 2..5 of a 6-key sequence (a cache's view); batch row 1 pads keys 1 and 5.
+  q, k, v = _qkv()
+  valid = np.array([[True] * 6, [True, False, True, True, True, False]])
+  mask = attention.combine_masks(attention.causal_mask(4, 6, offset=2), None, attention.padding_mask(valid))
+  assert mask.shape == (2, 1, 4, 6)
+  visible = np.array([[[s <= t + 2 and valid[b, s] for s in range(6)] for t in range(4)] for b in range(2)])
+  np.testing.assert_array_equal(mask[:, 0], visible)
+  out, weights = attention.dot_product_attention(q, k, v, mask)
+  expected_out, expected_weights = _loop_attention(q, k, v, visible)
+  np.testing.assert_allclose(weights, expected_weights, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(out, expected_out, rtol=1e-5, atol=1e-6)
+  assert attention.combine_masks(None, None) is None
+
+
+def test_masked_keys_get_exactly_zero_weight_and_a_fully_masked_row_stays_finite():
+  q, k, v = _qkv(T=3, S=5)
+  valid = np.array([[True, True, False, True, False], [False, False, False, False, False]])
+  out, weights = attention.dot_product_attention(q, k, v, attention.padding_mask(valid))
+  weights = np.asarray(weights)
+  assert (weights[0][..., ~valid[0]] == 0.0).all()  # Exactly, not merely small.
+  assert (weights[0][..., valid[0]] > 0.0).all()
+  np.testing.assert_allclose(weights[0].sum(-1), 1.0, rtol=1e-6)
+  # Row 1 masks every key: float32-min logits (not -inf) give finite uniform weights, not NaN.
+  assert np.isfinite(np.asarray(out)).all()
+  np.testing.assert_allclose(weights[1], 1 / 5, rtol=1e-6)
+
+
+def _mha_params(module, x, kv=None):
+  return module.init(jax.random.PRNGKey(0), x, kv)['params']
+
+
+def test_cross_attention_with_padding_equals_projections_and_a_loop():
+  """T=3 queries of width 4 attend over S=5 keys of width 6; the padded keys' contents do not matter."""
+  rng = np.random.RandomState(1)
+  x = rng.randn(2, 3, 4).astype(np.float32)
+  kv = rng.randn(2, 5, 6).astype(np.float32)
+  valid = np.array([[True, True, True, False, False], [True, False, True, True, True]])
+  module = attention.MultiHeadAttention(num_heads=2, head_dim=3, out_features=7, use_bias=True)
+  params = _mha_params(module, x, kv)
+  # Perturbed, so that the biases (zero at init) take part.
+  params = jax.tree.map(lambda p: np.asarray(p) + 0.1 * rng.randn(*p.shape).astype(np.float32), params)
+  mask = attention.padding_mask(valid)
+  (out, cache), state = module.apply({'params': params}, x, kv, mask=mask, mutable='intermediates')
+  assert cache is None and out.shape == (2, 3, 7)
+
+  project = lambda name, inputs: np.einsum('bsc,chd->bshd', inputs, params[name]['kernel']) + params[name]['bias']
+  visible = np.broadcast_to(valid[:, None, :], (2, 3, 5))
+  heads, weights = _loop_attention(project('query', x), project('key', kv), project('value', kv), visible)
+  expected = np.einsum('bthd,hdo->bto', heads, params['out']['kernel']) + params['out']['bias']
+  np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+  sown, = state['intermediates']['attention_weights']
+  assert sown.shape == (2, 2, 3, 5)
+  np.testing.assert_allclose(sown, weights, rtol=1e-5, atol=1e-6)
+  assert (np.asarray(sown)[0, :, :, 3:] == 0.0).all() and (np.asarray(sown)[1, :, :, 1] == 0.0).all()
+
+  changed = kv.copy()
+  changed[~valid] = 100.0 * rng.randn(int((~valid).sum()), 6)
+  out_changed, _ = module.apply({'params': params}, x, changed, mask=mask)
+  np.testing.assert_array_equal(out_changed, out)
+
+
+def test_self_attention_with_a_cache_token_by_token_equals_the_full_causal_pass():
+  T, C = 5, 4
+  x = np.random.RandomState(2).randn(2, T, C).astype(np.float32)
+  module = attention.MultiHeadAttention(num_heads=2, head_dim=2, out_features=C)
+  params = _mha_params(module, x)
+  full, _ = module.apply({'params': params}, x, mask=attention.causal_mask(T, T))
+  step = jax.jit(lambda x_B1C, cache: module.apply(
+      {'params': params}, x_B1C, mask=attention.causal_mask(1, T + 2, offset=cache['index']), cache=cache))
+  cache = attention.init_cache(2, T + 2, 2, 2)  # Two spare slots stay masked.
+  for t in range(T):
+    out, cache = step(x[:, t:t + 1], cache)
+    np.testing.assert_allclose(out[:, 0], full[:, t], rtol=1e-5, atol=1e-6)
+    assert int(cache['index']) == t + 1
+  key = np.einsum('btc,chd->bthd', x, params['key']['kernel'])
+  np.testing.assert_allclose(cache['k'][:, :T], key, rtol=1e-5, atol=1e-6)
+  assert (np.asarray(cache['k'][:, T:]) == 0).all()
+
+
+def test_causal_dot_product_attention_equals_torch_scaled_dot_product_attention():
+  torch = pytest.importorskip('torch')
+  q, k, v = _qkv(T=5, S=5, H=3, D=4, seed=3)
+  out, _ = attention.dot_product_attention(q, k, v, attention.causal_mask(5, 5))
+  to_torch = lambda a: torch.from_numpy(a).transpose(1, 2)  # (B, T, H, D) -> (B, H, T, D).
+  expected = torch.nn.functional.scaled_dot_product_attention(to_torch(q), to_torch(k), to_torch(v), is_causal=True)
+  np.testing.assert_allclose(out, expected.transpose(1, 2).numpy(), rtol=1e-5, atol=1e-6)
