@@ -11,6 +11,7 @@ import collections
 import io
 import json
 import os
+import re
 
 import numpy as np
 import sentencepiece as spm
@@ -105,6 +106,33 @@ class CharTokenizer(Tokenizer):
     return cls(data['chars'])
 
 
+# With split_punctuation: the specials whole, numbers like 3.5 or 1,000 whole,
+# words with inner apostrophes or hyphens ("man's", "t-shirt") whole, and every
+# other non-space character (punctuation) a token of its own.
+_WORD_PATTERN = re.compile(r"<unk>|<eos>|\d+(?:[.,:]\d+)+|\w+(?:['\u2019-]\w+)*|[^\w\s]")
+# Plain detokenization: no space before closers, none after openers; straight
+# quotes alternate opening/closing within a line.
+_NO_SPACE_BEFORE = frozenset(',.!?;:%)]}\u201d\u2019')
+_NO_SPACE_AFTER = frozenset('([{\u201c\u2018\u201e\u201a')
+_STRAIGHT_QUOTES = frozenset('"\'')
+
+
+def _detokenize(words: list) -> str:
+  text, glue, open_quotes = '', True, set()
+  for word in words:
+    quote = word in _STRAIGHT_QUOTES
+    closing = word in _NO_SPACE_BEFORE or (quote and word in open_quotes)
+    if not (glue or closing):
+      text += ' '
+    text += word
+    glue = word in _NO_SPACE_AFTER or (quote and not closing)
+    if quote and closing:
+      open_quotes.remove(word)
+    elif quote:
+      open_quotes.add(word)
+  return text
+
+
 class WordTokenizer(Tokenizer):
   """Whitespace-separated words; `<eos>` stands for each newline.
 
@@ -112,32 +140,46 @@ class WordTokenizer(Tokenizer):
   decode joins the words of a line with single spaces and lines with '\\n', so
   it rebuilds the line structure; other whitespace is not kept. A literal
   '<unk>' word in the text (as in PTB) encodes to the `<unk>` id.
+
+  split_punctuation splits punctuation off words ("bushes." -> "bushes", ".";
+  "man's" stays whole), and decode then detokenizes plainly ("a man ." ->
+  "a man."), for translation output scored on raw text.
   """
   kind = 'word'
 
-  def __init__(self, words: list, lowercase: bool):
+  def __init__(self, words: list, lowercase: bool, split_punctuation: bool = False,
+               min_count: int = 1):
     self.vocab = [UNK, EOS] + list(words)
     self.lowercase = lowercase
+    self.split_punctuation = split_punctuation
+    self.min_count = min_count  # Recorded only: it already shaped `words`.
     self._index = {word: i for i, word in enumerate(self.vocab)}
     if len(self._index) != len(self.vocab):
       raise ValueError('WordTokenizer expects distinct words, none of them <unk> or <eos>.')
 
+  def _words(self, line: str) -> list:
+    return _WORD_PATTERN.findall(line) if self.split_punctuation else line.split()
+
   @classmethod
-  def train(cls, text: str, vocab_size: int, lowercase: bool) -> 'WordTokenizer':
-    """Keeps the vocab_size - 2 most frequent words (all when vocab_size is 0)."""
+  def train(cls, text: str, vocab_size: int, lowercase: bool, min_count: int = 1,
+            split_punctuation: bool = False) -> 'WordTokenizer':
+    """Keeps the vocab_size - 2 most frequent words (all when vocab_size is 0)
+    among those seen at least min_count times."""
     if lowercase:
       text = text.lower()
-    counts = collections.Counter(text.split())
+    tokenizer = cls([], lowercase, split_punctuation, min_count)
+    counts = collections.Counter(
+        word for line in text.split('\n') for word in tokenizer._words(line))
     for special in (UNK, EOS):
       counts.pop(special, None)
     # Ties go to the word that sorts first, so the vocabulary is a function of the text.
-    words = sorted(counts, key=lambda word: (-counts[word], word))
+    words = sorted((w for w in counts if counts[w] >= min_count), key=lambda word: (-counts[word], word))
     if vocab_size:
       if vocab_size < 3:
         raise ValueError(
             f'A word vocabulary needs vocab_size >= 3 (<unk>, <eos> and a word), got {vocab_size}.')
       words = words[:vocab_size - 2]
-    return cls(words, lowercase)
+    return cls(words, lowercase, split_punctuation, min_count)
 
   def encode(self, text: str) -> np.ndarray:
     if self.lowercase:
@@ -146,18 +188,19 @@ class WordTokenizer(Tokenizer):
     for i, line in enumerate(text.split('\n')):
       if i:
         ids.append(1)
-      ids.extend(self._index.get(word, 0) for word in line.split())
+      ids.extend(self._index.get(word, 0) for word in self._words(line))
     return np.array(ids, np.int32)
 
   def decode(self, ids) -> str:
+    join = _detokenize if self.split_punctuation else ' '.join
     lines, line = [], []
     for i in np.asarray(ids).tolist():
       if i == 1:
-        lines.append(' '.join(line))
+        lines.append(join(line))
         line = []
       else:
         line.append(self.vocab[i])
-    lines.append(' '.join(line))
+    lines.append(join(line))
     return '\n'.join(lines)
 
   @property
@@ -169,11 +212,14 @@ class WordTokenizer(Tokenizer):
     return {'unk': 0, 'eos': 1}
 
   def _data(self, directory: str) -> dict:
-    return {'words': self.vocab[2:], 'lowercase': self.lowercase}
+    return {'words': self.vocab[2:], 'lowercase': self.lowercase,
+            'split_punctuation': self.split_punctuation, 'min_count': self.min_count}
 
   @classmethod
   def _from_data(cls, data: dict, directory: str) -> 'WordTokenizer':
-    return cls(data['words'], data['lowercase'])
+    # Files saved before these options existed lack them; the defaults are that behaviour.
+    return cls(data['words'], data['lowercase'], data.get('split_punctuation', False),
+               data.get('min_count', 1))
 
 
 class SentencePieceTokenizer(Tokenizer):
@@ -251,18 +297,25 @@ KINDS = {'char': CharTokenizer, 'word': WordTokenizer,
 
 
 def build_tokenizer(kind: str, train_text: str, vocab_size: int = 0,
-                    lowercase: bool = False, byte_fallback: bool = False) -> Tokenizer:
+                    lowercase: bool = False, byte_fallback: bool = False,
+                    min_count: int = 1, split_punctuation: bool = False) -> Tokenizer:
   """Builds a tokenizer of `kind` from the training text.
 
   vocab_size counts every id, specials included: 0 keeps the whole vocabulary of
   the text for 'word' and must be 0 for 'char' (its vocabulary is the text's
-  characters); 'bpe' and 'unigram' need it. lowercase is for 'word' only,
-  byte_fallback for 'bpe' and 'unigram' only.
+  characters); 'bpe' and 'unigram' need it. lowercase, min_count (drop words
+  seen fewer times) and split_punctuation are for 'word' only, byte_fallback
+  for 'bpe' and 'unigram' only.
   """
   if kind not in KINDS:
     raise ValueError(f'Unknown tokenizer {kind!r}; choose one of {", ".join(KINDS)}.')
-  if lowercase and kind != 'word':
-    raise ValueError(f'lowercase applies to the word tokenizer only, not {kind!r}.')
+  word_options = {'lowercase': lowercase, 'min_count': min_count != 1,
+                  'split_punctuation': split_punctuation}
+  for option, given in word_options.items():
+    if given and kind != 'word':
+      raise ValueError(f'{option} applies to the word tokenizer only, not {kind!r}.')
+  if min_count < 1:
+    raise ValueError(f'min_count must be >= 1, got {min_count}.')
   if byte_fallback and kind not in ('bpe', 'unigram'):
     raise ValueError(f'byte_fallback applies to bpe and unigram only, not {kind!r}.')
   if kind == 'char':
@@ -271,7 +324,7 @@ def build_tokenizer(kind: str, train_text: str, vocab_size: int = 0,
           f'The char vocabulary is the characters of the text; pass vocab_size=0, not {vocab_size}.')
     return CharTokenizer.train(train_text)
   if kind == 'word':
-    return WordTokenizer.train(train_text, vocab_size, lowercase)
+    return WordTokenizer.train(train_text, vocab_size, lowercase, min_count, split_punctuation)
   if vocab_size <= 0:
     raise ValueError(f'A {kind} tokenizer needs vocab_size > 0, got {vocab_size}.')
   return SentencePieceTokenizer.train(kind, train_text, vocab_size, byte_fallback)

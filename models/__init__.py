@@ -2,5 +2,6 @@
 from models import forecasters  # noqa: F401  (registers its models)
 from models import lm  # noqa: F401
 from models import ngram  # noqa: F401
+from models import seq2seq  # noqa: F401
 from models import transformer  # noqa: F401
 from models.registry import build, names  # noqa: F401

@@ -68,6 +68,8 @@ class MultiHeadAttention(nn.Module):
   With `cache` (self-attention only) the new keys and values are written at
   cache['index'] and the queries attend to every filled slot; the caller passes
   the causal mask for the new positions (see `causal_mask`'s offset).
+  Cross-attention while decoding projects its fixed source once
+  (`keys_values`) and passes the result as `kv_projected` at every step.
   Weights are sown as intermediates 'attention_weights' for plotting.
   """
   num_heads: int
@@ -78,16 +80,23 @@ class MultiHeadAttention(nn.Module):
   out_init_std: float = 0.02
   dtype: jnp.dtype = jnp.float32
 
-  @nn.compact
-  def __call__(self, x_BTC, kv_BSC=None, mask=None, cache=None, train: bool = False):
-    dense = lambda name, feats, std=0.02, axis=-1: nn.DenseGeneral(
-        feats, axis=axis, use_bias=self.use_bias, dtype=self.dtype,
-        kernel_init=nn.initializers.normal(std), name=name)
+  def setup(self):
+    dense = lambda feats, std=0.02, axis=-1: nn.DenseGeneral(
+        feats, axis=axis, use_bias=self.use_bias, dtype=self.dtype, kernel_init=nn.initializers.normal(std))
     heads = (self.num_heads, self.head_dim)
-    q_BTHD = dense('query', heads)(x_BTC)
-    source_BSC = x_BTC if kv_BSC is None else kv_BSC
-    k_BSHD = dense('key', heads)(source_BSC)
-    v_BSHD = dense('value', heads)(source_BSC)
+    self.query, self.key, self.value = dense(heads), dense(heads), dense(heads)
+    self.out = dense(self.out_features, self.out_init_std, axis=(-2, -1))
+
+  def keys_values(self, source_BSC):
+    """(keys, values), each (B, S, H, D), of a source that every decoding step attends to."""
+    return self.key(source_BSC), self.value(source_BSC)
+
+  def __call__(self, x_BTC, kv_BSC=None, mask=None, cache=None, train: bool = False, kv_projected=None):
+    q_BTHD = self.query(x_BTC)
+    if kv_projected is not None:
+      k_BSHD, v_BSHD = kv_projected
+    else:
+      k_BSHD, v_BSHD = self.keys_values(x_BTC if kv_BSC is None else kv_BSC)
     if cache is not None:
       index = cache['index']
       k_BSHD = jax.lax.dynamic_update_slice(cache['k'], k_BSHD.astype(cache['k'].dtype), (0, index, 0, 0))
@@ -96,5 +105,4 @@ class MultiHeadAttention(nn.Module):
     rng = self.make_rng('dropout') if train and self.dropout > 0 else None
     out_BTHD, weights_BHTS = dot_product_attention(q_BTHD, k_BSHD, v_BSHD, mask, self.dropout, rng)
     self.sow('intermediates', 'attention_weights', weights_BHTS)
-    out_BTC = dense('out', self.out_features, self.out_init_std, axis=(-2, -1))(out_BTHD)
-    return out_BTC, cache
+    return self.out(out_BTHD), cache

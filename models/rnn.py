@@ -113,13 +113,23 @@ CELLS = {
 }
 
 
-def scan_steps(step: Callable, carry, xw_TBG, unroll: int = 1):
-  """Runs `step(carry, xw_t) -> carry` over time; returns (h of every step (T, B, H), last carry)."""
-  def body(carry, xw_BG):
-    carry = step(carry, xw_BG)
-    h_BH = carry[0] if isinstance(carry, tuple) else carry
-    return carry, h_BH
-  last, h_TBH = jax.lax.scan(body, carry, xw_TBG, unroll=unroll)
+def scan_steps(step: Callable, carry, xw_TBG, unroll: int = 1, valid_TB=None, reverse: bool = False):
+  """Runs `step(carry, xw_t) -> carry` over time; returns (h of every step (T, B, H), last carry).
+
+  With `valid_TB`, a padded step leaves the carry unchanged and outputs zeros, so
+  the last carry is each row's state after its last real step (or, with
+  `reverse`, its first); a reversed scan starts each row at its last real step.
+  """
+  def body(carry, inputs):
+    xw_BG, valid_B = inputs
+    new = step(carry, xw_BG)
+    if valid_B is not None:
+      new = jax.tree.map(lambda n, c: jnp.where(valid_B[:, None], n, c), new, carry)
+    h_BH = new[0] if isinstance(new, tuple) else new
+    if valid_B is not None:
+      h_BH = jnp.where(valid_B[:, None], h_BH, 0.0)
+    return new, h_BH
+  last, h_TBH = jax.lax.scan(body, carry, (xw_TBG, valid_TB), unroll=unroll, reverse=reverse)
   return h_TBH, last
 
 
@@ -134,6 +144,45 @@ def _lstm_bias_init(forget_bias: float):
 def _identity_init(key, shape, dtype=jnp.float32):
   del key
   return jnp.eye(*shape, dtype=dtype)
+
+
+def initializers(cell: str, forget_bias: float = 1.0):
+  """(kernel, recurrent kernel, bias) initializers of a cell; see RecurrentLayer."""
+  if cell == 'irnn':
+    kernel_init, recurrent_init = nn.initializers.normal(1e-3), _identity_init
+  else:
+    kernel_init, recurrent_init = nn.initializers.glorot_uniform(), nn.initializers.orthogonal()
+  bias_init = _lstm_bias_init(forget_bias) if cell == 'lstm' else nn.initializers.zeros_init()
+  return kernel_init, recurrent_init, bias_init
+
+
+def step_function(cell: str, params: dict, activation: str = 'tanh') -> Callable:
+  """`(carry, xw_BG) -> carry` of one cell, with the input projection xw precomputed."""
+  if cell == 'lstm':
+    return lambda carry, xw: lstm_step(params, carry, xw)
+  if cell == 'gru':
+    return lambda h, xw: gru_step(params, h, xw)
+  act = ACTIVATIONS['relu' if cell == 'irnn' else activation]
+  return lambda h, xw: elman_step(params, h, xw, act)
+
+
+class CellWeights(nn.Module):
+  """The weights of one cell, returned as a dict for stepping it inside a plain lax.scan."""
+  in_features: int
+  features: int
+  cell: str
+  forget_bias: float = 1.0
+
+  @nn.compact
+  def __call__(self) -> dict:
+    kernel_init, recurrent_init, bias_init = initializers(self.cell, self.forget_bias)
+    width = CELLS[self.cell].gates * self.features
+    weights = {'kernel': self.param('kernel', kernel_init, (self.in_features, width)),
+               'recurrent_kernel': self.param('recurrent_kernel', recurrent_init, (self.features, width)),
+               'bias': self.param('bias', bias_init, (width,))}
+    if self.cell == 'gru':
+      weights['recurrent_bias'] = self.param('recurrent_bias', nn.initializers.zeros_init(), (self.features,))
+    return weights
 
 
 class RecurrentLayer(nn.Module):
@@ -158,14 +207,11 @@ class RecurrentLayer(nn.Module):
     return (h(), h()) if CELLS[self.cell].has_cell_state else h()
 
   @nn.compact
-  def __call__(self, x, carry=None):
+  def __call__(self, x, carry=None, valid=None, reverse: bool = False):
+    """`valid` (B, T) or time-major (T, B) marks real steps of right-padded rows (see scan_steps)."""
     spec, hidden = CELLS[self.cell], self.features
     width = spec.gates * hidden
-    if self.cell == 'irnn':
-      kernel_init, recurrent_init = nn.initializers.normal(1e-3), _identity_init
-    else:
-      kernel_init, recurrent_init = nn.initializers.glorot_uniform(), nn.initializers.orthogonal()
-    bias_init = _lstm_bias_init(self.forget_bias) if self.cell == 'lstm' else nn.initializers.zeros_init()
+    kernel_init, recurrent_init, bias_init = initializers(self.cell, self.forget_bias)
     x_TBD = x if self.time_major else jnp.swapaxes(x, 0, 1)
     kernel_DG = self.param('kernel', kernel_init, (x_TBD.shape[-1], width))
     params = {'recurrent_kernel': self.param('recurrent_kernel', recurrent_init, (hidden, width))}
@@ -175,14 +221,12 @@ class RecurrentLayer(nn.Module):
     xw_TBG = jnp.einsum('tbd,dg->tbg', x_TBD, kernel_DG) + bias_G
     if carry is None:
       carry = self.initial_carry(x_TBD.shape[1], xw_TBG.dtype)
-    if self.cell == 'lstm':
+    if self.cell == 'lstm' and valid is None and not reverse:
       h_TBH, last = lstm_scan(params['recurrent_kernel'], xw_TBG, *carry, self.unroll)
     else:
-      h_TBH, last = scan_steps(self._step(params), carry, xw_TBG, self.unroll)
+      valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
+      h_TBH, last = scan_steps(self._step(params), carry, xw_TBG, self.unroll, valid_TB, reverse)
     return (h_TBH if self.time_major else jnp.swapaxes(h_TBH, 0, 1)), last
 
   def _step(self, params):
-    if self.cell == 'gru':
-      return lambda h, xw: gru_step(params, h, xw)
-    activation = ACTIVATIONS['relu' if self.cell == 'irnn' else self.activation]
-    return lambda h, xw: elman_step(params, h, xw, activation)
+    return step_function(self.cell, params, self.activation)

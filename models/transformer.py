@@ -88,6 +88,53 @@ class Block(nn.Module):
     return x_BTC, cache
 
 
+class DecoderBlock(nn.Module):
+  """Causal self-attention, cross-attention over the encoder's output, feed-forward (Vaswani et al. 2017).
+
+  While decoding, `cache` holds the self-attention keys and values so far and
+  `cross_kv` the cross-attention's projection of the source (`cross_keys_values`).
+  """
+  width: int
+  num_heads: int
+  depth: int
+  mlp_ratio: int = 4
+  norm: str = 'pre'
+  activation: str = 'gelu'
+  dropout: float = 0.0
+  attention_dropout: float = 0.0
+  use_bias: bool = False
+  dtype: jnp.dtype = jnp.float32
+
+  def setup(self):
+    residual_std = 0.02 / math.sqrt(2 * self.depth)
+    attend = lambda: attention.MultiHeadAttention(
+        self.num_heads, self.width // self.num_heads, self.width, use_bias=self.use_bias,
+        dropout=self.attention_dropout, out_init_std=residual_std, dtype=self.dtype)
+    self.self_attention, self.cross_attention = attend(), attend()
+    self.mlp = MLP(self.mlp_ratio * self.width, self.width, self.activation, self.use_bias, residual_std, self.dtype)
+    norm = lambda: nn.LayerNorm(epsilon=1e-5, use_bias=self.use_bias)
+    self.ln_self, self.ln_cross, self.ln_mlp = norm(), norm(), norm()
+    self.drop = nn.Dropout(self.dropout)
+
+  def cross_keys_values(self, memory_BSC):
+    return self.cross_attention.keys_values(memory_BSC)
+
+  def __call__(self, x_BTC, memory_BSC, self_mask, cross_mask, cache=None, cross_kv=None, train: bool = False):
+    drop = lambda y: self.drop(y, deterministic=not train)
+    pre = self.norm == 'pre'
+    sublayers = (
+        lambda h: self.self_attention(h, mask=self_mask, cache=cache, train=train),
+        lambda h: self.cross_attention(h, memory_BSC, mask=cross_mask, train=train, kv_projected=cross_kv),
+        lambda h: (self.mlp(h), None))
+    new_cache = cache
+    for i, (sublayer, norm) in enumerate(zip(sublayers, (self.ln_self, self.ln_cross, self.ln_mlp))):
+      y_BTC, layer_cache = sublayer(norm(x_BTC) if pre else x_BTC)
+      if i == 0:
+        new_cache = layer_cache
+      x_BTC = x_BTC + drop(y_BTC) if pre else norm(x_BTC + drop(y_BTC))
+    return x_BTC, new_cache
+
+
 class GPT(nn.Module):
   """Token and position embeddings, `depth` causal blocks, a final layer norm (pre-LN), a softmax."""
   vocab_size: int

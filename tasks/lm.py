@@ -82,7 +82,7 @@ class LMTask:
   def init_variables(self, model, rng, batch, carry):
     return model.init(rng, batch['inputs'], carry)
 
-  def loss(self, model, params, batch, carry, rng):
+  def loss(self, model, params, batch, carry, rng, step):
     return train_loss(model, params, batch, carry, rng)
 
   def eval_metrics(self, model, params, batch, carry):

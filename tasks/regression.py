@@ -42,7 +42,7 @@ class RegressionTask:
     return {'mse': (((error_BO ** 2).sum(-1) * weight_B).sum(), count),
             'mae': ((jnp.abs(error_BO).sum(-1) * weight_B).sum(), count)}, carry
 
-  def loss(self, model, params, batch, carry, rng):
+  def loss(self, model, params, batch, carry, rng, step):
     """Returns (loss, (metric sums, carry)); the loss is the batch's weighted MSE, as Keras's."""
     del rng  # These models are deterministic.
     sums, carry = self.eval_metrics(model, params, batch, carry)

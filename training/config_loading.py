@@ -106,6 +106,12 @@ def validate(config) -> None:
   for key, value in non_negative.items():
     if value < 0:
       raise ConfigError(f'{key} must be >= 0; got {value!r}.')
+  task_check = getattr(tasks.registry.task_class(config.task.name), 'check_config', None)
+  if task_check is not None:  # The task's own fields.
+    try:
+      task_check(config)
+    except (ValueError, KeyError, AttributeError) as e:
+      raise ConfigError(str(e)) from e
   try:  # The builder checks the model's own fields; data-dependent sizes get placeholders.
     models.build(config.model, **tasks.registry.task_class(config.task.name).placeholder_dims)
   except (ValueError, KeyError, AttributeError) as e:

@@ -34,7 +34,7 @@ def make_train_step(model, task, tx, schedule):
   """The pure step (state, batch) -> (state, metrics); metrics are (sum, weight) pairs."""
   def train_step(state, batch):
     rng = jax.random.fold_in(state.rng, state.step)
-    loss_fn = lambda params: task.loss(model, params, batch, state.carry, rng)
+    loss_fn = lambda params: task.loss(model, params, batch, state.carry, rng, state.step)
     (loss, (sums, carry)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
@@ -64,13 +64,20 @@ def _reduce(metric_list: list[dict]) -> dict:
   return {name: total(name, 0) / total(name, 1) for name in fetched[0]}
 
 
-def evaluate(task, model, eval_step, params, split: str, batch_size: int) -> dict:
-  """Metrics of one whole split, the carry passed from batch to batch."""
+def evaluate(task, model, eval_step, params, split: str, batch_size: int, final: bool | None = None) -> dict:
+  """Metrics of one whole split, the carry passed from batch to batch.
+
+  Tasks that generate (translation) add metrics of their decoded output, the
+  cheap ones at periodic evaluations and all of them at the `final` one.
+  """
   carry, sums = task.init_carry(model, batch_size), []
   for batch in task.eval_batches(split, batch_size):
     batch_sums, carry = eval_step(params, batch, carry)
     sums.append(batch_sums)
-  return task.summarize(split, _reduce(sums))
+  metrics = task.summarize(split, _reduce(sums))
+  if final is not None and hasattr(task, 'decode_metrics'):  # Metrics of generated output (BLEU).
+    metrics.update(task.decode_metrics(model, params, split, final))
+  return metrics
 
 
 def _flatten(tree: dict, prefix: str = '') -> dict:
@@ -228,7 +235,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       bar.set_postfix(loss=f'{train_metrics["loss"]:.4g}')
       window, finite_flags, window_start = [], [], time.time()
     if when.evaluates(step):
-      valid = evaluate(task, model, eval_step, state.params, 'valid', eval_batch_size)
+      valid = evaluate(task, model, eval_step, state.params, 'valid', eval_batch_size, final=False)
       writer.write(step, 'valid', valid)
       tqdm.tqdm.write(f'step {step}/{total_steps}: train loss {train_metrics["loss"]:.5g} | '
                       + ' '.join(f'valid {k} {v:.5g}' for k, v in valid.items()))
@@ -239,7 +246,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   results = {'model/params': float(n_params)}
   for split in config.eval.splits.split(','):
-    split_metrics = evaluate(task, model, eval_step, state.params, split, eval_batch_size)
+    split_metrics = evaluate(task, model, eval_step, state.params, split, eval_batch_size, final=True)
     writer.write(total_steps, split, split_metrics)
     results.update({f'{split}/{k}': v for k, v in split_metrics.items()})
   ckpt.close()

@@ -50,15 +50,20 @@ def plot_sweep(curves: dict, metric: str, out_path: str) -> None:
   plt.close(fig)
 
 
-def plot_attention(weights_TS, labels: list[str], title: str, out_path: str) -> None:
-  """A heat map of one head's attention: queries down, keys across, each labelled by its token."""
-  size = max(4.0, 0.22 * len(labels))
-  fig, ax = plt.subplots(figsize=(size + 1.0, size))
+def plot_attention(weights_TS, labels: list[str], title: str, out_path: str, key_labels: list[str] | None = None,
+                   axis_names: tuple[str, str] = ('query', 'key (attended to)')) -> None:
+  """A heat map of attention weights: queries down, keys across, each labelled by its token.
+
+  Self-attention labels both axes with `labels`; cross-attention passes the source tokens as `key_labels`.
+  """
+  key_labels = labels if key_labels is None else key_labels
+  height, width = max(4.0, 0.22 * len(labels)), max(4.0, 0.22 * len(key_labels))
+  fig, ax = plt.subplots(figsize=(width + 1.0, height))
   image = ax.imshow(weights_TS, cmap='viridis', vmin=0.0)
-  shown = [repr(label)[1:-1].replace(' ', '\u2423') for label in labels]  # Newlines and spaces stay visible.
-  ax.set_xticks(range(len(shown)), shown, fontsize=7, family='monospace')
-  ax.set_yticks(range(len(shown)), shown, fontsize=7, family='monospace')
-  ax.set(xlabel='key (attended to)', ylabel='query', title=title)
+  show = lambda tokens: [repr(t)[1:-1].replace(' ', '\u2423') for t in tokens]  # Newlines, spaces stay visible.
+  ax.set_xticks(range(len(key_labels)), show(key_labels), fontsize=7, family='monospace', rotation=90)
+  ax.set_yticks(range(len(labels)), show(labels), fontsize=7, family='monospace')
+  ax.set(xlabel=axis_names[1], ylabel=axis_names[0], title=title)
   fig.colorbar(image, ax=ax, fraction=0.046)
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
