@@ -17,6 +17,9 @@ def check_variant(variant: str, variants: tuple) -> None:
 def get_config():
   c = ml_collections.ConfigDict()
   c.seed = 0  # Parameter init, dropout and shuffling; data generation has its own seed.
+  # Fine-tuning: a workdir whose latest parameters initialize this run. Every parameter it holds is
+  # loaded (paths and shapes must match); the others (a new classifier head) keep their fresh init.
+  c.init_from = ''
 
   c.model = ml_collections.ConfigDict()
   c.model.name = ''  # Key of models.registry; the model's own fields sit beside it.
@@ -61,6 +64,10 @@ def get_config():
   c.eval.every_steps = 0  # Evaluate on the validation split this often; 0 = every epoch.
   c.eval.batch_size = 0  # 0 = train.batch_size.
   c.eval.splits = 'valid,test'  # Splits evaluated at the end and written to results.json.
+  # Early stopping on the validation split: a valid metric (e.g. accuracy); the final evaluation uses the
+  # parameters of the evaluation where it was best (select_mode max or min). '' = the last parameters.
+  c.eval.select_metric = ''
+  c.eval.select_mode = 'max'
 
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 0  # 0 = every epoch; the last step is always saved.

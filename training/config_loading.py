@@ -106,6 +106,9 @@ def validate(config) -> None:
   for key, value in non_negative.items():
     if value < 0:
       raise ConfigError(f'{key} must be >= 0; got {value!r}.')
+  _choice(config.eval.select_mode, ['max', 'min'], 'eval.select_mode')
+  if config.init_from and not os.path.exists(os.path.join(config.init_from, 'checkpoints')):
+    raise ConfigError(f'init_from {config.init_from!r} is not a trained workdir (it has no checkpoints/).')
   task_check = getattr(tasks.registry.task_class(config.task.name), 'check_config', None)
   if task_check is not None:  # The task's own fields.
     try:

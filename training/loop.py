@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import flax
+from flax import traverse_util
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,6 +39,8 @@ def make_train_step(model, task, tx, schedule):
     (loss, (sums, carry)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
+    if hasattr(task, 'project_params'):  # Constraints such as a max-norm on the output weights.
+      params = task.project_params(params)
     grad_norm = optax.tree.norm(grads)
     metrics = dict(sums, loss=(loss, 1.0), grad_norm=(grad_norm, 1.0),
                    learning_rate=(schedule(state.step), 1.0))
@@ -62,6 +65,54 @@ def _reduce(metric_list: list[dict]) -> dict:
   fetched = jax.device_get(metric_list)
   total = lambda name, i: sum(float(np.sum(m[name][i])) for m in fetched)
   return {name: total(name, 0) / total(name, 1) for name in fetched[0]}
+
+
+def load_pretrained(params, workdir: str):
+  """params with every array of `workdir`'s latest checkpoint put in place; (params, loaded paths, fresh paths)."""
+  ckpt = checkpoint.Checkpointer(ckpt_dir(workdir))
+  step = ckpt.latest_step()
+  if step is None:
+    raise FileNotFoundError(f'init_from {workdir!r} has no checkpoint yet.')
+  pretrained = traverse_util.flatten_dict(ckpt.restore_params(step), sep='/')
+  ckpt.close()
+  own = traverse_util.flatten_dict(params, sep='/')
+  for path, value in pretrained.items():
+    if path not in own or own[path].shape != value.shape:
+      found = own[path].shape if path in own else 'absent'
+      raise ValueError(f'init_from {workdir!r}: parameter {path} {value.shape} does not fit this model ({found}).')
+    own[path] = jnp.asarray(value, own[path].dtype)
+  fresh = sorted(set(own) - set(pretrained))
+  return traverse_util.unflatten_dict(own, sep='/'), sorted(pretrained), fresh
+
+
+class BestParams:
+  """The parameters of the best validation metric so far, saved in WORKDIR/best (survives a resume)."""
+
+  def __init__(self, workdir: str, metric: str, mode: str):
+    self.metric, self.sign = metric, (1.0 if mode == 'max' else -1.0)
+    self._ckpt = checkpoint.Checkpointer(os.path.join(workdir, 'best'), max_to_keep=1)
+
+  def offer(self, step: int, metrics: dict, params) -> None:
+    if self.metric not in metrics:
+      raise ValueError(f'eval.select_metric {self.metric!r} is not a validation metric; '
+                       f'choose one of: {", ".join(sorted(metrics))}.')
+    best = self._ckpt.latest_step()
+    if best is not None and best >= step:  # A resumed run replaying a step it has already judged.
+      return
+    # Ties keep the earlier step.
+    if best is None or self.sign * metrics[self.metric] > self.sign * self._value(best, params):
+      self._ckpt.save(step, {'params': params}, {'value': metrics[self.metric]})
+
+  def _value(self, step: int, like_params) -> float:
+    return self._ckpt.restore(step, {'params': like_params})[1]['value']
+
+  def load(self, like_params):
+    """(step, params) of the best evaluation."""
+    step = self._ckpt.latest_step()
+    return step, self._ckpt.restore(step, {'params': like_params})[0]['params']
+
+  def close(self) -> None:
+    self._ckpt.close()
 
 
 def evaluate(task, model, eval_step, params, split: str, batch_size: int, final: bool | None = None) -> dict:
@@ -191,13 +242,17 @@ def train_and_evaluate(config, workdir: str) -> dict:
   carry = task.init_carry(model, config.train.batch_size)
   example = next(task.train_batcher(config.train.batch_size, config.seed))
   params = jax.jit(lambda rng: task.init_variables(model, rng, example, carry))(init_rng).get('params', {})
-  state = TrainState(step=jnp.asarray(0, jnp.int32), params=params, opt_state=tx.init(params), rng=train_rng,
-                     carry=carry)
   n_params = sum(p.size for p in jax.tree.leaves(params))
 
   ckpt = checkpoint.Checkpointer(ckpt_dir(workdir), config.checkpoint.max_to_keep)
   writer = writers.MetricWriter(workdir)
   start = ckpt.latest_step()
+  if config.init_from and start is None:
+    params, loaded, fresh = load_pretrained(params, config.init_from)
+    print(f'Initialized {len(loaded)} parameter arrays from {config.init_from}; fresh: {", ".join(fresh) or "none"}.')
+  state = TrainState(step=jnp.asarray(0, jnp.int32), params=params, opt_state=tx.init(params), rng=train_rng,
+                     carry=carry)
+  best = BestParams(workdir, config.eval.select_metric, config.eval.select_mode) if config.eval.select_metric else None
   if start is not None:
     state, data_state = ckpt.restore(start, state)
     batcher.restore(data_state)
@@ -237,6 +292,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
     if when.evaluates(step):
       valid = evaluate(task, model, eval_step, state.params, 'valid', eval_batch_size, final=False)
       writer.write(step, 'valid', valid)
+      if best:
+        best.offer(step, valid, state.params)
       tqdm.tqdm.write(f'step {step}/{total_steps}: train loss {train_metrics["loss"]:.5g} | '
                       + ' '.join(f'valid {k} {v:.5g}' for k, v in valid.items()))
     if when.saves(step):
@@ -245,8 +302,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
   bar.close()
 
   results = {'model/params': float(n_params)}
+  final_params = state.params
+  if best:
+    best.offer(total_steps, evaluate(task, model, eval_step, state.params, 'valid', eval_batch_size), state.params)
+    selected_step, final_params = best.load(state.params)
+    best.close()
+    results['select/step'] = float(selected_step)
   for split in config.eval.splits.split(','):
-    split_metrics = evaluate(task, model, eval_step, state.params, split, eval_batch_size, final=True)
+    split_metrics = evaluate(task, model, eval_step, final_params, split, eval_batch_size, final=True)
     writer.write(total_steps, split, split_metrics)
     results.update({f'{split}/{k}': v for k, v in split_metrics.items()})
   ckpt.close()

@@ -4,7 +4,12 @@ A sweep file defines get_sweep() -> dict(
     seeds=N, metrics=('split/metric', ...), reference_metric='split/metric',
     reference_source='paper, table', rows=[dict(name, config='configs/...py[:ARG]',
     overrides={'a.b': value}, reference=float or None), ...],
-    curve_metrics={'NAME': ('split/metric', threshold)}).
+    curve_metrics={'NAME': ('split/metric', threshold)},
+    pretraining={'NAME': dict(config=..., overrides={...})}).
+A row may add `folds=K` (k-fold cross-validation: K runs per seed with data.fold = 0..K-1, in
+ROW/seed_S/fold_F; the seed's result is the mean over folds, train/seconds their sum) and
+`init_from='NAME'` (fine-tuning from the pretraining run NAME, trained once, seed 0, in
+pretrain/NAME before any row).
 A curve metric is the first logged step at which split/metric fell below the
 threshold (averaged over the seeds that got there); list NAME in `metrics`.
 Runs that finished (results.json present) are skipped, unfinished ones resume
@@ -24,8 +29,8 @@ from training import loop
 from training import plots
 from training import writers
 
-SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows', 'curve_metrics'}
-ROW_KEYS = {'name', 'config', 'overrides', 'reference'}
+SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows', 'curve_metrics', 'pretraining'}
+ROW_KEYS = {'name', 'config', 'overrides', 'reference', 'folds', 'init_from'}
 
 
 def load_sweep(path: str) -> dict:
@@ -38,45 +43,96 @@ def load_sweep(path: str) -> dict:
   names = [row['name'] for row in sweep['rows']]
   if len(set(names)) != len(names):
     raise config_loading.ConfigError(f'Sweep {path}: row names repeat: {names}.')
+  pretraining = sweep.get('pretraining', {})
   for row in sweep['rows']:
     if set(row) - ROW_KEYS:
       raise config_loading.ConfigError(
           f'Sweep {path}, row {row["name"]!r}: unknown keys {sorted(set(row) - ROW_KEYS)}; valid: {sorted(ROW_KEYS)}.')
+    if row.get('init_from') and row['init_from'] not in pretraining:
+      raise config_loading.ConfigError(f'Sweep {path}, row {row["name"]!r}: init_from {row["init_from"]!r} is not '
+                                       f'a pretraining run; choose one of: {", ".join(pretraining) or "(none)"}.')
     config_loading.validate(row_config(row, seed=0))
+  for spec in pretraining.values():
+    config_loading.validate(row_config(spec, seed=0))
   return sweep
 
 
-def row_config(row: dict, seed: int):
+def row_config(row: dict, seed: int, fold: int | None = None, init_from: str = ''):
   config = config_loading.load_config(row['config'])
-  return config_loading.apply_overrides(config, dict(row.get('overrides', {}), seed=seed))
+  overrides = dict(row.get('overrides', {}), seed=seed)
+  if fold is not None:
+    overrides['data.fold'] = fold
+  if init_from:
+    overrides['init_from'] = init_from
+  return config_loading.apply_overrides(config, overrides)
 
 
 def run_dir(workdir: str, row: str, seed: int) -> str:
   return os.path.join(workdir, row, f'seed_{seed}')
 
 
+def pretrain_dir(workdir: str, name: str) -> str:
+  return os.path.join(workdir, 'pretrain', name)
+
+
+def _run_dirs(workdir: str, row: dict, seed: int) -> list:
+  """(fold or None, workdir) of every run behind one (row, seed)."""
+  out = run_dir(workdir, row['name'], seed)
+  if not row.get('folds'):
+    return [(None, out)]
+  return [(fold, os.path.join(out, f'fold_{fold}')) for fold in range(row['folds'])]
+
+
+def _train(config, out: str, label: str, metrics: tuple, quiet: bool) -> None:
+  """Trains one run unless it has finished; a diverged run is recorded as a result, not raised."""
+  if os.path.exists(os.path.join(out, 'results.json')):
+    return
+  print(f'{label} -> {out}', flush=True)
+  start = time.time()
+  config.log.progress_bar = not quiet and config.log.progress_bar
+  try:
+    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+      results = loop.train_and_evaluate(config, out)
+  except FloatingPointError as error:
+    results = {'diverged': 1.0, 'diverged_at_step': float(str(error).split('at step ')[1].split(';')[0])}
+    writers.write_json(os.path.join(out, 'results.json'), results)
+    print(f'    diverged: {error}', flush=True)
+    return
+  summary = ', '.join(f'{m} {results[m]:.5g}' for m in metrics if m in results)
+  print(f'    {summary} ({time.time() - start:.1f} s)', flush=True)
+
+
 def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True) -> None:
-  """Trains every (row, seed) that has no results.json yet."""
+  """Trains the pretraining runs, then every (row, seed, fold) that has no results.json yet."""
   seeds = seeds or sweep.get('seeds', 1)
+  for name, spec in sweep.get('pretraining', {}).items():
+    _train(row_config(spec, seed=0), pretrain_dir(workdir, name), f'[pretraining] {name}', (), quiet)
   jobs = [(row, s) for row in sweep['rows'] for s in range(seeds)]
   for i, (row, seed) in enumerate(jobs):
-    out = run_dir(workdir, row['name'], seed)
-    if os.path.exists(os.path.join(out, 'results.json')):
-      continue
-    print(f'[{i + 1}/{len(jobs)}] {row["name"]} seed {seed} -> {out}', flush=True)
-    start = time.time()
-    config = row_config(row, seed)
-    config.log.progress_bar = not quiet and config.log.progress_bar
-    try:
-      with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-        results = loop.train_and_evaluate(config, out)
-    except FloatingPointError as error:  # A diverged run is a result of the sweep, not a crash of it.
-      results = {'diverged': 1.0, 'diverged_at_step': float(str(error).split('at step ')[1].split(';')[0])}
-      writers.write_json(os.path.join(out, 'results.json'), results)
-      print(f'    diverged: {error}', flush=True)
-      continue
-    summary = ', '.join(f'{m} {results[m]:.5g}' for m in sweep['metrics'] if m in results)
-    print(f'    {summary} ({time.time() - start:.1f} s)', flush=True)
+    init_from = pretrain_dir(workdir, row['init_from']) if row.get('init_from') else ''
+    for fold, out in _run_dirs(workdir, row, seed):
+      label = f'[{i + 1}/{len(jobs)}] {row["name"]} seed {seed}' + (f' fold {fold}' if fold is not None else '')
+      _train(row_config(row, seed, fold, init_from), out, label, sweep['metrics'], quiet)
+
+
+def _seed_results(workdir: str, row: dict, seed: int, curve_metrics: dict) -> dict | None:
+  """One (row, seed)'s results: its run's, or the mean over its folds (train/seconds summed); None if unfinished."""
+  per_run = []
+  for _, out in _run_dirs(workdir, row, seed):
+    if not os.path.exists(os.path.join(out, 'results.json')):
+      return None
+    with open(os.path.join(out, 'results.json')) as f:
+      results = json.load(f)
+    results.setdefault('diverged', 0.0)
+    # Timing stays out of results.json, which a resumed run must reproduce exactly.
+    results['train/seconds'] = loop.train_seconds(os.path.join(out, 'metrics.jsonl'))
+    for name, (key, threshold) in curve_metrics.items():
+      results[name] = first_step_below(os.path.join(out, 'metrics.jsonl'), key, threshold)
+    per_run.append(results)
+  keys = set.intersection(*(set(r) for r in per_run))
+  combined = {k: float(np.mean([r[k] for r in per_run])) for k in keys}
+  combined['train/seconds'] = float(sum(r['train/seconds'] for r in per_run))
+  return combined
 
 
 def first_step_below(metrics_path: str, key: str, threshold: float) -> float:
@@ -93,17 +149,7 @@ def collect(sweep: dict, workdir: str, seeds: int = 0) -> list[dict]:
   curve_metrics = sweep.get('curve_metrics', {})
   table = []
   for row in sweep['rows']:
-    results = []
-    for seed in range(seeds):
-      out = run_dir(workdir, row['name'], seed)
-      if os.path.exists(os.path.join(out, 'results.json')):
-        with open(os.path.join(out, 'results.json')) as f:
-          results.append(json.load(f))
-        results[-1].setdefault('diverged', 0.0)
-        # Timing stays out of results.json, which a resumed run must reproduce exactly.
-        results[-1]['train/seconds'] = loop.train_seconds(os.path.join(out, 'metrics.jsonl'))
-        for name, (key, threshold) in curve_metrics.items():
-          results[-1][name] = first_step_below(os.path.join(out, 'metrics.jsonl'), key, threshold)
+    results = [r for r in (_seed_results(workdir, row, seed, curve_metrics) for seed in range(seeds)) if r]
     entry = {'row': row['name']}
     for metric in sweep['metrics']:
       values = [r[metric] for r in results if metric in r and not np.isnan(r[metric])]
@@ -161,9 +207,10 @@ def write_curves(sweep: dict, workdir: str, seeds: int = 0) -> None:
   for row in sweep['rows']:
     per_step = {}
     for seed in range(seeds):
-      for r in writers.read_jsonl(os.path.join(run_dir(workdir, row['name'], seed), 'metrics.jsonl')):
-        if r['split'] == split and metric in r:
-          per_step.setdefault(r['step'], []).append(r[metric])
+      for _, out in _run_dirs(workdir, row, seed):
+        for r in writers.read_jsonl(os.path.join(out, 'metrics.jsonl')):
+          if r['split'] == split and metric in r:
+            per_step.setdefault(r['step'], []).append(r[metric])
     steps = sorted(per_step)
     curves[row['name']] = (steps, [float(np.mean(per_step[s])) for s in steps])
   plots.plot_sweep(curves, f'{split}/{metric}', os.path.join(workdir, 'curves.png'))

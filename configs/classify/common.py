@@ -1,0 +1,54 @@
+"""Shared settings of sentence classification (SST-2 or MR) with randomly initialized word embeddings.
+
+data.name: sst2 (train / dev / test files, model selection on dev) or mr (10-fold cross-validation:
+data.fold is the test fold; valid is 10% of the other folds). The final evaluation uses the parameters
+of the best valid accuracy (early stopping on dev, as Kim 2014).
+"""
+from configs import common
+
+VARIANTS = ('', 'tiny')
+
+
+def get_config(variant=''):
+  """variant 'tiny': a few steps on a few sentences, for tests."""
+  common.check_variant(variant, VARIANTS)
+  c = common.get_config()
+  c.task.name = 'classification'
+  c.task.lm_weight = 0.0  # λ of the auxiliary causal LM loss (GPT-1 fine-tuning: 0.5).
+  c.task.max_norm = 0.0  # > 0: each class's output weight vector is rescaled to this L2 norm at most.
+
+  c.data.name = 'sst2'  # sst2, mr, or files (data.train_path/valid_path/test_path, or data.path with folds).
+  c.data.fold = 0  # k-fold sets: the test fold.
+  c.data.num_folds = 10
+  c.data.split_seed = 0  # Fixes the folds and the valid draw, the same for every training seed.
+  c.data.valid_fraction = 0.1  # k-fold sets: share of the training folds held out for model selection.
+  c.data.train_path = ''
+  c.data.valid_path = ''
+  c.data.test_path = ''
+  c.data.path = ''
+  c.data.min_count = 1  # Words seen fewer times in the training split become <unk>.
+  c.data.max_vocab = 0  # Cap on the vocabulary, the 4 special ids included; 0 = none.
+  c.data.max_len = 0  # Sentences are cut to this many tokens; 0 = never.
+  c.data.min_len = 1  # Batches are at least this long (the widest convolution).
+  c.data.pad_multiple = 8
+  c.data.pretrain_corpus = 'sst2,mr,multi30k'  # Pretraining only: see configs/pretrain.
+
+  c.train.batch_size = 50
+  c.train.num_epochs = 10
+  c.optimizer.name = 'adam'
+  c.optimizer.learning_rate = 1e-3
+  c.eval.every_steps = 0  # Every epoch.
+  c.eval.batch_size = 256
+  c.eval.select_metric = 'accuracy'
+  c.checkpoint.every_steps = 0
+  c.log.every_steps = 50
+  if variant == 'tiny':
+    c.train.num_epochs = 0
+    c.train.num_steps = 6
+    c.train.batch_size = 8
+    c.eval.every_steps = 3
+    c.eval.batch_size = 64
+    c.checkpoint.every_steps = 2
+    c.log.every_steps = 2
+    c.data.max_vocab = 500
+  return c

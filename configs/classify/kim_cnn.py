@@ -1,0 +1,25 @@
+"""Kim (2014) CNN-rand: random 300-d word vectors, filter widths 3, 4, 5 with 100 maps each, ReLU,
+max-over-time pooling, dropout 0.5, max-norm 3 on the output weights, Adadelta (ρ 0.95), batch 50.
+
+  python train.py --config=configs/classify/kim_cnn.py --workdir=runs/classify/kim_cnn
+"""
+from configs.classify import common
+
+
+def get_config(variant=''):
+  c = common.get_config(variant)
+  c.model.name = 'kim_cnn'
+  c.model.embed_dim = 300
+  c.model.filter_widths = (3, 4, 5)
+  c.model.num_filters = 100
+  c.model.dropout = 0.5
+  c.task.max_norm = 3.0
+  c.data.min_len = 5  # The widest filter.
+  c.optimizer.name = 'adadelta'
+  c.optimizer.learning_rate = 1.0
+  c.optimizer.rho = 0.95
+  c.optimizer.eps = 1e-6
+  c.train.num_epochs = 25
+  if variant == 'tiny':
+    c.model.embed_dim, c.model.num_filters = 16, 4
+  return c

@@ -1,0 +1,416 @@
+"""Sentence classifiers (bag of embeddings, Kim's CNN, RNNs, BERT- and GPT-style transformers) and their LM heads.
+
+Every classifier has one interface:
+- `__call__(tokens_BT, length_B, train=False) -> logits_BK` (float32). Rows are right-padded with PAD;
+  `length_B` counts the real tokens (0 is allowed) and nothing beyond it changes the result.
+- `features(tokens_BT, length_B, train=False) -> (B, F)`: what the output layer reads, before its dropout.
+- `lm_logits(tokens_BT, length_B, train=False) -> (B, T, V)` (float32) for pretraining: the causal LM
+  (logits[:, t] predicts token t+1) of 'gpt_classifier' and a unidirectional 'rnn_classifier', the masked LM
+  (logits[:, t] belongs to input position t) of 'transformer_classifier'; a ValueError elsewhere.
+- `classify_and_lm(...) -> (logits_BK, logits_BTV)` from one forward pass (an auxiliary LM loss while
+  fine-tuning, Radford et al. 2018), where the LM is causal.
+
+Parameters: the classification layer is always the submodule 'output' (and BERT's pooler 'pool'), so one rule
+finds the fresh head and the max-norm target. `init(..., method='lm_logits')` creates every other parameter,
+and an init through `__call__` creates the LM head as well, so a pretrained tree overwrites a fine-tuning tree
+path by path.
+"""
+import dataclasses
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from models import attention
+from models import registry
+from models import rnn
+from models import transformer
+
+PAD, UNK, CLS, MASK = 0, 1, 2, 3  # The data module reserves the same ids.
+NEG = attention.NEG
+BOE_ACTIVATIONS = {'tanh': jnp.tanh, 'relu': jax.nn.relu}
+RNN_CELLS = ('lstm', 'gru')
+POOLINGS = ('final', 'mean', 'max')
+
+
+def valid_mask(length_B, T: int):
+  """(B, T) boolean: True at the real tokens of right-padded rows."""
+  return jnp.arange(T)[None, :] < length_B[:, None]
+
+
+def max_norm(params, max_norm_value: float):
+  """params with each class's column of params['output']['kernel'] rescaled to L2 norm <= max_norm_value.
+
+  Kim (2014) applies this after every update; columns already within the ball are left exactly as they are.
+  """
+  kernel_FK = params['output']['kernel']
+  norm_1K = jnp.linalg.norm(kernel_FK, axis=0, keepdims=True)
+  scale_1K = jnp.where(norm_1K > max_norm_value, max_norm_value / jnp.maximum(norm_1K, 1e-12), 1.0)
+  return {**params, 'output': {**params['output'], 'kernel': kernel_FK * scale_1K}}
+
+
+class _NoLM:
+  """lm_logits and classify_and_lm of a model without an LM head: a ValueError naming the reason."""
+  NO_LM_REASON = ''
+
+  def lm_logits(self, *args, **kwargs):
+    raise ValueError(f'{type(self).__name__} has no language-model head: {self.NO_LM_REASON}.')
+
+  classify_and_lm = lm_logits
+
+
+class BagOfEmbeddings(_NoLM, nn.Module):
+  """The mean of the real tokens' embeddings, an optional MLP, a linear classifier (order invariant)."""
+  NO_LM_REASON = 'a bag of embeddings ignores word order'
+  vocab_size: int
+  num_classes: int
+  embed_dim: int = 300
+  hidden_sizes: tuple[int, ...] = ()
+  activation: str = 'tanh'
+  dropout: float = 0.0
+
+  def setup(self):
+    self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1))
+    self.hidden = [nn.Dense(size) for size in self.hidden_sizes]
+    self.drop = nn.Dropout(self.dropout)
+    self.output = nn.Dense(self.num_classes)
+
+  def features(self, tokens_BT, length_B, train: bool = False):
+    valid_BT = valid_mask(length_B, tokens_BT.shape[1])
+    sum_BD = jnp.einsum('btd,bt->bd', self.embed(tokens_BT), valid_BT.astype(jnp.float32))
+    x_BD = self.drop(sum_BD / jnp.maximum(length_B, 1)[:, None], deterministic=not train)  # Empty rows: zeros.
+    for dense in self.hidden:
+      x_BD = BOE_ACTIVATIONS[self.activation](dense(x_BD))
+    return x_BD
+
+  def __call__(self, tokens_BT, length_B, train: bool = False):
+    return self.output(self.features(tokens_BT, length_B, train)).astype(jnp.float32)
+
+
+def _kim_uniform(key, shape, dtype=jnp.float32):
+  """U(-0.25, 0.25): Kim's random word vectors, about the variance of pretrained word2vec."""
+  return jax.random.uniform(key, shape, dtype, -0.25, 0.25)
+
+
+class KimCNN(_NoLM, nn.Module):
+  """Kim (2014): convolutions of several widths over the embeddings, max over time, dropout, softmax.
+
+  Window i of width w is valid iff i + w <= max(length, w): it lies within the sentence, or is the one
+  window of a sentence shorter than w, whose positions past the end read zero vectors. So the features
+  do not depend on how far a row is padded.
+  """
+  NO_LM_REASON = 'a convolution over the whole sentence has no causal or masked LM'
+  vocab_size: int
+  num_classes: int
+  embed_dim: int = 300
+  filter_widths: tuple[int, ...] = (3, 4, 5)
+  num_filters: int = 100
+  dropout: float = 0.5
+
+  def setup(self):
+    self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=_kim_uniform)
+    self.convs = [nn.Conv(self.num_filters, (w,), padding='VALID') for w in self.filter_widths]
+    self.drop = nn.Dropout(self.dropout)
+    self.output = nn.Dense(self.num_classes)
+
+  def features(self, tokens_BT, length_B, train: bool = False):
+    del train  # Dropout comes after the pooled features.
+    T = tokens_BT.shape[1]
+    x_BTD = self.embed(tokens_BT) * valid_mask(length_B, T)[..., None]
+    T_padded = max(T, max(self.filter_widths))  # At least one window of every width.
+    x_BTD = jnp.pad(x_BTD, ((0, 0), (0, T_padded - T), (0, 0)))
+    pooled = []
+    for w, conv in zip(self.filter_widths, self.convs):
+      h_BNF = jax.nn.relu(conv(x_BTD))  # N = T_padded - w + 1 windows.
+      ok_BN = jnp.arange(h_BNF.shape[1])[None, :] + w <= jnp.maximum(length_B, w)[:, None]
+      # After the ReLU every value is >= 0 and window 0 is always valid, so zeros stand in for invalid windows.
+      pooled.append(jnp.max(jnp.where(ok_BN[..., None], h_BNF, 0.0), axis=1))
+    return jnp.concatenate(pooled, axis=-1)
+
+  def __call__(self, tokens_BT, length_B, train: bool = False):
+    x_BF = self.drop(self.features(tokens_BT, length_B, train), deterministic=not train)
+    return self.output(x_BF).astype(jnp.float32)
+
+
+class RNNClassifier(nn.Module):
+  """Embeddings, stacked (bi)directional LSTM/GRU layers over the real tokens, a pooling, a linear classifier.
+
+  The backward direction starts at each row's last real token (RecurrentLayer's valid mask with reverse).
+  Pooling 'final' reads the forward state at the last real token and the backward state at the first;
+  'mean' and 'max' pool the top layer over the real positions. Dropout on the embeddings, between layers,
+  and before the output layers.
+  """
+  vocab_size: int
+  num_classes: int
+  embed_dim: int = 300
+  hidden: int = 256  # Per direction.
+  num_layers: int = 1
+  cell: str = 'lstm'
+  bidirectional: bool = True
+  pooling: str = 'final'
+  dropout: float = 0.5
+  forget_bias: float = 1.0
+
+  def setup(self):
+    self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1))
+    layer = lambda: rnn.RecurrentLayer(self.hidden, self.cell, forget_bias=self.forget_bias, time_major=True)
+    self.forward_rnn = [layer() for _ in range(self.num_layers)]
+    self.backward_rnn = [layer() for _ in range(self.num_layers)] if self.bidirectional else []
+    if not self.bidirectional and self.hidden != self.embed_dim:  # Otherwise the LM reuses the embedding.
+      self.lm_output = nn.Dense(self.vocab_size)
+    self.drop = nn.Dropout(self.dropout)
+    self.output = nn.Dense(self.num_classes)
+
+  def encode(self, tokens_BT, length_B, train: bool = False):
+    """The top layer's outputs (B, T, H·directions), forward half first; zeros at padding."""
+    drop = lambda x: self.drop(x, deterministic=not train)
+    valid_TB = valid_mask(length_B, tokens_BT.shape[1]).T
+    x_TBD = drop(self.embed(tokens_BT.T))
+    for i in range(self.num_layers):
+      h_TBH, _ = self.forward_rnn[i](x_TBD, valid=valid_TB)
+      if self.bidirectional:
+        h_bwd_TBH, _ = self.backward_rnn[i](x_TBD, valid=valid_TB, reverse=True)
+        h_TBH = jnp.concatenate([h_TBH, h_bwd_TBH], axis=-1)
+      x_TBD = drop(h_TBH) if i < self.num_layers - 1 else h_TBH
+    return jnp.swapaxes(x_TBD, 0, 1)
+
+  def _pool(self, h_BTC, length_B):
+    if self.pooling == 'final':
+      # An empty row reads position 0, whose outputs are zeros (the initial state).
+      last_BC = jnp.take_along_axis(h_BTC, jnp.maximum(length_B - 1, 0)[:, None, None], axis=1)[:, 0]
+      if not self.bidirectional:
+        return last_BC
+      return jnp.concatenate([last_BC[:, :self.hidden], h_BTC[:, 0, self.hidden:]], axis=-1)
+    if self.pooling == 'mean':
+      return h_BTC.sum(axis=1) / jnp.maximum(length_B, 1)[:, None]
+    valid_BT1 = valid_mask(length_B, h_BTC.shape[1])[..., None]
+    return jnp.where(length_B[:, None] > 0, jnp.max(jnp.where(valid_BT1, h_BTC, NEG), axis=1), 0.0)
+
+  def _classify(self, h_BTC, length_B, train: bool):
+    x_BC = self.drop(self._pool(h_BTC, length_B), deterministic=not train)
+    return self.output(x_BC).astype(jnp.float32)
+
+  def _require_lm(self):
+    if self.bidirectional:
+      raise ValueError('RNNClassifier has no language-model head: a bidirectional RNN reads the tokens it '
+                       'would predict (set model.bidirectional = False).')
+
+  def _lm(self, h_BTH, train: bool):
+    h_BTH = self.drop(h_BTH, deterministic=not train)
+    logits_BTV = self.embed.attend(h_BTH) if self.hidden == self.embed_dim else self.lm_output(h_BTH)
+    return logits_BTV.astype(jnp.float32)
+
+  def features(self, tokens_BT, length_B, train: bool = False):
+    return self._pool(self.encode(tokens_BT, length_B, train), length_B)
+
+  def __call__(self, tokens_BT, length_B, train: bool = False):
+    h_BTC = self.encode(tokens_BT, length_B, train)
+    if self.is_initializing() and not self.bidirectional:
+      self._lm(h_BTC, train)  # One init holds the LM head too (see the module docstring).
+    return self._classify(h_BTC, length_B, train)
+
+  def lm_logits(self, tokens_BT, length_B, train: bool = False):
+    self._require_lm()
+    return self._lm(self.encode(tokens_BT, length_B, train), train)
+
+  def classify_and_lm(self, tokens_BT, length_B, train: bool = False):
+    self._require_lm()
+    h_BTC = self.encode(tokens_BT, length_B, train)
+    return self._classify(h_BTC, length_B, train), self._lm(h_BTC, train)
+
+
+class _TransformerBase(nn.Module):
+  """Token and learned position embeddings, transformer.Block layers, a final LayerNorm (pre-LN)."""
+  vocab_size: int
+  num_classes: int
+  max_len: int = 128  # Positions; the encoder's CLS takes one.
+  width: int = 256
+  depth: int = 4
+  num_heads: int = 4
+  mlp_ratio: int = 4
+  norm: str = 'pre'
+  activation: str = 'gelu'
+  dropout: float = 0.1
+  attention_dropout: float = 0.1
+  use_bias: bool = True
+
+  def setup(self):
+    self.embed = nn.Embed(self.vocab_size, self.width, embedding_init=nn.initializers.normal(0.02))
+    self.positions = nn.Embed(self.max_len, self.width, embedding_init=nn.initializers.normal(0.02))
+    self.blocks = [transformer.Block(self.width, self.num_heads, self.depth, self.mlp_ratio, self.norm,
+                                     self.activation, self.dropout, self.attention_dropout, self.use_bias)
+                   for _ in range(self.depth)]
+    if self.norm == 'pre':
+      self.ln_final = nn.LayerNorm(epsilon=1e-5, use_bias=self.use_bias)
+    self.drop = nn.Dropout(self.dropout)
+    self.output = nn.Dense(self.num_classes, kernel_init=nn.initializers.normal(0.02))
+
+  def _transform(self, tokens_BS, mask, train: bool):
+    S = tokens_BS.shape[1]
+    if S > self.max_len:
+      raise ValueError(f'{S} positions exceed model.max_len ({self.max_len}).')
+    x_BSC = self.drop(self.embed(tokens_BS) + self.positions(jnp.arange(S)), deterministic=not train)
+    for block in self.blocks:
+      x_BSC, _ = block(x_BSC, mask, train=train)
+    return self.ln_final(x_BSC) if self.norm == 'pre' else x_BSC
+
+  def _classify(self, x_BC, train: bool):
+    return self.output(self.drop(x_BC, deterministic=not train)).astype(jnp.float32)
+
+
+class MaskedLMHead(nn.Module):
+  """BERT's: Dense, GELU, LayerNorm, then the (tied) token embedding transposed, plus a bias per token."""
+  width: int
+
+  @nn.compact
+  def __call__(self, h_BTC, embedding_VC):
+    h_BTC = transformer.gelu(nn.Dense(self.width, kernel_init=nn.initializers.normal(0.02), name='transform')(h_BTC))
+    h_BTC = nn.LayerNorm(epsilon=1e-5, name='norm')(h_BTC)
+    bias_V = self.param('bias', nn.initializers.zeros_init(), (embedding_VC.shape[0],))
+    return (jnp.einsum('btc,vc->btv', h_BTC, embedding_VC) + bias_V).astype(jnp.float32)
+
+
+class TransformerClassifier(_TransformerBase):
+  """BERT-style encoder (Devlin et al. 2019): CLS prepended inside, padded keys masked, the CLS output classified."""
+  pooler: bool = True  # BERT's tanh Dense on the CLS output.
+
+  def setup(self):
+    super().setup()
+    if self.pooler:
+      self.pool = nn.Dense(self.width, kernel_init=nn.initializers.normal(0.02))
+    self.mlm_head = MaskedLMHead(self.width)
+
+  def encode(self, tokens_BT, length_B, train: bool = False):
+    """(B, 1 + T, C): the CLS slot, then one output per input position."""
+    cls_B1 = jnp.full((tokens_BT.shape[0], 1), CLS, tokens_BT.dtype)
+    tokens_BS = jnp.concatenate([cls_B1, tokens_BT], axis=1)
+    valid_BS = valid_mask(length_B + 1, tokens_BS.shape[1])
+    return self._transform(tokens_BS, attention.padding_mask(valid_BS), train)
+
+  def _pooled(self, h_BSC):
+    return jnp.tanh(self.pool(h_BSC[:, 0])) if self.pooler else h_BSC[:, 0]
+
+  def _mlm(self, h_BSC):
+    return self.mlm_head(h_BSC[:, 1:], self.embed.embedding)
+
+  def features(self, tokens_BT, length_B, train: bool = False):
+    return self._pooled(self.encode(tokens_BT, length_B, train))
+
+  def __call__(self, tokens_BT, length_B, train: bool = False):
+    h_BSC = self.encode(tokens_BT, length_B, train)
+    if self.is_initializing():
+      self._mlm(h_BSC)  # One init holds the MLM head too (see the module docstring).
+    return self._classify(self._pooled(h_BSC), train)
+
+  def lm_logits(self, tokens_BT, length_B, train: bool = False):
+    """Masked-LM logits (B, T, V): position t of the input (MASK ids in it are the ones to predict)."""
+    return self._mlm(self.encode(tokens_BT, length_B, train))
+
+  def classify_and_lm(self, *args, **kwargs):
+    raise ValueError('TransformerClassifier has no causal LM: its masked-LM head needs masked inputs '
+                     '(call lm_logits on them).')
+
+
+class GPTClassifier(_TransformerBase):
+  """GPT-1-style decoder (Radford et al. 2018): causal blocks, the last real token's output classified."""
+
+  def encode(self, tokens_BT, length_B, train: bool = False):
+    """(B, T, C). Causal, so real positions never see the padding after them; the padding is set to PAD
+    for an empty row, which reads position 0 whatever the batch holds there."""
+    T = tokens_BT.shape[1]
+    tokens_BT = jnp.where(valid_mask(length_B, T), tokens_BT, PAD)
+    return self._transform(tokens_BT, attention.causal_mask(T, T), train)
+
+  def _last(self, h_BTC, length_B):
+    index_B = jnp.maximum(length_B - 1, 0)  # An empty row reads position 0.
+    return jnp.take_along_axis(h_BTC, index_B[:, None, None], axis=1)[:, 0]
+
+  def _lm(self, h_BTC):
+    return self.embed.attend(h_BTC).astype(jnp.float32)
+
+  def features(self, tokens_BT, length_B, train: bool = False):
+    return self._last(self.encode(tokens_BT, length_B, train), length_B)
+
+  def __call__(self, tokens_BT, length_B, train: bool = False):
+    return self._classify(self.features(tokens_BT, length_B, train), train)
+
+  def lm_logits(self, tokens_BT, length_B, train: bool = False):
+    return self._lm(self.encode(tokens_BT, length_B, train))
+
+  def classify_and_lm(self, tokens_BT, length_B, train: bool = False):
+    h_BTC = self.encode(tokens_BT, length_B, train)
+    return self._classify(self._last(h_BTC, length_B), train), self._lm(h_BTC)
+
+
+# Builders: each module field is read from the model config field of the same name when the config has it;
+# the module's default otherwise. Then the choices are checked on the built (frozen) module.
+
+def _from_config(module_cls, config, vocab_size, num_classes, sequences=()):
+  names = {f.name for f in dataclasses.fields(module_cls)} - {'vocab_size', 'num_classes', 'parent', 'name'}
+  fields = {name: config[name] for name in names if name in config}
+  fields.update({name: tuple(fields[name]) for name in sequences if name in fields})  # Hashable.
+  return module_cls(vocab_size=vocab_size, num_classes=num_classes, **fields)
+
+
+def _check(value, choices, field):
+  if value not in choices:
+    raise ValueError(f'Unknown model.{field} {value!r}; choose one of: {", ".join(choices)}.')
+
+
+def _check_dropout(model, fields=('dropout',)):
+  for field in fields:
+    if not 0 <= getattr(model, field) < 1:
+      raise ValueError(f'model.{field} must be in [0, 1); got {getattr(model, field)}.')
+
+
+def _check_positive(model, fields):
+  for field in fields:
+    values = getattr(model, field)
+    if any(v < 1 for v in (values if isinstance(values, tuple) else (values,))):
+      raise ValueError(f'model.{field} must be >= 1; got {values}.')
+
+
+@registry.register('boe')
+def _boe(config, vocab_size, num_classes):
+  model = _from_config(BagOfEmbeddings, config, vocab_size, num_classes, sequences=('hidden_sizes',))
+  _check(model.activation, tuple(BOE_ACTIVATIONS), 'activation')
+  _check_dropout(model)
+  _check_positive(model, ('embed_dim', 'hidden_sizes'))
+  return model
+
+
+@registry.register('kim_cnn')
+def _kim_cnn(config, vocab_size, num_classes):
+  model = _from_config(KimCNN, config, vocab_size, num_classes, sequences=('filter_widths',))
+  _check_dropout(model)
+  _check_positive(model, ('embed_dim', 'filter_widths', 'num_filters'))
+  if not model.filter_widths:
+    raise ValueError('model.filter_widths needs at least one width.')
+  return model
+
+
+@registry.register('rnn_classifier')
+def _rnn_classifier(config, vocab_size, num_classes):
+  model = _from_config(RNNClassifier, config, vocab_size, num_classes)
+  _check(model.cell, RNN_CELLS, 'cell')
+  _check(model.pooling, POOLINGS, 'pooling')
+  _check_dropout(model)
+  _check_positive(model, ('embed_dim', 'hidden', 'num_layers'))
+  return model
+
+
+def _transformer_builder(module_cls):
+  def build(config, vocab_size, num_classes):
+    model = _from_config(module_cls, config, vocab_size, num_classes)
+    _check(model.norm, transformer.NORMS, 'norm')
+    _check(model.activation, transformer.ACTIVATIONS, 'activation')
+    _check_dropout(model, ('dropout', 'attention_dropout'))
+    _check_positive(model, ('max_len', 'width', 'depth', 'num_heads', 'mlp_ratio'))
+    if model.width % model.num_heads:
+      raise ValueError(f'model.width ({model.width}) must be divisible by model.num_heads ({model.num_heads}).')
+    return model
+  return build
+
+
+registry.register('transformer_classifier')(_transformer_builder(TransformerClassifier))
+registry.register('gpt_classifier')(_transformer_builder(GPTClassifier))

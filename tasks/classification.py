@@ -1,0 +1,203 @@
+"""Sentence classification, and the language-model pretraining of the classifiers.
+
+'classification': cross-entropy over labeled sentences; metrics `loss` and
+`accuracy` (in %). With `task.lm_weight` = λ > 0 the loss adds λ times the causal LM
+loss of the same sentences (GPT-1's auxiliary objective during fine-tuning).
+`task.max_norm` > 0 rescales each class's output weight vector to at most that
+L2 norm after every update (Kim 2014).
+
+'pretrain': a language-model objective over unlabeled sentences
+(`data.pretrain_corpus`): `causal` (next token; the GPT and the LSTM) or `mlm`
+(BERT's masked LM for the encoder: 15% of the tokens are chosen; of those 80%
+become [MASK], 10% a random word, 10% stay). Metrics: `loss` (nats per
+predicted token), `ppl`, `accuracy` (of the predicted tokens). A classifier
+then starts from the pretrained workdir through `init_from`, its head fresh,
+and reads the pretrained run's vocabulary.
+"""
+import math
+import os
+import shutil
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from data import labeled
+from models import classifiers
+from tasks import registry
+
+OBJECTIVES = ('causal', 'mlm')
+
+
+def vocab_dir(workdir: str) -> str:
+  return os.path.join(workdir, 'vocab')
+
+
+def _vocabulary(config, workdir: str, texts: list):
+  """The run's vocabulary: the pretrained run's when fine-tuning (ids must mean the same), else built on `texts`."""
+  directory = vocab_dir(workdir)
+  if config.get('init_from') and not os.path.exists(os.path.join(directory, 'vocab.txt')):
+    source = vocab_dir(config.init_from)
+    if not os.path.exists(os.path.join(source, 'vocab.txt')):
+      raise FileNotFoundError(f'init_from {config.init_from!r} holds no vocabulary ({source}/vocab.txt).')
+    shutil.copytree(source, directory, dirs_exist_ok=True)
+  return labeled.Vocabulary.build_or_load(texts, directory, config.data.min_count, config.data.max_vocab)
+
+
+def _encode(vocab, texts: list, max_len: int) -> list:
+  ids = [vocab.encode(text) for text in texts]
+  return [x[:max_len] for x in ids] if max_len else ids
+
+
+def mask_tokens(rng, tokens_BT, length_B, vocab_size: int, rate: float = 0.15):
+  """BERT's corruption: (inputs (B, T), chosen (B, T) bool), chosen among real tokens with probability `rate`."""
+  choose_rng, kind_rng, word_rng = jax.random.split(rng, 3)
+  real_BT = jnp.arange(tokens_BT.shape[1])[None, :] < length_B[:, None]
+  chosen_BT = (jax.random.uniform(choose_rng, tokens_BT.shape) < rate) & real_BT
+  kind_BT = jax.random.uniform(kind_rng, tokens_BT.shape)
+  random_BT = jax.random.randint(word_rng, tokens_BT.shape, labeled.NUM_SPECIAL, vocab_size)
+  inputs_BT = jnp.where(chosen_BT & (kind_BT < 0.8), labeled.MASK_ID,
+                        jnp.where(chosen_BT & (kind_BT < 0.9), random_BT, tokens_BT))
+  return inputs_BT, chosen_BT
+
+
+def causal_lm_sums(logits_BTV, tokens_BT, length_B):
+  """(summed nll, count) and (correct, count) of predicting token t+1 from logits at t, real tokens only."""
+  targets_BT = tokens_BT[:, 1:]
+  weight_BT = (jnp.arange(1, tokens_BT.shape[1])[None, :] < length_B[:, None]).astype(jnp.float32)
+  return _token_sums(logits_BTV[:, :-1], targets_BT, weight_BT)
+
+
+def _token_sums(logits_BTV, targets_BT, weight_BT):
+  nll_BT = optax.softmax_cross_entropy_with_integer_labels(logits_BTV, targets_BT)
+  correct_BT = (jnp.argmax(logits_BTV, -1) == targets_BT).astype(jnp.float32)
+  return (jnp.sum(nll_BT * weight_BT), jnp.sum(weight_BT)), (jnp.sum(correct_BT * weight_BT), jnp.sum(weight_BT))
+
+
+class _SentenceTask:
+  datasets = labeled.DATASETS
+  placeholder_dims = {'vocab_size': 16, 'num_classes': 2}
+
+  def _batch_args(self):
+    return dict(pad_multiple=self.config.data.pad_multiple, min_len=self.config.data.min_len)
+
+  def train_batcher(self, batch_size: int, seed: int):
+    return labeled.LabeledBatcher(*self.data['train'], batch_size, seed, **self._batch_args())
+
+  def eval_batches(self, split: str, batch_size: int):
+    return labeled.eval_batches(*self.data[split], batch_size, **self._batch_args())
+
+  def init_carry(self, model, batch_size: int):
+    return ()  # Sentences are independent.
+
+
+@registry.register('classification')
+class ClassificationTask(_SentenceTask):
+
+  @staticmethod
+  def check_config(config):
+    if config.task.lm_weight < 0:
+      raise ValueError(f'task.lm_weight must be >= 0; got {config.task.lm_weight}.')
+    if config.task.max_norm < 0:
+      raise ValueError(f'task.max_norm must be >= 0 (0 = off); got {config.task.max_norm}.')
+
+  def __init__(self, config, workdir: str):
+    self.config = config
+    splits = labeled.load_labeled(config.data)
+    self.vocab = _vocabulary(config, workdir, splits['train'][0])
+    self.data = {split: (_encode(self.vocab, texts, config.data.max_len), labels)
+                 for split, (texts, labels) in splits.items()}
+    num_classes = int(max(labels.max() for _, labels in splits.values())) + 1
+    self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': num_classes}
+
+  def init_variables(self, model, rng, batch, carry):
+    return model.init(rng, batch['tokens'], batch['length'])
+
+  def _sums(self, logits_BC, batch):
+    weight_B = batch['weight']
+    nll_B = optax.softmax_cross_entropy_with_integer_labels(logits_BC, batch['label'])
+    correct_B = (jnp.argmax(logits_BC, -1) == batch['label']).astype(jnp.float32)
+    return {'loss': (jnp.sum(nll_B * weight_B), jnp.sum(weight_B)),
+            'accuracy': (jnp.sum(correct_B * weight_B), jnp.sum(weight_B))}
+
+  def loss(self, model, params, batch, carry, rng, step):
+    variables, args = {'params': params}, (batch['tokens'], batch['length'])
+    lm_weight = self.config.task.lm_weight
+    if lm_weight:
+      logits_BC, lm_logits_BTV = model.apply(variables, *args, train=True, rngs={'dropout': rng},
+                                             method='classify_and_lm')
+    else:
+      logits_BC = model.apply(variables, *args, train=True, rngs={'dropout': rng})
+    sums = self._sums(logits_BC, batch)
+    total = sums['loss'][0] / jnp.maximum(sums['loss'][1], 1.0)
+    if lm_weight:
+      # Filler rows of a partial batch have length 0, so they add no LM terms.
+      lm_loss, _ = causal_lm_sums(lm_logits_BTV, *args)
+      sums['lm_loss'] = lm_loss
+      total = total + lm_weight * lm_loss[0] / jnp.maximum(lm_loss[1], 1.0)
+    return total, (sums, carry)
+
+  def eval_metrics(self, model, params, batch, carry):
+    return self._sums(model.apply({'params': params}, batch['tokens'], batch['length']), batch), carry
+
+  def summarize(self, split: str, metrics: dict) -> dict:
+    return dict(metrics, accuracy=100.0 * metrics['accuracy'])  # In %, as papers report it.
+
+  def project_params(self, params):
+    return classifiers.max_norm(params, self.config.task.max_norm) if self.config.task.max_norm else params
+
+
+@registry.register('pretrain')
+class PretrainTask(_SentenceTask):
+  """LM pretraining over unlabeled sentences; the last `data.pretrain_valid` sentences are held out."""
+
+  @staticmethod
+  def check_config(config):
+    if config.task.objective not in OBJECTIVES:
+      raise ValueError(f'Unknown task.objective {config.task.objective!r}; choose one of: {", ".join(OBJECTIVES)}.')
+    if not 0 < config.task.mask_rate < 1:
+      raise ValueError(f'task.mask_rate must be in (0, 1); got {config.task.mask_rate}.')
+
+  def __init__(self, config, workdir: str):
+    self.config = config
+    texts = labeled.pretraining_texts(config.data)
+    # A fixed shuffle before the split, so valid is not one corpus's tail.
+    order = np.random.RandomState(config.data.split_seed).permutation(len(texts))
+    held_out = config.data.pretrain_valid
+    if not 0 < held_out < len(texts):
+      raise ValueError(f'data.pretrain_valid must be in (0, {len(texts)}); got {held_out}.')
+    splits = {'train': [texts[i] for i in order[held_out:]], 'valid': [texts[i] for i in order[:held_out]]}
+    self.vocab = _vocabulary(config, workdir, splits['train'])
+    self.data = {split: (_encode(self.vocab, split_texts, config.data.max_len), np.zeros(len(split_texts), np.int32))
+                 for split, split_texts in splits.items()}
+    self.data['test'] = self.data['valid']  # No test split of its own: eval.splits should name valid only.
+    self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': 2}
+
+  def init_variables(self, model, rng, batch, carry):
+    return model.init(rng, batch['tokens'], batch['length'], method='lm_logits')
+
+  def _sums(self, model, params, batch, rng, train: bool):
+    tokens_BT, length_B = batch['tokens'], batch['length']
+    rngs = {'dropout': rng} if train else {}
+    if self.config.task.objective == 'causal':
+      logits_BTV = model.apply({'params': params}, tokens_BT, length_B, train=train, rngs=rngs, method='lm_logits')
+      loss, accuracy = causal_lm_sums(logits_BTV, tokens_BT, length_B)
+    else:
+      # Evaluation masks with a fixed key, so valid metrics compare across steps.
+      mask_rng = jax.random.fold_in(rng, 1) if train else jax.random.PRNGKey(0)
+      inputs_BT, chosen_BT = mask_tokens(mask_rng, tokens_BT, length_B, self.vocab.vocab_size,
+                                         self.config.task.mask_rate)
+      logits_BTV = model.apply({'params': params}, inputs_BT, length_B, train=train, rngs=rngs, method='lm_logits')
+      loss, accuracy = _token_sums(logits_BTV, tokens_BT, chosen_BT.astype(jnp.float32))
+    return {'loss': loss, 'accuracy': accuracy}
+
+  def loss(self, model, params, batch, carry, rng, step):
+    sums = self._sums(model, params, batch, rng, train=True)
+    return sums['loss'][0] / jnp.maximum(sums['loss'][1], 1.0), (sums, carry)
+
+  def eval_metrics(self, model, params, batch, carry):
+    return self._sums(model, params, batch, None, train=False), carry
+
+  def summarize(self, split: str, metrics: dict) -> dict:
+    return dict(metrics, ppl=math.exp(min(metrics['loss'], 700.0)))

@@ -1,0 +1,147 @@
+"""Classification and pretraining tasks: masking, LM sums, model selection, fine-tuning, folds in sweeps."""
+import json
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import models
+import tasks
+from data import labeled
+from tasks import classification
+from training import checkpoint
+from training import config_loading
+from training import loop
+from training import sweep as sweeps
+
+
+def _data_dir():
+  data_dir = os.environ.get('SEQLAB_DATA_DIR', '')
+  if not os.path.exists(os.path.join(data_dir, 'sentiment', 'sst2.train')):
+    pytest.skip('SEQLAB_DATA_DIR does not hold sentiment/')
+  return data_dir
+
+
+def _config(path, **overrides):
+  config = config_loading.load_config(f'{path}:tiny')
+  return config_loading.apply_overrides(config, dict({'log.progress_bar': False, 'data.dir': _data_dir()},
+                                                     **overrides))
+
+
+def test_masking_proportions_on_a_large_sample():
+  """15% of the real tokens are chosen; of those 80% become [MASK], 10% a random word, 10% stay."""
+  B, T, V = 256, 128, 1000
+  rng = np.random.RandomState(0)
+  tokens = rng.randint(labeled.NUM_SPECIAL, V, (B, T))
+  length = rng.randint(0, T + 1, B)
+  inputs, chosen = jax.device_get(classification.mask_tokens(
+      jax.random.PRNGKey(0), jnp.asarray(tokens), jnp.asarray(length), V))
+  real = np.arange(T)[None, :] < length[:, None]
+  assert not chosen[~real].any() and (inputs[~real] == tokens[~real]).all()
+  n_real, n_chosen = real.sum(), chosen.sum()
+  assert n_chosen / n_real == pytest.approx(0.15, abs=0.005)
+  masked = chosen & (inputs == labeled.MASK_ID)
+  kept = chosen & (inputs == tokens)
+  replaced = chosen & ~masked & ~kept
+  # A random word equals the original with chance 1 / (V - 4): a few "random" picks count as kept.
+  assert masked.sum() / n_chosen == pytest.approx(0.8, abs=0.01)
+  assert replaced.sum() / n_chosen == pytest.approx(0.1 * (1 - 1 / (V - 4)), abs=0.01)
+  assert kept.sum() / n_chosen == pytest.approx(0.1, abs=0.01)
+  assert (inputs[replaced] >= labeled.NUM_SPECIAL).all()
+  assert not (chosen & ~real).any()
+
+
+def test_causal_lm_sums_match_a_loop():
+  rng = np.random.RandomState(1)
+  B, T, V = 3, 6, 7
+  logits = rng.randn(B, T, V).astype(np.float32)
+  tokens = rng.randint(0, V, (B, T))
+  length = np.array([6, 2, 0])
+  (nll, count), (correct, _) = classification.causal_lm_sums(jnp.asarray(logits), jnp.asarray(tokens),
+                                                             jnp.asarray(length))
+  want_nll, want_count, want_correct = 0.0, 0, 0
+  for b in range(B):
+    for t in range(length[b] - 1):
+      log_p = logits[b, t] - np.log(np.exp(logits[b, t]).sum())
+      want_nll -= log_p[tokens[b, t + 1]]
+      want_count += 1
+      want_correct += int(np.argmax(logits[b, t]) == tokens[b, t + 1])
+  assert float(nll) == pytest.approx(want_nll, rel=1e-5)
+  assert float(count) == want_count and float(correct) == want_correct
+
+
+def test_best_valid_parameters_are_the_ones_evaluated(tmp_path):
+  config = _config('configs/classify/boe.py', **{'train.num_steps': 8, 'eval.every_steps': 2})
+  results = loop.train_and_evaluate(config, str(tmp_path))
+  valid = [r for r in map(json.loads, open(tmp_path / 'metrics.jsonl')) if r['split'] == 'valid']
+  periodic = {r['step']: r['accuracy'] for r in valid[:-1]}  # The last record is the final evaluation.
+  # The last step's parameters were offered too: the best of all evaluations is reported.
+  assert results['valid/accuracy'] >= max(periodic.values())
+  if results['select/step'] in periodic:
+    assert results['valid/accuracy'] == pytest.approx(periodic[results['select/step']])
+  assert 0.0 <= results['test/accuracy'] <= 100.0
+
+
+def test_fine_tuning_loads_every_pretrained_weight_and_only_the_head_is_fresh(tmp_path):
+  pretrained_dir = tmp_path / 'pretrain'
+  results = loop.train_and_evaluate(_config('configs/pretrain/gpt.py'), str(pretrained_dir))
+  assert results['valid/ppl'] == pytest.approx(math.exp(results['valid/loss']))
+  config = _config('configs/classify/gpt.py', init_from=str(pretrained_dir))
+  task = tasks.build(config, str(tmp_path / 'finetune'))
+  # The pretrained vocabulary is the fine-tuning one.
+  assert open(tmp_path / 'finetune' / 'vocab' / 'vocab.txt').read() == open(pretrained_dir / 'vocab' / 'vocab.txt').read()
+  model = models.build(config.model, **task.model_dims)
+  batch = next(task.train_batcher(4, 0))
+  fresh_params = task.init_variables(model, jax.random.PRNGKey(5), batch, ())['params']
+  params, loaded, fresh = loop.load_pretrained(fresh_params, str(pretrained_dir))
+  assert fresh and all(path.startswith('output/') for path in fresh)
+  saved = checkpoint.Checkpointer(loop.ckpt_dir(str(pretrained_dir)))
+  want = saved.restore_params(saved.latest_step())
+  saved.close()
+  flat = lambda tree: jax.tree_util.tree_flatten_with_path(tree)[0]
+  got = {jax.tree_util.keystr(k): v for k, v in flat(params)}
+  for path, value in flat(want):
+    np.testing.assert_array_equal(got[jax.tree_util.keystr(path)], value)
+  assert len(loaded) == len(flat(want))
+  # A model the checkpoint does not fit is refused with the parameter named.
+  other = _config('configs/classify/gpt.py', **{'model.width': 32})
+  other_params = models.build(other.model, **task.model_dims).init(jax.random.PRNGKey(0), batch['tokens'],
+                                                                    batch['length'])['params']
+  with pytest.raises(ValueError, match='does not fit'):
+    loop.load_pretrained(other_params, str(pretrained_dir))
+
+
+def test_sweep_runs_pretraining_once_and_averages_folds(tmp_path):
+  sweep_file = tmp_path / 'sweep.py'
+  data_dir = _data_dir()
+  sweep_file.write_text(f'''
+def get_sweep():
+  common = {{'data.dir': {data_dir!r}, 'train.num_steps': 2, 'eval.every_steps': 2, 'log.progress_bar': False}}
+  return dict(
+      seeds=1, metrics=('test/accuracy', 'train/seconds'),
+      pretraining={{'lm': dict(config='configs/pretrain/lstm.py:tiny', overrides=dict(common))}},
+      rows=[dict(name='mr', config='configs/classify/lstm.py:tiny', folds=2, init_from='lm',
+                 overrides=dict(common, **{{'data.name': 'mr', 'data.num_folds': 2}}))])
+''')
+  sweep = sweeps.load_sweep(str(sweep_file))
+  sweeps.run_sweep(sweep, str(tmp_path / 'out'))
+  folds = [json.load(open(tmp_path / 'out' / 'mr' / 'seed_0' / f'fold_{f}' / 'results.json')) for f in (0, 1)]
+  table = sweeps.collect(sweep, str(tmp_path / 'out'))
+  assert table[0]['test/accuracy_mean'] == pytest.approx(np.mean([r['test/accuracy'] for r in folds]))
+  for fold in (0, 1):
+    config = json.load(open(tmp_path / 'out' / 'mr' / 'seed_0' / f'fold_{fold}' / 'config.json'))
+    assert config['data']['fold'] == fold and config['init_from'] == str(tmp_path / 'out' / 'pretrain' / 'lm')
+
+
+def test_config_errors_name_the_choices():
+  with pytest.raises(config_loading.ConfigError, match='mlm'):
+    config_loading.validate(_config('configs/pretrain/mlm.py', **{'task.objective': 'bert'}))
+  with pytest.raises(config_loading.ConfigError, match='max, min'):
+    config_loading.validate(_config('configs/classify/boe.py', **{'eval.select_mode': 'best'}))
+  with pytest.raises(config_loading.ConfigError, match='not a trained workdir'):
+    config_loading.validate(_config('configs/classify/boe.py', init_from='/nonexistent'))
+  with pytest.raises(config_loading.ConfigError, match='sst2'):
+    config_loading.validate(_config('configs/classify/boe.py', **{'data.name': 'imdb'}))

@@ -1,0 +1,270 @@
+"""Sentence classifiers: padding and lengths, pooling against numpy loops, causality by gradient, LM-head params."""
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+import models
+from models import classifiers
+from models import rnn
+
+V, K, B, T = 13, 3, 4, 6
+LENGTHS = np.array([6, 4, 1, 0])  # The last sentence is empty.
+TRANSFORMER = dict(max_len=12, width=8, depth=2, num_heads=2, dropout=0.1, attention_dropout=0.1)
+
+MODELS = {
+    'boe': classifiers.BagOfEmbeddings(V, K, embed_dim=6, hidden_sizes=(5,), activation='relu', dropout=0.2),
+    'kim_cnn': classifiers.KimCNN(V, K, embed_dim=6, filter_widths=(2, 3, 5), num_filters=4),
+    'bilstm_final': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=5, dropout=0.2),
+    'bigru_max': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=5, num_layers=2, cell='gru', pooling='max'),
+    'lstm_mean': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=5, num_layers=2, bidirectional=False,
+                                           pooling='mean'),
+    'gru_final_tied': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=6, cell='gru', bidirectional=False),
+    'bert_pre_pooler': classifiers.TransformerClassifier(V, K, **TRANSFORMER),
+    'bert_post': classifiers.TransformerClassifier(V, K, norm='post', activation='relu', pooler=False, **TRANSFORMER),
+    'gpt': classifiers.GPTClassifier(V, K, **TRANSFORMER),  # Post-LN blocks: bert_post.
+}
+CAUSAL_LM = ['lstm_mean', 'gru_final_tied', 'gpt']
+WITH_LM = CAUSAL_LM + ['bert_pre_pooler', 'bert_post']
+HEADS = ('output', 'pool')  # Fresh at fine-tuning: the only parameters an LM init does not create.
+
+
+def _batch(seed=0, lengths=LENGTHS):
+  """Random real tokens, PAD after them."""
+  tokens = np.random.RandomState(seed).randint(4, V, (len(lengths), T)).astype(np.int32)
+  tokens[np.arange(T)[None, :] >= lengths[:, None]] = classifiers.PAD
+  return jnp.asarray(tokens), jnp.asarray(lengths, jnp.int32)
+
+
+@functools.lru_cache(maxsize=None)
+def _params(name):
+  """Weights far from their small init, so that every input matters as much as when trained."""
+  params = MODELS[name].init(jax.random.PRNGKey(0), *_batch())['params']
+  rng = np.random.RandomState(1)
+  return jax.tree.map(lambda p: jnp.asarray(p + 0.3 * rng.randn(*p.shape).astype(np.float32)), params)
+
+
+def _apply(name, *args, method=None, **kwargs):
+  """Not jitted: the models share most operations, and op-by-op dispatch compiles each of them once."""
+  return MODELS[name].apply({'params': _params(name)}, *args, method=method, **kwargs)
+
+
+def _garbage_padded(tokens, lengths, extra):
+  """The batch with `extra` more columns, and arbitrary non-PAD ids everywhere past each row's length."""
+  garbage = np.random.RandomState(7).randint(4, V, (tokens.shape[0], tokens.shape[1] + extra)).astype(np.int32)
+  real = np.arange(tokens.shape[1] + extra)[None, :] < np.asarray(lengths)[:, None]
+  garbage[:, :tokens.shape[1]] = np.where(real[:, :tokens.shape[1]], tokens, garbage[:, :tokens.shape[1]])
+  return jnp.asarray(garbage)
+
+
+@pytest.mark.parametrize('name', sorted(MODELS))
+def test_extra_padding_and_garbage_past_the_length_change_no_logit(name):
+  tokens, lengths = _batch()
+  padded = _garbage_padded(tokens, lengths, extra=3)
+  np.testing.assert_allclose(_apply(name, padded, lengths), _apply(name, tokens, lengths), rtol=1e-5, atol=1e-5)
+  if name in WITH_LM:  # The LM logits of the real positions too.
+    real = np.arange(T)[None, :] < LENGTHS[:, None]
+    lm = np.asarray(_apply(name, tokens, lengths, method='lm_logits'))
+    lm_padded = np.asarray(_apply(name, padded, lengths, method='lm_logits'))[:, :T]
+    np.testing.assert_allclose(lm_padded[real], lm[real], rtol=1e-5, atol=1e-5)
+
+
+def test_kim_cnn_pads_exactly_and_pools_valid_windows_like_a_numpy_loop():
+  tokens, lengths = _batch()
+  params = _params('kim_cnn')
+  padded = _garbage_padded(tokens, lengths, extra=3)
+  np.testing.assert_array_equal(_apply('kim_cnn', padded, lengths), _apply('kim_cnn', tokens, lengths))
+  table = np.asarray(params['embed']['embedding'])
+  expected = np.zeros((B, 3 * 4), np.float32)
+  for b, length in enumerate(LENGTHS):
+    for j, w in enumerate((2, 3, 5)):
+      kernel_WDF, bias_F = np.asarray(params[f'convs_{j}']['kernel']), np.asarray(params[f'convs_{j}']['bias'])
+      x = np.zeros((max(length, w), 6), np.float32)  # A sentence shorter than w: one window, zeros after it.
+      x[:length] = table[np.asarray(tokens)[b, :length]]
+      windows = [np.maximum(np.einsum('wd,wdf->f', x[i:i + w], kernel_WDF) + bias_F, 0.0)
+                 for i in range(len(x) - w + 1)]
+      expected[b, 4 * j:4 * (j + 1)] = np.max(windows, axis=0)
+  np.testing.assert_allclose(_apply('kim_cnn', padded, lengths, method='features'), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_bilstm_directions_equal_each_direction_run_over_the_real_tokens_alone():
+  tokens, lengths = _batch()
+  params, hidden = _params('bilstm_final'), 5
+  outputs = np.asarray(_apply('bilstm_final', tokens, lengths, method='encode'))
+  features = np.asarray(_apply('bilstm_final', tokens, lengths, method='features'))
+  layer = rnn.RecurrentLayer(hidden, 'lstm')  # Unmasked, forward, batch-major: another code path (lstm_scan).
+  table = np.asarray(params['embed']['embedding'])
+  for b, length in enumerate(LENGTHS):
+    np.testing.assert_array_equal(outputs[b, length:], 0.0)
+    if length == 0:
+      np.testing.assert_array_equal(features[b], 0.0)  # Both directions stay at their zero initial states.
+      continue
+    x_1LD = table[np.asarray(tokens)[b, :length]][None]
+    fwd, _ = layer.apply({'params': params['forward_rnn_0']}, x_1LD)
+    bwd, _ = layer.apply({'params': params['backward_rnn_0']}, x_1LD[:, ::-1])
+    np.testing.assert_allclose(outputs[b, :length, :hidden], fwd[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outputs[b, :length, hidden:], bwd[0, ::-1], rtol=1e-5, atol=1e-6)
+    # 'final': the forward state after the last real token, the backward state after reading back to the first.
+    np.testing.assert_allclose(features[b], np.concatenate([fwd[0, -1], bwd[0, -1]]), rtol=1e-5, atol=1e-6)
+
+
+def test_bag_of_embeddings_is_invariant_to_the_order_of_the_real_tokens_only():
+  tokens, lengths = _batch()
+  shuffled = np.asarray(tokens).copy()
+  rng = np.random.RandomState(3)
+  for b, length in enumerate(LENGTHS):
+    shuffled[b, :length] = rng.permutation(shuffled[b, :length])
+  assert (shuffled != np.asarray(tokens)).any()
+  logits = np.asarray(_apply('boe', tokens, lengths))
+  np.testing.assert_allclose(_apply('boe', jnp.asarray(shuffled), lengths), logits, rtol=1e-5, atol=1e-6)
+  changed = shuffled.copy()
+  changed[0, 0] = 4 if changed[0, 0] != 4 else 5
+  assert np.abs(np.asarray(_apply('boe', jnp.asarray(changed), lengths))[0] - logits[0]).max() > 1e-4
+
+
+def _perturbed_embeddings(name, method, tokens, lengths):
+  """The output of `method` as a function of a perturbation added to the token embeddings."""
+  def fn(delta):
+    def add_delta(next_fun, args, kwargs, context):
+      out = next_fun(*args, **kwargs)
+      if context.module.name == 'embed' and context.method_name == '__call__':
+        return out + (delta if out.shape == delta.shape else jnp.swapaxes(delta, 0, 1))  # RNNs: time-major.
+      return out
+    with nn.intercept_methods(add_delta):
+      return _apply(name, tokens, lengths, method=method)
+  return fn
+
+
+@pytest.mark.parametrize('name', ['bert_pre_pooler', 'bert_post'])
+def test_transformer_classifier_gets_exactly_zero_gradient_from_positions_past_the_length(name):
+  tokens, lengths = _batch()
+  jacobian = jax.jacrev(_perturbed_embeddings(name, None, tokens, lengths))(jnp.zeros((B, T + 1, 8)))
+  influence = np.abs(np.asarray(jacobian)).max(axis=(1, 4))  # (B, B, 1 + T): row b's logits, row b' slot s.
+  for b, length in enumerate(LENGTHS):
+    assert (influence[b, b, :length + 1] > 1e-6).all()  # CLS and every real token are seen.
+    assert (influence[b, b, length + 1:] == 0.0).all()  # Exactly zero, not merely small.
+    assert (np.delete(influence[b], b, axis=0) == 0.0).all()  # Rows are independent.
+
+
+@pytest.mark.parametrize('name', CAUSAL_LM)
+def test_causal_lm_logits_get_exactly_zero_gradient_from_later_tokens(name):
+  tokens, lengths = _batch(lengths=np.full(B, T))
+  width = _params(name)['embed']['embedding'].shape[1]
+  jacobian = jax.jacrev(_perturbed_embeddings(name, 'lm_logits', tokens, lengths))(jnp.zeros((B, T, width)))
+  influence = np.abs(np.asarray(jacobian))[0, :, :, 0].max(axis=(1, 3))  # (t, s) of row 0.
+  future = np.triu(np.ones((T, T), bool), k=1)
+  assert (influence[future] == 0.0).all()
+  assert (influence[~future] > 1e-7).all()
+
+
+def _shapes(params):
+  return {jax.tree_util.keystr(path): leaf.shape for path, leaf in jax.tree_util.tree_leaves_with_path(params)}
+
+
+@pytest.mark.parametrize('name', sorted(MODELS))
+def test_an_lm_init_creates_every_parameter_but_the_classification_head(name):
+  model, (tokens, lengths) = MODELS[name], _batch()
+  if name not in WITH_LM:
+    with pytest.raises(ValueError, match='no language-model head'):
+      jax.eval_shape(functools.partial(model.init, method='lm_logits'), jax.random.PRNGKey(0), tokens, lengths)
+    return
+  init = lambda method: jax.eval_shape(functools.partial(model.init, method=method), jax.random.PRNGKey(0),
+                                       tokens, lengths)['params']
+  full, lm = init(None), init('lm_logits')
+  assert set(full) - set(lm) == ({'output', 'pool'} if name == 'bert_pre_pooler' else {'output'})
+  assert _shapes(lm) == _shapes({k: v for k, v in full.items() if k not in HEADS})
+
+
+@pytest.mark.parametrize('name', CAUSAL_LM)
+def test_classify_and_lm_equals_both_separate_passes(name):
+  tokens, lengths = _batch()
+  logits, lm = _apply(name, tokens, lengths, method='classify_and_lm')
+  np.testing.assert_allclose(logits, _apply(name, tokens, lengths), rtol=1e-6, atol=1e-6)
+  np.testing.assert_allclose(lm, _apply(name, tokens, lengths, method='lm_logits'), rtol=1e-6, atol=1e-6)
+  assert lm.shape == (B, T, V) and lm.dtype == jnp.float32
+
+
+def test_classify_and_lm_is_refused_where_there_is_no_causal_lm():
+  for name in ('boe', 'bilstm_final', 'bert_post'):
+    with pytest.raises(ValueError, match='LM|language-model'):
+      _apply(name, *_batch(), method='classify_and_lm')
+
+
+def test_max_norm_rescales_only_the_output_columns_above_the_norm():
+  params = jax.tree.map(np.asarray, _params('kim_cnn'))
+  kernel = np.random.RandomState(0).randn(12, K).astype(np.float32)
+  kernel[:, 1] *= 0.01  # One column inside the ball: untouched.
+  params['output']['kernel'] = kernel
+  clipped = classifiers.max_norm(params, 3.0)
+  expected = kernel.copy()
+  for k in range(K):
+    norm = np.sqrt(np.sum(kernel[:, k] ** 2))
+    if norm > 3.0:
+      expected[:, k] = kernel[:, k] * 3.0 / norm
+  np.testing.assert_allclose(clipped['output']['kernel'], expected, rtol=1e-6)
+  np.testing.assert_array_equal(clipped['output']['kernel'][:, 1], kernel[:, 1])
+  np.testing.assert_allclose(np.linalg.norm(clipped['output']['kernel'], axis=0).max(), 3.0, rtol=1e-6)
+  assert clipped['convs_0'] is params['convs_0'] and clipped['output']['bias'] is params['output']['bias']
+
+
+@pytest.mark.parametrize('name', sorted(MODELS))
+def test_empty_sentences_give_finite_logits_and_gradients(name):
+  tokens, lengths = _batch(lengths=np.zeros(B, int))
+  model, rngs = MODELS[name], {'dropout': jax.random.PRNGKey(2)}
+
+  def loss(params):
+    return model.apply({'params': params}, tokens, lengths, train=True, rngs=rngs).sum()
+  value, grads = jax.value_and_grad(loss)(_params(name))
+  assert np.isfinite(value)
+  assert all(np.isfinite(g).all() for g in jax.tree.leaves(grads))
+
+
+@pytest.mark.parametrize('name', sorted(MODELS))
+def test_train_mode_draws_dropout_from_the_dropout_rng(name):
+  tokens, lengths = _batch()
+  train = lambda seed: np.asarray(_apply(name, tokens, lengths, train=True, rngs={'dropout': jax.random.PRNGKey(seed)}))
+  np.testing.assert_array_equal(train(0), train(0))
+  assert np.abs(train(0) - train(1)).max() > 1e-6
+  assert np.abs(train(0) - np.asarray(_apply(name, tokens, lengths))).max() > 1e-6
+
+
+def _config(name, **fields):
+  return ml_collections.ConfigDict(dict(name=name, **fields))
+
+
+def test_builders_read_the_config_and_keep_the_module_defaults():
+  kim = models.build(_config('kim_cnn', embed_dim=8), vocab_size=V, num_classes=K)
+  assert (kim.embed_dim, kim.filter_widths, kim.num_filters, kim.dropout) == (8, (3, 4, 5), 100, 0.5)
+  boe = models.build(_config('boe', hidden_sizes=[4, 4], activation='relu'), vocab_size=V, num_classes=K)
+  assert boe.hidden_sizes == (4, 4) and hash(boe)
+  gpt = models.build(_config('gpt_classifier', width=8, num_heads=2, max_len=10), vocab_size=V, num_classes=2)
+  assert isinstance(gpt, classifiers.GPTClassifier) and gpt.num_classes == 2
+  assert gpt.apply(gpt.init(jax.random.PRNGKey(0), *_batch()), *_batch()).shape == (B, 2)
+  assert {'boe', 'kim_cnn', 'rnn_classifier', 'transformer_classifier', 'gpt_classifier'} <= set(models.names())
+
+
+@pytest.mark.parametrize('name,field,value,choices', [
+    ('rnn_classifier', 'cell', 'elman', 'lstm, gru'),
+    ('rnn_classifier', 'pooling', 'last', 'final, mean, max'),
+    ('boe', 'activation', 'gelu', 'tanh, relu'),
+    ('transformer_classifier', 'norm', 'sandwich', 'pre, post'),
+    ('gpt_classifier', 'activation', 'swish', 'gelu, relu'),
+])
+def test_builders_reject_unknown_choices_naming_the_valid_ones(name, field, value, choices):
+  with pytest.raises(ValueError, match=f'model.{field} .*{choices}'):
+    models.build(_config(name, **{field: value}), vocab_size=V, num_classes=K)
+
+
+def test_builders_reject_bad_sizes():
+  with pytest.raises(ValueError, match='divisible'):
+    models.build(_config('transformer_classifier', width=10, num_heads=4), vocab_size=V, num_classes=K)
+  with pytest.raises(ValueError, match='dropout'):
+    models.build(_config('kim_cnn', dropout=1.0), vocab_size=V, num_classes=K)
+  with pytest.raises(ValueError, match='filter_widths'):
+    models.build(_config('kim_cnn', filter_widths=(3, 0)), vocab_size=V, num_classes=K)
+  with pytest.raises(ValueError, match='max_len'):
+    _apply('gpt', jnp.zeros((1, 13), jnp.int32), jnp.ones((1,), jnp.int32))
