@@ -1,6 +1,5 @@
 """Classification and pretraining tasks: masking, LM sums, model selection, fine-tuning, folds in sweeps."""
 import json
-import math
 import os
 
 import jax
@@ -85,36 +84,8 @@ def test_best_valid_parameters_are_the_ones_evaluated(tmp_path):
   assert 0.0 <= results['test/accuracy'] <= 100.0
 
 
-def test_fine_tuning_loads_every_pretrained_weight_and_only_the_head_is_fresh(tmp_path):
-  pretrained_dir = tmp_path / 'pretrain'
-  results = loop.train_and_evaluate(_config('configs/pretrain/gpt.py'), str(pretrained_dir))
-  assert results['valid/ppl'] == pytest.approx(math.exp(results['valid/loss']))
-  config = _config('configs/classify/gpt.py', init_from=str(pretrained_dir))
-  task = tasks.build(config, str(tmp_path / 'finetune'))
-  # The pretrained vocabulary is the fine-tuning one.
-  assert open(tmp_path / 'finetune' / 'vocab' / 'vocab.txt').read() == open(pretrained_dir / 'vocab' / 'vocab.txt').read()
-  model = models.build(config.model, **task.model_dims)
-  batch = next(task.train_batcher(4, 0))
-  fresh_params = task.init_variables(model, jax.random.PRNGKey(5), batch, ())['params']
-  params, loaded, fresh = loop.load_pretrained(fresh_params, str(pretrained_dir))
-  assert fresh and all(path.startswith('output/') for path in fresh)
-  saved = checkpoint.Checkpointer(loop.ckpt_dir(str(pretrained_dir)))
-  want = saved.restore_params(saved.latest_step())
-  saved.close()
-  flat = lambda tree: jax.tree_util.tree_flatten_with_path(tree)[0]
-  got = {jax.tree_util.keystr(k): v for k, v in flat(params)}
-  for path, value in flat(want):
-    np.testing.assert_array_equal(got[jax.tree_util.keystr(path)], value)
-  assert len(loaded) == len(flat(want))
-  # A model the checkpoint does not fit is refused with the parameter named.
-  other = _config('configs/classify/gpt.py', **{'model.width': 32})
-  other_params = models.build(other.model, **task.model_dims).init(jax.random.PRNGKey(0), batch['tokens'],
-                                                                    batch['length'])['params']
-  with pytest.raises(ValueError, match='does not fit'):
-    loop.load_pretrained(other_params, str(pretrained_dir))
-
-
-def test_sweep_runs_pretraining_once_and_averages_folds(tmp_path):
+def test_sweep_pretrains_then_fine_tunes_every_fold_from_all_pretrained_weights(tmp_path):
+  """A sweep row with folds and init_from; fine-tuning loads every pretrained array, only the head is fresh."""
   sweep_file = tmp_path / 'sweep.py'
   data_dir = _data_dir()
   sweep_file.write_text(f'''
@@ -131,9 +102,35 @@ def get_sweep():
   folds = [json.load(open(tmp_path / 'out' / 'mr' / 'seed_0' / f'fold_{f}' / 'results.json')) for f in (0, 1)]
   table = sweeps.collect(sweep, str(tmp_path / 'out'))
   assert table[0]['test/accuracy_mean'] == pytest.approx(np.mean([r['test/accuracy'] for r in folds]))
+  pretrained_dir = tmp_path / 'out' / 'pretrain' / 'lm'
   for fold in (0, 1):
     config = json.load(open(tmp_path / 'out' / 'mr' / 'seed_0' / f'fold_{fold}' / 'config.json'))
-    assert config['data']['fold'] == fold and config['init_from'] == str(tmp_path / 'out' / 'pretrain' / 'lm')
+    assert config['data']['fold'] == fold and config['init_from'] == str(pretrained_dir)
+    # The pretrained vocabulary is the fine-tuning one.
+    assert (open(tmp_path / 'out' / 'mr' / 'seed_0' / f'fold_{fold}' / 'vocab' / 'vocab.txt').read()
+            == open(pretrained_dir / 'vocab' / 'vocab.txt').read())
+  config = _config('configs/classify/lstm.py', **{'data.name': 'mr', 'data.num_folds': 2,
+                                                  'init_from': str(pretrained_dir)})
+  task = tasks.build(config, str(tmp_path / 'out' / 'mr' / 'seed_0' / 'fold_0'))
+  model = models.build(config.model, **task.model_dims)
+  batch = next(task.train_batcher(4, 0))
+  fresh_params = task.init_variables(model, jax.random.PRNGKey(5), batch, ())['params']
+  params, loaded, fresh = loop.load_pretrained(fresh_params, str(pretrained_dir))
+  assert fresh and all(path.startswith('output/') for path in fresh)
+  saved = checkpoint.Checkpointer(loop.ckpt_dir(str(pretrained_dir)))
+  want = saved.restore_params(saved.latest_step())
+  saved.close()
+  flat = lambda tree: jax.tree_util.tree_flatten_with_path(tree)[0]
+  got = {jax.tree_util.keystr(k): v for k, v in flat(params)}
+  for path, value in flat(want):
+    np.testing.assert_array_equal(got[jax.tree_util.keystr(path)], value)
+  assert len(loaded) == len(flat(want))
+  # A model the checkpoint does not fit is refused with the parameter named.
+  other = _config('configs/classify/lstm.py', **{'model.hidden': 8})
+  other_params = models.build(other.model, **task.model_dims).init(jax.random.PRNGKey(0), batch['tokens'],
+                                                                    batch['length'])['params']
+  with pytest.raises(ValueError, match='does not fit'):
+    loop.load_pretrained(other_params, str(pretrained_dir))
 
 
 def test_config_errors_name_the_choices():
