@@ -22,8 +22,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 install-reference: install
 	$(PY) -m pip install --quiet torch==2.13.0
 
+# One pytest worker per core (pytest-xdist): the suite is mostly XLA compiles, one thread each.
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 train: install
 	$(PY) train.py --config=$(CONFIG) --workdir=$(WORKDIR)

@@ -211,7 +211,7 @@ def test_max_norm_rescales_only_the_output_columns_above_the_norm():
   assert clipped['convs_0'] is params['convs_0'] and clipped['output']['bias'] is params['output']['bias']
 
 
-@pytest.mark.parametrize('name', sorted(MODELS))
+@pytest.mark.parametrize('name', ['boe', 'kim_cnn', 'bilstm_final', 'bert_pre_pooler', 'gpt'])  # One per family.
 def test_train_mode_draws_dropout_from_its_rng_and_empty_sentences_stay_finite(name):
   tokens, lengths = _batch(lengths=np.zeros(B, int))
   model = MODELS[name]
