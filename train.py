@@ -8,6 +8,7 @@ import sys
 from absl import app
 from absl import flags
 from absl import logging
+import jax
 from ml_collections import config_flags
 
 from training import config_loading
@@ -15,6 +16,12 @@ from training import loop
 
 config_flags.DEFINE_config_file('config', None, 'Config file, path/to/config.py[:ARG].', lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and results.')
+# Multi-host: every process runs this same command with its own --process_id (or under a launcher
+# jax.distributed detects by itself: SLURM, Open MPI, TPU pods; then pass --distributed).
+flags.DEFINE_bool('distributed', False, 'Start jax.distributed, auto-detecting the cluster from the environment.')
+flags.DEFINE_string('coordinator_address', '', 'host:port of process 0; implies --distributed.')
+flags.DEFINE_integer('num_processes', 0, 'Processes in the run (with --coordinator_address).')
+flags.DEFINE_integer('process_id', -1, 'This process, 0..num_processes-1 (with --coordinator_address).')
 flags.mark_flags_as_required(['config', 'workdir'])
 FLAGS = flags.FLAGS
 
@@ -40,6 +47,13 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO.
   if len(argv) > 1:
     sys.exit(f'error: unexpected arguments {argv[1:]}; flags look like --name=value.')
+  if FLAGS.coordinator_address:
+    if FLAGS.num_processes < 1 or not 0 <= FLAGS.process_id < FLAGS.num_processes:
+      sys.exit(f'error: --coordinator_address needs --num_processes >= 1 and 0 <= --process_id < num_processes; '
+               f'got {FLAGS.num_processes} and {FLAGS.process_id}.')
+    jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+  elif FLAGS.distributed:
+    jax.distributed.initialize()
   try:
     loop.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except (config_loading.ConfigError, FileNotFoundError) as e:

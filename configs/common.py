@@ -7,6 +7,8 @@ import os
 
 import ml_collections
 
+from training import sharding
+
 
 def check_variant(variant: str, variants: tuple) -> None:
   """Config files take `path.py:VARIANT`; an unknown one names the accepted ones."""
@@ -72,6 +74,13 @@ def get_config():
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 0  # 0 = every epoch; the last step is always saved.
   c.checkpoint.max_to_keep = 2
+
+  # Devices: one jitted program over a (data, fsdp, model) mesh; see training/sharding.py and docs/scaling.md.
+  c.mesh = ml_collections.ConfigDict()
+  c.mesh.data = -1  # Data-parallel ways; -1 = all devices the other axes leave.
+  c.mesh.fsdp = 1  # Ways parameters and optimizer state are split (the batch is split over these too).
+  c.mesh.model = 1  # Tensor-parallel ways: attention heads and feed-forward units.
+  c.mesh.rules = sharding.DEFAULT_RULES  # (regex on 'a/b/kernel', 'axis,axis,-') pairs; first match wins.
 
   c.log = ml_collections.ConfigDict()
   c.log.every_steps = 50  # Training metrics to metrics.jsonl and TensorBoard.

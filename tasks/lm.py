@@ -62,7 +62,8 @@ class LMTask:
       self.tokenizer = tokenizers.build_tokenizer(
           config.data.tokenizer, texts['train'], vocab_size=config.data.vocab_size,
           lowercase=config.data.lowercase)
-      self.tokenizer.save(saved)
+      if jax.process_index() == 0:  # Every process builds the same one; one writes it.
+        self.tokenizer.save(saved)
     self.ids = {split: self.tokenizer.encode(text) for split, text in texts.items()}
     # Predicted tokens per character of each split, to turn nats/token into bits/char.
     self.tokens_per_char = {split: (len(self.ids[split]) - 1) / max(len(text), 1) for split, text in texts.items()}

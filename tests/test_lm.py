@@ -45,9 +45,8 @@ def test_lstm_lm_trains_end_to_end_and_saves_its_tokenizer(tmp_path):
 
 
 @needs_data
-@pytest.mark.parametrize('name', ['lstm', 'mlp'])
-def test_resume_restores_stream_position_and_carried_state(tmp_path, name):
-  config = _config(name, **{'checkpoint.max_to_keep': 5})
+def test_resume_restores_stream_position_and_carried_state(tmp_path):
+  config = _config('lstm', **{'checkpoint.max_to_keep': 5})
   full = loop.train_and_evaluate(config, str(tmp_path / 'full'))
   cut = tmp_path / 'cut'
   loop.train_and_evaluate(config, str(cut))

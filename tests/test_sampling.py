@@ -18,9 +18,9 @@ def _model():
 def test_greedy_generation_equals_argmax_of_full_forward_passes():
   model, params, prompt, apply_fn = _model()
   tokens = sampling.generate(apply_fn, params, prompt, model.initial_carry(1), jax.random.PRNGKey(0),
-                             num_tokens=12, temperature=0.0)
+                             num_tokens=6, temperature=0.0)
   sequence = list(np.asarray(prompt[0]))
-  for _ in range(12):  # Reference: rerun the whole sequence from scratch for every new token.
+  for _ in range(6):  # Reference: rerun the whole sequence from scratch for every new token.
     logits, _ = apply_fn(params, jnp.array([sequence]), model.initial_carry(1))
     sequence.append(int(jnp.argmax(logits[0, -1])))
   assert np.asarray(tokens[0]).tolist() == sequence[5:]

@@ -111,7 +111,7 @@ def test_recurrent_configs_train_and_decode(name, tmp_path):
   assert [h.ndim for h in hyps] == [1, 1, 1]
 
 
-def test_resume_equals_the_uninterrupted_run(tmp_path):
+def test_resume_equals_the_uninterrupted_run_and_translate_cli_reads_it(tmp_path):
   config = _config('transformer', **{'checkpoint.max_to_keep': 5, 'train.num_steps': 4, 'eval.every_steps': 2})
   full = loop.train_and_evaluate(config, str(tmp_path / 'full'))
   _check_results(full, tmp_path / 'full')
@@ -120,6 +120,7 @@ def test_resume_equals_the_uninterrupted_run(tmp_path):
   shutil.rmtree(interrupted / 'checkpoints' / '4')
   os.remove(interrupted / 'results.json')
   assert loop.train_and_evaluate(config, str(interrupted)) == full
+  _check_translate_cli(tmp_path / 'full', tmp_path)
 
 
 def test_config_errors_name_the_choices():
@@ -131,9 +132,8 @@ def test_config_errors_name_the_choices():
     config_loading.validate(_config('attention', **{'model.attention': 'luong'}))
 
 
-def test_translate_cli_reads_stdin_and_plots(tmp_path):
-  workdir = tmp_path / 'run'
-  loop.train_and_evaluate(_config('attention', **{'train.num_steps': 2, 'eval.splits': 'test'}), str(workdir))
+def _check_translate_cli(workdir, tmp_path):
+  """translate.py reads stdin, prints what the task's decoder makes of each line, and plots attention."""
   lines = ['Ein Mann fährt Fahrrad.', 'Zwei Hunde spielen im Schnee.', 'Hallo']
   out = subprocess.run(
       [sys.executable, os.path.join(REPO, 'translate.py'), f'--workdir={workdir}', '--beam_size=2',

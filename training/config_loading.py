@@ -2,11 +2,13 @@
 import importlib.util
 import os
 
+import jax
 import ml_collections
 
 import models
 import tasks
 from training import optim
+from training import sharding
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -84,6 +86,18 @@ def _choice(value, choices, key):
     raise ConfigError(f'Unknown {key} {value!r}; choose one of: {", ".join(choices)}.')
 
 
+def _check_mesh(config) -> None:
+  """The mesh fits the devices, the rules parse, the batches and heads divide: before any compile."""
+  try:
+    sizes = dict(zip(sharding.AXES, sharding.mesh_shape(config.mesh, jax.device_count())))
+    sharding.check_rules(config.mesh.rules)
+    sharding.check_divisible(sizes, {'train.batch_size': config.train.batch_size,
+                                     'eval.batch_size': config.eval.batch_size or config.train.batch_size},
+                             config.model.get('num_heads', 0))
+  except sharding.ShardingError as e:
+    raise ConfigError(str(e)) from e
+
+
 def validate(config) -> None:
   """Checks names and values against what exists; runs before any data load or compile."""
   _choice(config.task.name, tasks.names(), 'task.name')
@@ -107,6 +121,7 @@ def validate(config) -> None:
     if value < 0:
       raise ConfigError(f'{key} must be >= 0; got {value!r}.')
   _choice(config.eval.select_mode, ['max', 'min'], 'eval.select_mode')
+  _check_mesh(config)
   if config.init_from and not os.path.exists(os.path.join(config.init_from, 'checkpoints')):
     raise ConfigError(f'init_from {config.init_from!r} is not a trained workdir (it has no checkpoints/).')
   task_check = getattr(tasks.registry.task_class(config.task.name), 'check_config', None)

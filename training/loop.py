@@ -1,4 +1,5 @@
 """train_and_evaluate(config, workdir): the one training loop every task goes through."""
+import functools
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ from training import checkpoint
 from training import config_loading
 from training import optim
 from training import plots
+from training import sharding
 from training import writers
 
 
@@ -58,6 +60,18 @@ def make_multi_step(train_step):
       return state, (metrics, finite)
     return jax.lax.scan(body, state, batches)
   return multi_step
+
+
+def compile_train_steps(model, task, tx, schedule, state_sharding, mesh):
+  """The jitted multi-step over the mesh: the state stays where `state_sharding` puts it (and is donated),
+  the metrics come back replicated."""
+  return jax.jit(make_multi_step(make_train_step(model, task, tx, schedule)), donate_argnums=0,
+                 out_shardings=(state_sharding, sharding.replicated(mesh)))
+
+
+def put_steps(batches: list, mesh):
+  """Host batches of consecutive steps -> one stack (steps, batch, ...) split over the batch axes."""
+  return sharding.put_batch(jax.tree.map(lambda *xs: np.stack(xs), *batches), mesh, batch_dim=1)
 
 
 def _reduce(metric_list: list[dict]) -> dict:
@@ -115,15 +129,17 @@ class BestParams:
     self._ckpt.close()
 
 
-def evaluate(task, model, eval_step, params, split: str, batch_size: int, final: bool | None = None) -> dict:
+def evaluate(task, model, eval_step, params, split: str, batch_size: int, final: bool | None = None,
+             mesh=None) -> dict:
   """Metrics of one whole split, the carry passed from batch to batch.
 
   Tasks that generate (translation) add metrics of their decoded output, the
   cheap ones at periodic evaluations and all of them at the `final` one.
   """
-  carry, sums = task.init_carry(model, batch_size), []
+  put = (lambda tree: sharding.put_batch(tree, mesh)) if mesh is not None else (lambda tree: tree)
+  carry, sums = put(task.init_carry(model, batch_size)), []
   for batch in task.eval_batches(split, batch_size):
-    batch_sums, carry = eval_step(params, batch, carry)
+    batch_sums, carry = eval_step(params, put(batch), carry)
     sums.append(batch_sums)
   metrics = task.summarize(split, _reduce(sums))
   if final is not None and hasattr(task, 'decode_metrics'):  # Metrics of generated output (BLEU).
@@ -186,7 +202,14 @@ def train_seconds(metrics_path: str) -> float:
   return total
 
 
+def is_main_process() -> bool:
+  """Only process 0 of a multi-host run writes logs, tables and plots."""
+  return jax.process_index() == 0
+
+
 def _write_config(workdir: str, config, derived: dict) -> None:
+  if not is_main_process():
+    return
   path = os.path.join(workdir, 'config.json')
   config_dict = dict(config.to_dict(), derived=derived)
   _note_config_change(path, config_dict)
@@ -194,9 +217,11 @@ def _write_config(workdir: str, config, derived: dict) -> None:
 
 
 def _finish(workdir: str, writer, step: int, results: dict) -> dict:
+  writer.close()
+  if not is_main_process():
+    return results
   print(f'step {step}: ' + ' '.join(f'{k} {v:.5g}' for k, v in sorted(results.items())))
   writers.write_json(os.path.join(workdir, 'results.json'), results)
-  writer.close()
   plots.plot_run(os.path.join(workdir, 'metrics.jsonl'), os.path.join(workdir, 'curves.png'))
   return results
 
@@ -238,33 +263,35 @@ def train_and_evaluate(config, workdir: str) -> dict:
   _write_config(workdir, config, {'total_steps': total_steps, 'steps_per_epoch': steps_per_epoch,
                                   'eval_every_steps': when.eval, 'checkpoint_every_steps': when.ckpt})
 
-  init_rng, train_rng = jax.random.split(jax.random.PRNGKey(config.seed))
-  carry = task.init_carry(model, config.train.batch_size)
-  example = next(task.train_batcher(config.train.batch_size, config.seed))
-  params = jax.jit(lambda rng: task.init_variables(model, rng, example, carry))(init_rng).get('params', {})
-  n_params = sum(p.size for p in jax.tree.leaves(params))
+  mesh = sharding.build_mesh(config.mesh)  # validate() has checked that batches and heads divide over it.
+  state, state_sharding = create_train_state(config, task, model, tx, mesh)
+  n_params = sum(p.size for p in jax.tree.leaves(state.params))
 
   ckpt = checkpoint.Checkpointer(ckpt_dir(workdir), config.checkpoint.max_to_keep)
-  writer = writers.MetricWriter(workdir)
+  writer = writers.MetricWriter(workdir, active=is_main_process())
   start = ckpt.latest_step()
   if config.init_from and start is None:
-    params, loaded, fresh = load_pretrained(params, config.init_from)
+    params, loaded, fresh = load_pretrained(state.params, config.init_from)
+    params = jax.device_put(params, state_sharding.params)
+    state = state.replace(params=params, opt_state=jax.jit(tx.init, out_shardings=state_sharding.opt_state)(params))
     print(f'Initialized {len(loaded)} parameter arrays from {config.init_from}; fresh: {", ".join(fresh) or "none"}.')
-  state = TrainState(step=jnp.asarray(0, jnp.int32), params=params, opt_state=tx.init(params), rng=train_rng,
-                     carry=carry)
   best = BestParams(workdir, config.eval.select_metric, config.eval.select_mode) if config.eval.select_metric else None
   if start is not None:
-    state, data_state = ckpt.restore(start, state)
+    state, data_state = ckpt.restore(start, state)  # Onto this run's mesh, whatever mesh saved it.
     batcher.restore(data_state)
     print(f'Resuming {workdir} from step {start}.', file=sys.stderr)
   start = start or 0
   writer.truncate_after(start)
 
-  train_steps = jax.jit(make_multi_step(make_train_step(model, task, tx, schedule)), donate_argnums=0)
-  eval_step = jax.jit(lambda params, batch, carry: task.eval_metrics(model, params, batch, carry))
+  metrics_sharding = sharding.replicated(mesh)
+  train_steps = compile_train_steps(model, task, tx, schedule, state_sharding, mesh)
+  eval_carry_sharding = sharding.carry_shardings(jax.eval_shape(lambda: task.init_carry(model, eval_batch_size)), mesh)
+  eval_step = jax.jit(lambda params, batch, carry: task.eval_metrics(model, params, batch, carry),
+                      out_shardings=(metrics_sharding, eval_carry_sharding))
+  evaluate_split = functools.partial(evaluate, task, model, eval_step, batch_size=eval_batch_size, mesh=mesh)
 
   bar = tqdm.tqdm(total=total_steps, initial=start, unit='step', dynamic_ncols=True,
-                  disable=not (config.log.progress_bar and sys.stderr.isatty()))
+                  disable=not (config.log.progress_bar and sys.stderr.isatty() and is_main_process()))
   print(f'{config.model.name}: {n_params:,} parameters; {total_steps} steps, {steps_per_epoch} per epoch.')
   window, finite_flags, last_saved = [], [], start
   window_start = time.time()
@@ -272,7 +299,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   while step < total_steps:
     num = min(config.train.steps_per_call, when.next_stop(step) - step)
     batches = [next(batcher) for _ in range(num)]
-    state, (metrics, finite) = train_steps(state, jax.tree.map(lambda *xs: np.stack(xs), *batches))
+    state, (metrics, finite) = train_steps(state, put_steps(batches, mesh))
     step += num
     window.append(metrics)
     finite_flags.append(finite)
@@ -290,7 +317,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       bar.set_postfix(loss=f'{train_metrics["loss"]:.4g}')
       window, finite_flags, window_start = [], [], time.time()
     if when.evaluates(step):
-      valid = evaluate(task, model, eval_step, state.params, 'valid', eval_batch_size, final=False)
+      valid = evaluate_split(state.params, 'valid', final=False)
       writer.write(step, 'valid', valid)
       if best:
         best.offer(step, valid, state.params)
@@ -304,16 +331,54 @@ def train_and_evaluate(config, workdir: str) -> dict:
   results = {'model/params': float(n_params)}
   final_params = state.params
   if best:
-    best.offer(total_steps, evaluate(task, model, eval_step, state.params, 'valid', eval_batch_size), state.params)
+    best.offer(total_steps, evaluate_split(state.params, 'valid'), state.params)
     selected_step, final_params = best.load(state.params)
     best.close()
     results['select/step'] = float(selected_step)
   for split in config.eval.splits.split(','):
-    split_metrics = evaluate(task, model, eval_step, final_params, split, eval_batch_size, final=True)
+    split_metrics = evaluate_split(final_params, split, final=True)
     writer.write(total_steps, split, split_metrics)
     results.update({f'{split}/{k}': v for k, v in split_metrics.items()})
   ckpt.close()
   return _finish(workdir, writer, total_steps, results)
+
+
+def create_train_state(config, task, model, tx, mesh):
+  """(state, its shardings): parameters and optimizer state are created already split as the rules
+  say (jit of the init with out_shardings), never whole on one device."""
+  init_rng, train_rng = jax.random.split(jax.random.PRNGKey(config.seed))
+  example = next(task.train_batcher(config.train.batch_size, config.seed))
+
+  def init_state(rng):
+    carry = task.init_carry(model, config.train.batch_size)
+    params = task.init_variables(model, rng, example, carry).get('params', {})
+    return TrainState(step=jnp.asarray(0, jnp.int32), params=params, opt_state=tx.init(params), rng=train_rng,
+                      carry=carry)
+
+  state_sharding = state_shardings(jax.eval_shape(init_state, init_rng), config.mesh.rules, mesh)
+  return jax.jit(init_state, out_shardings=state_sharding)(init_rng), state_sharding
+
+
+def state_shardings(abstract_state: TrainState, rules, mesh) -> TrainState:
+  """Where every leaf of the train state lives: parameters by the rules, optimizer moments like their
+  parameters, the recurrent carry split like the batch, the rest (step, rng, counters) replicated."""
+  params = sharding.param_shardings(abstract_state.params, rules, mesh)
+  by_path = traverse_util.flatten_dict(params, sep='/')
+  shapes = {path: leaf.shape for path, leaf in traverse_util.flatten_dict(abstract_state.params, sep='/').items()}
+
+  def like_param(key_path, leaf):
+    # An optimizer leaf whose trailing dict keys spell a parameter's path, with its shape, is that
+    # parameter's moment (adam's mu and nu, momentum's trace...).
+    names = [str(k.key) for k in key_path if isinstance(k, jax.tree_util.DictKey)]
+    for i in range(len(names)):
+      path = '/'.join(names[i:])
+      if shapes.get(path) == leaf.shape:
+        return by_path[path]
+    return sharding.replicated(mesh)
+
+  return TrainState(step=sharding.replicated(mesh), params=params,
+                    opt_state=jax.tree_util.tree_map_with_path(like_param, abstract_state.opt_state),
+                    rng=sharding.replicated(mesh), carry=sharding.carry_shardings(abstract_state.carry, mesh))
 
 
 def ckpt_dir(workdir: str) -> str:

@@ -25,12 +25,16 @@ def read_jsonl(path: str) -> list[dict]:
 class MetricWriter:
   """One JSON object per (step, split) in metrics.jsonl, the same scalars in TensorBoard."""
 
-  def __init__(self, workdir: str):
+  def __init__(self, workdir: str, active: bool = True):
+    """active=False (the other processes of a multi-host run): writes nothing."""
     self.path = os.path.join(workdir, 'metrics.jsonl')
-    self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'))
+    self.active = active
+    self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard')) if active else None
 
   def truncate_after(self, step: int) -> None:
     """Drops records past `step`: a resumed run rewrites them, so none appear twice."""
+    if not self.active:
+      return
     kept = [r for r in read_jsonl(self.path) if r['step'] <= step]
     tmp = self.path + '.tmp'
     with open(tmp, 'w') as f:
@@ -38,6 +42,8 @@ class MetricWriter:
     os.replace(tmp, self.path)
 
   def write(self, step: int, split: str, metrics: dict) -> None:
+    if not self.active:
+      return
     record = {'step': int(step), 'split': split, 'wall_time': round(time.time(), 3)}
     record.update({k: float(v) for k, v in metrics.items()})
     with open(self.path, 'a') as f:
@@ -46,4 +52,5 @@ class MetricWriter:
       self._tb.add_scalar(f'{split}/{name}', float(value), int(step))
 
   def close(self) -> None:
-    self._tb.close()
+    if self.active:
+      self._tb.close()
