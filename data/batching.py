@@ -71,3 +71,59 @@ def eval_batches(arrays: dict, batch_size: int):
   size = num_examples(arrays)
   for start in range(0, size, batch_size):
     yield _padded(arrays, np.arange(start, min(start + batch_size, size)), batch_size)
+
+
+class LengthGroupedBatcher:
+  """Endless shuffled epochs of length-grouped batches; epoch e depends only on (seed, e).
+
+  Each epoch permutes the examples, cuts the permutation into pools of
+  batch_size * pool_batches, sorts each pool by `lengths` and cuts it into
+  batches (so a batch holds examples of similar length, with little padding),
+  then shuffles the order of the epoch's batches. Only the last pool can end in
+  a short batch. Its position is (epoch, batch), saved with every checkpoint,
+  so a resumed run draws exactly the batches an uninterrupted one would.
+  Subclasses turn a batch's example indices into arrays (`make_batch`).
+  """
+
+  def __init__(self, lengths, batch_size: int, seed: int, pool_batches: int = 100):
+    self._lengths = np.asarray(lengths)
+    self.size = len(self._lengths)
+    self.batch_size, self.seed = batch_size, seed
+    self.pool_size = batch_size * pool_batches
+    full_pools, rest = divmod(self.size, self.pool_size)
+    self.steps_per_epoch = full_pools * pool_batches + -(-rest // batch_size)
+    self.epoch, self.index = 0, 0
+    self._batches_epoch, self._batches = -1, None
+
+  def state(self) -> dict:
+    return {'epoch': self.epoch, 'index': self.index}
+
+  def restore(self, state: dict) -> None:
+    self.epoch, self.index = int(state['epoch']), int(state['index'])
+
+  def _epoch_batches(self) -> list:
+    """The example indices of each batch of the current epoch, in the order drawn."""
+    if self._batches_epoch != self.epoch:
+      rng = np.random.default_rng([self.seed, self.epoch])
+      order = rng.permutation(self.size)
+      batches = []
+      for start in range(0, self.size, self.pool_size):
+        pool = order[start:start + self.pool_size]
+        pool = pool[np.argsort(self._lengths[pool], kind='stable')]
+        batches += [pool[i:i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
+      self._batches = [batches[i] for i in rng.permutation(len(batches))]
+      self._batches_epoch = self.epoch
+    return self._batches
+
+  def make_batch(self, index: np.ndarray) -> dict:
+    raise NotImplementedError
+
+  def __iter__(self):
+    return self
+
+  def __next__(self) -> dict:
+    index = self._epoch_batches()[self.index]
+    self.index += 1
+    if self.index == self.steps_per_epoch:
+      self.epoch, self.index = self.epoch + 1, 0
+    return self.make_batch(index)

@@ -28,6 +28,7 @@ import re
 
 import numpy as np
 
+from data import batching
 from data import files
 from data import tokenizers
 from data.parallel import read_lines
@@ -309,60 +310,18 @@ def _check_examples(ids: list, labels) -> np.ndarray:
   return labels
 
 
-class LabeledBatcher:
-  """Endless shuffled epochs of length-grouped batches; epoch e depends only on (seed, e).
-
-  As data.parallel.ParallelBatcher: each epoch permutes the examples, cuts the
-  permutation into pools of batch_size * pool_batches, sorts each pool by length
-  and cuts it into batches (little padding), then shuffles the order of the
-  epoch's batches. Only the last pool can end in a short batch, filled with rows
-  of weight 0. Its position is (epoch, batch), saved with every checkpoint, so a
-  resumed run draws exactly the batches an uninterrupted one would.
-  """
+class LabeledBatcher(batching.LengthGroupedBatcher):
+  """Length-grouped batches of labeled sentences; a short last batch is filled with rows of weight 0."""
 
   def __init__(self, ids: list, labels, batch_size: int, seed: int, pad_multiple: int = 8,
                min_len: int = 1, pool_batches: int = 100):
     self.labels = _check_examples(ids, labels)
-    self.size = len(ids)
-    if not self.size:
+    if not len(ids):
       raise ValueError('No labeled sentences to train on.')
-    self.ids, self.batch_size, self.seed = ids, batch_size, seed
-    self.pad_multiple, self.min_len = pad_multiple, min_len
-    self.pool_size = batch_size * pool_batches
-    self._lengths = np.array([len(s) for s in ids])
-    full_pools, rest = divmod(self.size, self.pool_size)
-    self.steps_per_epoch = full_pools * pool_batches + -(-rest // batch_size)
-    self.epoch, self.index = 0, 0
-    self._batches_epoch, self._batches = -1, None
+    super().__init__([len(s) for s in ids], batch_size, seed, pool_batches)
+    self.ids, self.pad_multiple, self.min_len = ids, pad_multiple, min_len
 
-  def state(self) -> dict:
-    return {'epoch': self.epoch, 'index': self.index}
-
-  def restore(self, state: dict) -> None:
-    self.epoch, self.index = int(state['epoch']), int(state['index'])
-
-  def _epoch_batches(self) -> list:
-    """The example indices of each batch of the current epoch, in the order drawn."""
-    if self._batches_epoch != self.epoch:
-      rng = np.random.default_rng([self.seed, self.epoch])
-      order = rng.permutation(self.size)
-      batches = []
-      for start in range(0, self.size, self.pool_size):
-        pool = order[start:start + self.pool_size]
-        pool = pool[np.argsort(self._lengths[pool], kind='stable')]
-        batches += [pool[i:i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
-      self._batches = [batches[i] for i in rng.permutation(len(batches))]
-      self._batches_epoch = self.epoch
-    return self._batches
-
-  def __iter__(self):
-    return self
-
-  def __next__(self) -> dict:
-    index = self._epoch_batches()[self.index]
-    self.index += 1
-    if self.index == self.steps_per_epoch:
-      self.epoch, self.index = self.epoch + 1, 0
+  def make_batch(self, index: np.ndarray) -> dict:
     return _make_batch(self.ids, self.labels, index, self.batch_size, self.pad_multiple, self.min_len)
 
 

@@ -21,6 +21,7 @@ import os
 
 import numpy as np
 
+from data import batching
 from data import files
 from data import tokenizers
 
@@ -239,60 +240,18 @@ def _check_pairs(src_ids: list, tgt_ids: list) -> int:
   return len(src_ids)
 
 
-class ParallelBatcher:
-  """Endless shuffled epochs of length-grouped batches; epoch e depends only on (seed, e).
-
-  Each epoch permutes the examples, cuts the permutation into pools of
-  batch_size * pool_batches, sorts each pool by src + tgt length and cuts it
-  into batches (so a batch holds sentences of similar length, with little
-  padding), then shuffles the order of the epoch's batches. Only the last pool
-  can end in a short batch, padded with empty rows. Its position is (epoch,
-  batch), saved with every checkpoint, so a resumed run draws exactly the
-  batches an uninterrupted one would.
-  """
+class ParallelBatcher(batching.LengthGroupedBatcher):
+  """Length-grouped batches of sentence pairs (grouped by source + target length); a short last
+  batch is padded with empty rows."""
 
   def __init__(self, src_ids: list, tgt_ids: list, batch_size: int, seed: int,
                pad_multiple: int = 8, pool_batches: int = 100):
-    self.size = _check_pairs(src_ids, tgt_ids)
-    if not self.size:
+    if not _check_pairs(src_ids, tgt_ids):
       raise ValueError('No sentence pairs to train on.')
-    self.src_ids, self.tgt_ids = src_ids, tgt_ids
-    self.batch_size, self.seed = batch_size, seed
-    self.pad_multiple, self.pool_size = pad_multiple, batch_size * pool_batches
-    self._lengths = np.array([len(s) + len(t) for s, t in zip(src_ids, tgt_ids)])
-    full_pools, rest = divmod(self.size, self.pool_size)
-    self.steps_per_epoch = full_pools * pool_batches + -(-rest // batch_size)
-    self.epoch, self.index = 0, 0
-    self._batches_epoch, self._batches = -1, None
+    super().__init__([len(s) + len(t) for s, t in zip(src_ids, tgt_ids)], batch_size, seed, pool_batches)
+    self.src_ids, self.tgt_ids, self.pad_multiple = src_ids, tgt_ids, pad_multiple
 
-  def state(self) -> dict:
-    return {'epoch': self.epoch, 'index': self.index}
-
-  def restore(self, state: dict) -> None:
-    self.epoch, self.index = int(state['epoch']), int(state['index'])
-
-  def _epoch_batches(self) -> list:
-    """The example indices of each batch of the current epoch, in the order drawn."""
-    if self._batches_epoch != self.epoch:
-      rng = np.random.default_rng([self.seed, self.epoch])
-      order = rng.permutation(self.size)
-      batches = []
-      for start in range(0, self.size, self.pool_size):
-        pool = order[start:start + self.pool_size]
-        pool = pool[np.argsort(self._lengths[pool], kind='stable')]
-        batches += [pool[i:i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
-      self._batches = [batches[i] for i in rng.permutation(len(batches))]
-      self._batches_epoch = self.epoch
-    return self._batches
-
-  def __iter__(self):
-    return self
-
-  def __next__(self) -> dict:
-    index = self._epoch_batches()[self.index]
-    self.index += 1
-    if self.index == self.steps_per_epoch:
-      self.epoch, self.index = self.epoch + 1, 0
+  def make_batch(self, index: np.ndarray) -> dict:
     return _make_batch(self.src_ids, self.tgt_ids, index, self.batch_size, self.pad_multiple)
 
 
