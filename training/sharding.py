@@ -135,11 +135,12 @@ def put_batch(batch, mesh, batch_dim: int = 0):
     sharding = batch_sharding(mesh, batch_dim, x.ndim)
     if jax.process_count() == 1:
       return jax.device_put(x, sharding)
-    rows = [index[batch_dim] if x.ndim > batch_dim else slice(None)
-            for index in sharding.addressable_devices_indices_map(x.shape).values()]
-    starts = [r.start or 0 for r in rows]
-    stops = [x.shape[batch_dim] if r.stop is None else r.stop for r in rows] if x.ndim > batch_dim else [0]
-    local = x[(slice(None),) * batch_dim + (slice(min(starts), max(stops)),)] if x.ndim > batch_dim else x
+    local = x
+    if x.ndim > batch_dim:  # This process's devices hold one contiguous block of rows.
+      rows = [index[batch_dim] for index in sharding.addressable_devices_indices_map(x.shape).values()]
+      start = min(r.start or 0 for r in rows)
+      stop = max(x.shape[batch_dim] if r.stop is None else r.stop for r in rows)
+      local = x[(slice(None),) * batch_dim + (slice(start, stop),)]
     return jax.make_array_from_process_local_data(sharding, local, x.shape)
   return jax.tree.map(put, batch)
 
@@ -147,9 +148,3 @@ def put_batch(batch, mesh, batch_dim: int = 0):
 def carry_shardings(carry, mesh):
   """Recurrent states (batch, ...) split like the batch."""
   return jax.tree.map(lambda c: batch_sharding(mesh, 0, len(c.shape)), carry)
-
-
-def describe(params, mesh) -> str:
-  """One line per parameter: path, shape, spec (for logs and the scaling docs)."""
-  flat = traverse_util.flatten_dict(params, sep='/')
-  return '\n'.join(f'{path:50s} {str(tuple(x.shape)):18s} {x.sharding.spec}' for path, x in sorted(flat.items()))
