@@ -95,9 +95,11 @@ def _kim_uniform(key, shape, dtype=jnp.float32):
 class KimCNN(_NoLM, nn.Module):
   """Kim (2014): convolutions of several widths over the embeddings, max over time, dropout, softmax.
 
-  Window i of width w is valid iff i + w <= max(length, w): it lies within the sentence, or is the one
-  window of a sentence shorter than w, whose positions past the end read zero vectors. So the features
-  do not depend on how far a row is padded.
+  `wide` (Kim's code): each sentence is padded with w - 1 zero vectors on both sides, so the windows are
+  all those holding at least one real token, and every token is in w windows of width w, the first and
+  last included. Otherwise (narrow) the windows lie within the sentence, plus the one window of a sentence
+  shorter than w, whose positions past the end read zero vectors. Windows of padding alone are left out
+  either way, so the features do not depend on how far a row is padded.
   """
   NO_LM_REASON = 'a convolution over the whole sentence has no causal or masked LM'
   vocab_size: int
@@ -106,6 +108,7 @@ class KimCNN(_NoLM, nn.Module):
   filter_widths: tuple[int, ...] = (3, 4, 5)
   num_filters: int = 100
   dropout: float = 0.5
+  wide: bool = False
 
   def setup(self):
     self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=_kim_uniform)
@@ -115,15 +118,22 @@ class KimCNN(_NoLM, nn.Module):
 
   def features(self, tokens_BT, length_B, train: bool = False):
     del train  # Dropout comes after the pooled features.
-    T = tokens_BT.shape[1]
+    T, widest = tokens_BT.shape[1], max(self.filter_widths)
     x_BTD = self.embed(tokens_BT) * valid_mask(length_B, T)[..., None]
-    T_padded = max(T, max(self.filter_widths))  # At least one window of every width.
-    x_BTD = jnp.pad(x_BTD, ((0, 0), (0, T_padded - T), (0, 0)))
+    # Zeros before (wide only) and after the tokens: at least one window of every width.
+    left = widest - 1 if self.wide else 0
+    right = widest - 1 if self.wide else max(widest - T, 0)
+    x_BTD = jnp.pad(x_BTD, ((0, 0), (left, right), (0, 0)))
     pooled = []
     for w, conv in zip(self.filter_widths, self.convs):
-      h_BNF = jax.nn.relu(conv(x_BTD))  # N = T_padded - w + 1 windows.
-      ok_BN = jnp.arange(h_BNF.shape[1])[None, :] + w <= jnp.maximum(length_B, w)[:, None]
-      # After the ReLU every value is >= 0 and window 0 is always valid, so zeros stand in for invalid windows.
+      h_BNF = jax.nn.relu(conv(x_BTD))
+      start_N = jnp.arange(h_BNF.shape[1]) - left  # Window n covers tokens start .. start + w - 1.
+      if self.wide:
+        last_B = length_B[:, None] - 1  # An empty row (-1) has no window.
+        ok_BN = (start_N[None, :] + w - 1 >= 0) & (start_N[None, :] <= last_B) & (last_B >= 0)
+      else:
+        ok_BN = start_N[None, :] + w <= jnp.maximum(length_B, w)[:, None]
+      # After the ReLU every value is >= 0, so zeros stand in for the left-out windows (an empty row: all).
       pooled.append(jnp.max(jnp.where(ok_BN[..., None], h_BNF, 0.0), axis=1))
     return jnp.concatenate(pooled, axis=-1)
 

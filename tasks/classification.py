@@ -4,7 +4,9 @@
 `accuracy` (in %). With `task.lm_weight` = λ > 0 the loss adds λ times the causal LM
 loss of the same sentences (GPT-1's auxiliary objective during fine-tuning).
 `task.max_norm` > 0 rescales each class's output weight vector to at most that
-L2 norm after every update (Kim 2014).
+L2 norm after every update (Kim 2014). `task.word_dropout` = p > 0 replaces each
+real token of a training sentence by <unk> with probability p (word dropout, as in
+Iyyer et al. 2015 and Dai & Le 2015; evaluation reads every word).
 
 'pretrain': a language-model objective over unlabeled sentences
 (`data.pretrain_corpus`): `causal` (next token; the GPT and the LSTM) or `mlm`
@@ -62,6 +64,13 @@ def mask_tokens(rng, tokens_BT, length_B, vocab_size: int, rate: float = 0.15):
   return inputs_BT, chosen_BT
 
 
+def drop_words(rng, tokens_BT, length_B, rate: float):
+  """tokens_BT with each real token replaced by <unk> with probability `rate` (padding is kept)."""
+  real_BT = jnp.arange(tokens_BT.shape[1])[None, :] < length_B[:, None]
+  dropped_BT = (jax.random.uniform(rng, tokens_BT.shape) < rate) & real_BT
+  return jnp.where(dropped_BT, labeled.UNK_ID, tokens_BT)
+
+
 def causal_lm_sums(logits_BTV, tokens_BT, length_B):
   """(summed nll, count) and (correct, count) of predicting token t+1 from logits at t, real tokens only."""
   targets_BT = tokens_BT[:, 1:]
@@ -101,6 +110,8 @@ class ClassificationTask(_SentenceTask):
       raise ValueError(f'task.lm_weight must be >= 0; got {config.task.lm_weight}.')
     if config.task.max_norm < 0:
       raise ValueError(f'task.max_norm must be >= 0 (0 = off); got {config.task.max_norm}.')
+    if not 0 <= config.task.word_dropout < 1:
+      raise ValueError(f'task.word_dropout must be in [0, 1); got {config.task.word_dropout}.')
 
   def __init__(self, config, workdir: str):
     self.config = config
@@ -123,6 +134,9 @@ class ClassificationTask(_SentenceTask):
 
   def loss(self, model, params, batch, carry, rng, step):
     variables, args = {'params': params}, (batch['tokens'], batch['length'])
+    if self.config.task.word_dropout:
+      word_rng, rng = jax.random.split(rng)
+      args = (drop_words(word_rng, *args, self.config.task.word_dropout), batch['length'])
     lm_weight = self.config.task.lm_weight
     if lm_weight:
       logits_BC, lm_logits_BTV = model.apply(variables, *args, train=True, rngs={'dropout': rng},
@@ -132,8 +146,9 @@ class ClassificationTask(_SentenceTask):
     sums = self._sums(logits_BC, batch)
     total = sums['loss'][0] / jnp.maximum(sums['loss'][1], 1.0)
     if lm_weight:
-      # Filler rows of a partial batch have length 0, so they add no LM terms.
-      lm_loss, _ = causal_lm_sums(lm_logits_BTV, *args)
+      # Filler rows of a partial batch have length 0, so they add no LM terms. The targets are the words
+      # as written, also where word dropout hid them from the input.
+      lm_loss, _ = causal_lm_sums(lm_logits_BTV, batch['tokens'], batch['length'])
       sums['lm_loss'] = lm_loss
       total = total + lm_weight * lm_loss[0] / jnp.maximum(lm_loss[1], 1.0)
     return total, (sums, carry)

@@ -53,6 +53,20 @@ def test_masking_proportions_on_a_large_sample():
   assert not (chosen & ~real).any()
 
 
+def test_word_dropout_hides_that_share_of_the_real_tokens_and_nothing_else():
+  B, T, V = 256, 128, 1000
+  rng = np.random.RandomState(2)
+  tokens = rng.randint(labeled.NUM_SPECIAL, V, (B, T))
+  length = rng.randint(0, T + 1, B)
+  real = np.arange(T)[None, :] < length[:, None]
+  tokens[~real] = labeled.PAD_ID
+  dropped = np.asarray(classification.drop_words(jax.random.PRNGKey(0), jnp.asarray(tokens), jnp.asarray(length),
+                                                 0.25))
+  hidden = dropped != tokens
+  assert (dropped[hidden] == labeled.UNK_ID).all() and not hidden[~real].any()
+  assert hidden.sum() / real.sum() == pytest.approx(0.25, abs=0.005)
+
+
 def test_causal_lm_sums_match_a_loop():
   rng = np.random.RandomState(1)
   B, T, V = 3, 6, 7
@@ -142,3 +156,5 @@ def test_config_errors_name_the_choices():
     config_loading.validate(_config('configs/classify/boe.py', init_from='/nonexistent'))
   with pytest.raises(config_loading.ConfigError, match='sst2'):
     config_loading.validate(_config('configs/classify/boe.py', **{'data.name': 'imdb'}))
+  with pytest.raises(config_loading.ConfigError, match=r'task.word_dropout must be in \[0, 1\)'):
+    config_loading.validate(_config('configs/classify/kim_cnn.py', **{'task.word_dropout': 1.0}))

@@ -73,22 +73,28 @@ def test_extra_padding_and_garbage_past_the_length_change_no_logit(name):
     np.testing.assert_allclose(lm_padded[real], lm[real], rtol=1e-5, atol=1e-5)
 
 
-def test_kim_cnn_pads_exactly_and_pools_valid_windows_like_a_numpy_loop():
+@pytest.mark.parametrize('wide', [True, False])
+def test_kim_cnn_pads_exactly_and_pools_valid_windows_like_a_numpy_loop(wide):
   tokens, lengths = _batch()
   params = _params('kim_cnn')
+  model = MODELS['kim_cnn'].clone(wide=wide)
+  features = lambda *args: model.apply({'params': params}, *args, method='features')
   padded = _garbage_padded(tokens, lengths, extra=3)
-  np.testing.assert_array_equal(_apply('kim_cnn', padded, lengths), _apply('kim_cnn', tokens, lengths))
+  np.testing.assert_array_equal(features(padded, lengths), features(tokens, lengths))
   table = np.asarray(params['embed']['embedding'])
   expected = np.zeros((B, 3 * 4), np.float32)
   for b, length in enumerate(LENGTHS):
     for j, w in enumerate((2, 3, 5)):
       kernel_WDF, bias_F = np.asarray(params[f'convs_{j}']['kernel']), np.asarray(params[f'convs_{j}']['bias'])
-      x = np.zeros((max(length, w), 6), np.float32)  # A sentence shorter than w: one window, zeros after it.
-      x[:length] = table[np.asarray(tokens)[b, :length]]
+      real = table[np.asarray(tokens)[b, :length]]
+      if wide:  # w - 1 zero vectors on each side; an empty sentence has no window and pools to zeros.
+        x = np.concatenate([np.zeros((w - 1, 6)), real, np.zeros((w - 1, 6))]) if length else np.zeros((0, 6))
+      else:  # A sentence shorter than w: one window, zeros after it.
+        x = np.concatenate([real, np.zeros((max(w - length, 0), 6))])
       windows = [np.maximum(np.einsum('wd,wdf->f', x[i:i + w], kernel_WDF) + bias_F, 0.0)
                  for i in range(len(x) - w + 1)]
-      expected[b, 4 * j:4 * (j + 1)] = np.max(windows, axis=0)
-  np.testing.assert_allclose(_apply('kim_cnn', padded, lengths, method='features'), expected, rtol=1e-5, atol=1e-5)
+      expected[b, 4 * j:4 * (j + 1)] = np.max(windows, axis=0) if windows else 0.0
+  np.testing.assert_allclose(features(padded, lengths), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_bilstm_directions_equal_each_direction_run_over_the_real_tokens_alone():

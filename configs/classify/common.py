@@ -16,6 +16,7 @@ def get_config(variant=''):
   c.task.name = 'classification'
   c.task.lm_weight = 0.0  # λ of the auxiliary causal LM loss (GPT-1 fine-tuning: 0.5).
   c.task.max_norm = 0.0  # > 0: each class's output weight vector is rescaled to this L2 norm at most.
+  c.task.word_dropout = 0.0  # Training only: each real token becomes <unk> with this probability.
 
   c.data.name = 'sst2'  # sst2, mr, or files (data.train_path/valid_path/test_path, or data.path with folds).
   c.data.fold = 0  # k-fold sets: the test fold.

@@ -13,6 +13,7 @@ def get_config(variant=''):
   c.model.filter_widths = (3, 4, 5)
   c.model.num_filters = 100
   c.model.dropout = 0.5
+  c.model.wide = False  # True: Kim's code's w - 1 zero vectors on both sides of each sentence.
   c.task.max_norm = 3.0
   c.data.min_len = 5  # The widest filter.
   c.optimizer.name = 'adadelta'
