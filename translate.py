@@ -42,7 +42,7 @@ def plot_first(model, params, src_vocab, tgt_vocab, line: str, target_ids, path:
   weights_TS = np.asarray(weights_BTS[0])
   target = [tgt_vocab.decode([i]) or '·' for i in target_ids] + ['</s>']
   source = [src_vocab.decode([i]) or '·' for i in src_S]
-  plots.plot_attention(weights_TS, target, f'cross-attention: {line[:60]}', path, key_labels=source,
+  plots.plot_attention(weights_TS, target, f'cross-attention: {line}', path, key_labels=source,
                        axis_names=('target token', 'source token'))
 
 

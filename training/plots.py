@@ -1,4 +1,6 @@
 """Learning curves from metrics.jsonl: one run, or the rows of a sweep."""
+import textwrap
+
 import matplotlib
 
 matplotlib.use('Agg')
@@ -63,7 +65,8 @@ def plot_attention(weights_TS, labels: list[str], title: str, out_path: str, key
   show = lambda tokens: [repr(t)[1:-1].replace(' ', '\u2423') for t in tokens]  # Newlines, spaces stay visible.
   ax.set_xticks(range(len(key_labels)), show(key_labels), fontsize=7, family='monospace', rotation=90)
   ax.set_yticks(range(len(labels)), show(labels), fontsize=7, family='monospace')
-  ax.set(xlabel=axis_names[1], ylabel=axis_names[0], title=title)
+  ax.set(xlabel=axis_names[1], ylabel=axis_names[0])
+  ax.set_title('\n'.join(textwrap.wrap(title, int(7 * width))), fontsize=9)  # About 7 characters an inch.
   fig.colorbar(image, ax=ax, fraction=0.046)
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
