@@ -26,21 +26,23 @@ def num_examples(arrays: dict) -> int:
   return sizes.pop()
 
 
-class EpochBatcher:
-  """Shuffled passes over a split; the order of epoch e depends only on (seed, e).
+class ShuffledEpochs:
+  """Endless shuffled epochs of batches; the batches of epoch e depend only on (seed, e).
 
   Its position is (epoch, batch index), saved with every checkpoint, so a
   resumed run draws exactly the batches an uninterrupted one would.
+  Subclasses set `size`, `batch_size`, `seed` and `steps_per_epoch`, cut an
+  epoch into batches of example indices (`epoch_batches`, from the epoch's
+  generator) and turn those indices into arrays (`make_batch`).
   """
+  epoch, index = 0, 0
+  _batches_epoch, _batches = -1, None
 
-  def __init__(self, arrays: dict, batch_size: int, seed: int):
-    self.arrays = arrays
-    self.batch_size = batch_size
-    self.seed = seed
-    self.size = num_examples(arrays)
-    self.steps_per_epoch = -(-self.size // batch_size)
-    self.epoch, self.index = 0, 0
-    self._order_epoch, self._order = -1, None
+  def epoch_batches(self, rng: np.random.Generator) -> list:
+    raise NotImplementedError
+
+  def make_batch(self, index: np.ndarray) -> dict:
+    raise NotImplementedError
 
   def state(self) -> dict:
     return {'epoch': self.epoch, 'index': self.index}
@@ -48,21 +50,35 @@ class EpochBatcher:
   def restore(self, state: dict) -> None:
     self.epoch, self.index = int(state['epoch']), int(state['index'])
 
-  def _epoch_order(self) -> np.ndarray:
-    if self._order_epoch != self.epoch:
-      self._order = np.random.default_rng([self.seed, self.epoch]).permutation(self.size)
-      self._order_epoch = self.epoch
-    return self._order
-
   def __iter__(self):
     return self
 
   def __next__(self) -> dict:
-    start = self.index * self.batch_size
-    index = self._epoch_order()[start:start + self.batch_size]
+    if self._batches_epoch != self.epoch:
+      self._batches = self.epoch_batches(np.random.default_rng([self.seed, self.epoch]))
+      self._batches_epoch = self.epoch
+    index = self._batches[self.index]
     self.index += 1
     if self.index == self.steps_per_epoch:
       self.epoch, self.index = self.epoch + 1, 0
+    return self.make_batch(index)
+
+
+class EpochBatcher(ShuffledEpochs):
+  """Each epoch a fresh permutation of the examples, cut into batches in order."""
+
+  def __init__(self, arrays: dict, batch_size: int, seed: int):
+    self.arrays = arrays
+    self.batch_size = batch_size
+    self.seed = seed
+    self.size = num_examples(arrays)
+    self.steps_per_epoch = -(-self.size // batch_size)
+
+  def epoch_batches(self, rng: np.random.Generator) -> list:
+    order = rng.permutation(self.size)
+    return [order[start:start + self.batch_size] for start in range(0, self.size, self.batch_size)]
+
+  def make_batch(self, index: np.ndarray) -> dict:
     return _padded(self.arrays, index, self.batch_size)
 
 
@@ -73,16 +89,15 @@ def eval_batches(arrays: dict, batch_size: int):
     yield _padded(arrays, np.arange(start, min(start + batch_size, size)), batch_size)
 
 
-class LengthGroupedBatcher:
-  """Endless shuffled epochs of length-grouped batches; epoch e depends only on (seed, e).
+class LengthGroupedBatcher(ShuffledEpochs):
+  """Shuffled epochs of length-grouped batches.
 
   Each epoch permutes the examples, cuts the permutation into pools of
   batch_size * pool_batches, sorts each pool by `lengths` and cuts it into
   batches (so a batch holds examples of similar length, with little padding),
   then shuffles the order of the epoch's batches. Only the last pool can end in
-  a short batch. Its position is (epoch, batch), saved with every checkpoint,
-  so a resumed run draws exactly the batches an uninterrupted one would.
-  Subclasses turn a batch's example indices into arrays (`make_batch`).
+  a short batch. Subclasses turn a batch's example indices into arrays
+  (`make_batch`).
   """
 
   def __init__(self, lengths, batch_size: int, seed: int, pool_batches: int = 100):
@@ -92,38 +107,12 @@ class LengthGroupedBatcher:
     self.pool_size = batch_size * pool_batches
     full_pools, rest = divmod(self.size, self.pool_size)
     self.steps_per_epoch = full_pools * pool_batches + -(-rest // batch_size)
-    self.epoch, self.index = 0, 0
-    self._batches_epoch, self._batches = -1, None
 
-  def state(self) -> dict:
-    return {'epoch': self.epoch, 'index': self.index}
-
-  def restore(self, state: dict) -> None:
-    self.epoch, self.index = int(state['epoch']), int(state['index'])
-
-  def _epoch_batches(self) -> list:
-    """The example indices of each batch of the current epoch, in the order drawn."""
-    if self._batches_epoch != self.epoch:
-      rng = np.random.default_rng([self.seed, self.epoch])
-      order = rng.permutation(self.size)
-      batches = []
-      for start in range(0, self.size, self.pool_size):
-        pool = order[start:start + self.pool_size]
-        pool = pool[np.argsort(self._lengths[pool], kind='stable')]
-        batches += [pool[i:i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
-      self._batches = [batches[i] for i in rng.permutation(len(batches))]
-      self._batches_epoch = self.epoch
-    return self._batches
-
-  def make_batch(self, index: np.ndarray) -> dict:
-    raise NotImplementedError
-
-  def __iter__(self):
-    return self
-
-  def __next__(self) -> dict:
-    index = self._epoch_batches()[self.index]
-    self.index += 1
-    if self.index == self.steps_per_epoch:
-      self.epoch, self.index = self.epoch + 1, 0
-    return self.make_batch(index)
+  def epoch_batches(self, rng: np.random.Generator) -> list:
+    order = rng.permutation(self.size)
+    batches = []
+    for start in range(0, self.size, self.pool_size):
+      pool = order[start:start + self.pool_size]
+      pool = pool[np.argsort(self._lengths[pool], kind='stable')]
+      batches += [pool[i:i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
