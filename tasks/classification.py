@@ -55,7 +55,7 @@ def _encode(vocab, texts: list, max_len: int) -> list:
 def mask_tokens(rng, tokens_BT, length_B, vocab_size: int, rate: float = 0.15):
   """BERT's corruption: (inputs (B, T), chosen (B, T) bool), chosen among real tokens with probability `rate`."""
   choose_rng, kind_rng, word_rng = jax.random.split(rng, 3)
-  real_BT = jnp.arange(tokens_BT.shape[1])[None, :] < length_B[:, None]
+  real_BT = classifiers.valid_mask(length_B, tokens_BT.shape[1])
   chosen_BT = (jax.random.uniform(choose_rng, tokens_BT.shape) < rate) & real_BT
   kind_BT = jax.random.uniform(kind_rng, tokens_BT.shape)
   random_BT = jax.random.randint(word_rng, tokens_BT.shape, labeled.NUM_SPECIAL, vocab_size)
@@ -66,7 +66,7 @@ def mask_tokens(rng, tokens_BT, length_B, vocab_size: int, rate: float = 0.15):
 
 def drop_words(rng, tokens_BT, length_B, rate: float):
   """tokens_BT with each real token replaced by <unk> with probability `rate` (padding is kept)."""
-  real_BT = jnp.arange(tokens_BT.shape[1])[None, :] < length_B[:, None]
+  real_BT = classifiers.valid_mask(length_B, tokens_BT.shape[1])
   dropped_BT = (jax.random.uniform(rng, tokens_BT.shape) < rate) & real_BT
   return jnp.where(dropped_BT, labeled.UNK_ID, tokens_BT)
 
