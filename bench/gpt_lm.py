@@ -67,7 +67,8 @@ def run_seqlab() -> dict:
   schedule = optim.build_schedule(config, total, total)
 
   class Task:  # The LM task's loss without its corpus.
-    loss = staticmethod(lm_task.train_loss)
+    loss = staticmethod(lambda model, params, batch, carry, rng, step: lm_task.train_loss(
+        model, params, batch, carry, rng))
 
   calls = -(-FLAGS.steps // K)
   data = _batches(config, VOCAB, K * (calls + 1))

@@ -74,7 +74,8 @@ def time_seqlab():
   tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))
   state = loop.TrainState(step=jnp.asarray(0), params=params, opt_state=tx.init(params), rng=jax.random.PRNGKey(1),
                           carry=carry)
-  task = types.SimpleNamespace(loss=lm_task.train_loss)
+  task = types.SimpleNamespace(loss=lambda model, params, batch, carry, rng, step: lm_task.train_loss(
+      model, params, batch, carry, rng))
   train_step = jax.jit(loop.make_train_step(model, task, tx, optax.constant_schedule(1e-3)), donate_argnums=0)
   start = time.perf_counter()
   compiled = train_step.lower(state, batch).compile()

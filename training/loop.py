@@ -53,11 +53,20 @@ def make_train_step(model, task, tx, schedule):
 
 
 def make_multi_step(train_step):
-  """K steps in one call: (state, batches stacked on a leading K axis) -> (state, (metrics, finite) stacked)."""
+  """K steps in one call: (state, batches stacked on a leading K axis) -> (state, (metrics, finite) stacked).
+
+  One step is called as is: XLA on the CPU runs a step inside a loop (even a scan of length 1) several
+  times slower when the state holds large arrays (a 6M-parameter Kim CNN step: 66 ms plain, 546 ms in a
+  scan), so the scan is kept for K > 1, where it saves the per-call dispatch.
+  """
+  def body(state, batch):
+    state, metrics, finite = train_step(state, batch)
+    return state, (metrics, finite)
+
   def multi_step(state, batches):
-    def body(state, batch):
-      state, metrics, finite = train_step(state, batch)
-      return state, (metrics, finite)
+    if jax.tree.leaves(batches)[0].shape[0] == 1:
+      state, outputs = body(state, jax.tree.map(lambda x: x[0], batches))
+      return state, jax.tree.map(lambda x: jnp.asarray(x)[None], outputs)
     return jax.lax.scan(body, state, batches)
   return multi_step
 
