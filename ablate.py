@@ -2,7 +2,9 @@
 
   python ablate.py --sweep=configs/ablations/timeseries.py --workdir=runs/ablate/timeseries [--seeds=3]
 
-Re-running with the same workdir skips finished runs and resumes unfinished ones.
+Re-running with the same workdir skips finished runs and resumes unfinished ones. --table_only writes
+the tables of the runs finished so far (a seed counts once all its folds have) and trains nothing, so a
+long sweep can be read while it runs.
 """
 import os
 import sys
@@ -19,6 +21,7 @@ flags.DEFINE_string('sweep', None, 'Sweep file, configs/ablations/NAME.py.')
 flags.DEFINE_string('workdir', None, 'Directory for the runs and the tables.')
 flags.DEFINE_integer('seeds', 0, 'Seeds per row; 0 = the sweep file\'s number.')
 flags.DEFINE_bool('verbose', False, 'Show each run\'s output and progress bar.')
+flags.DEFINE_bool('table_only', False, 'Write the tables of the finished runs; train nothing.')
 flags.mark_flags_as_required(['sweep', 'workdir'])
 FLAGS = flags.FLAGS
 
@@ -31,7 +34,8 @@ def main(argv):
     sweep = sweeps.load_sweep(FLAGS.sweep)
     os.makedirs(FLAGS.workdir, exist_ok=True)
     start = time.time()
-    sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose)
+    if not FLAGS.table_only:
+      sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose)
   except (config_loading.ConfigError, FileNotFoundError) as e:
     sys.exit(f'error: {e}\nFinished runs are kept; rerun the same command to resume.')
   table = sweeps.collect(sweep, FLAGS.workdir, FLAGS.seeds)
@@ -39,7 +43,8 @@ def main(argv):
   sweeps.write_curves(sweep, FLAGS.workdir, FLAGS.seeds)
   with open(os.path.join(FLAGS.workdir, 'table.md')) as f:
     print(f.read())
-  print(f'Sweep took {time.time() - start:.0f} s; tables and curves in {FLAGS.workdir}.')
+  if not FLAGS.table_only:
+    print(f'Sweep took {time.time() - start:.0f} s; tables and curves in {FLAGS.workdir}.')
 
 
 if __name__ == '__main__':

@@ -71,3 +71,19 @@ def test_first_step_below_reads_the_curve(tmp_path):
   path.write_text(''.join(json.dumps(r) + '\n' for r in records))
   assert sweeps.first_step_below(str(path), 'valid/mse', 0.01) == 200
   assert math.isnan(sweeps.first_step_below(str(path), 'valid/mse', 0.001))  # Never strictly below.
+
+
+def test_table_only_reports_the_finished_seeds_and_trains_nothing(tmp_path):
+  import subprocess
+  import sys
+  path = tmp_path / 'sweep.py'
+  path.write_text(SWEEP)
+  workdir = tmp_path / 'out'
+  sweeps.run_sweep(sweeps.load_sweep(str(path)), str(workdir), seeds=1)  # Seed 1 of each row is left to do.
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  out = subprocess.run([sys.executable, os.path.join(root, 'ablate.py'), f'--sweep={path}', f'--workdir={workdir}',
+                        '--table_only'], capture_output=True, text=True, cwd=root, check=True).stdout
+  assert not (workdir / 'dense' / 'seed_1').exists()
+  with open(workdir / 'table.csv') as f:
+    assert [r['seeds'] for r in csv.DictReader(f)] == ['1', '1']
+  assert '| naive |' in out and 'Sweep took' not in out

@@ -185,8 +185,10 @@ def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
       if m in sweep.get('curve_metrics', {}):  # Seeds that never got below the threshold are counted apart.
         reached = len(entry[f'{m}_values'])
         cells.append(f'{_fmt(entry[m + "_mean"])} ({reached}/{entry["seeds"]} seeds)' if reached else 'not reached')
-      else:
+      elif entry[f'{m}_values']:
         cells.append(f'{_fmt(entry[m + "_mean"])} ± {_fmt(entry[m + "_std"])}')
+      else:  # No seed of this row has finished yet.
+        cells.append('')
     cells.append(str(entry['seeds']))
     if ref_metric:
       ref = entry['reference']
