@@ -72,6 +72,31 @@ def read_text_lines(path: str) -> list:
   return [line[:-1] if line.endswith('\r') else line for line in lines]
 
 
+CLEANINGS = ('', 'kim')
+_KIM_DROPPED = re.compile(r"[^A-Za-z0-9(),!?'`]")
+_KIM_CLITIC = re.compile(r"('s|'ve|n't|'re|'d|'ll)\b")
+_KIM_PUNCT = re.compile(r'([,!?()])')
+
+
+def check_cleaning(how: str) -> None:
+  if how not in CLEANINGS:
+    raise ValueError(f'Unknown data.clean {how!r}; choose one of: {", ".join(map(repr, CLEANINGS))} '
+                     "('' keeps the text as written).")
+
+
+def clean_text(text: str, how: str) -> str:
+  """`how` 'kim': the preprocessing of Kim's (2014) code. Every character but ASCII letters, digits and
+  ( ) , ! ? ' ` becomes a space (so "re-imagining" is two words and periods go), the clitics 's 've n't
+  're 'd 'll and the kept punctuation become words of their own, and the text is lower-cased."""
+  check_cleaning(how)
+  if not how:
+    return text
+  text = _KIM_DROPPED.sub(' ', text)
+  text = _KIM_CLITIC.sub(r' \1', text)
+  text = _KIM_PUNCT.sub(r' \1 ', text)
+  return ' '.join(text.lower().split())
+
+
 def read_labeled(path: str) -> tuple:
   """(texts, labels int32 (N,)) of a `LABEL TEXT` file; texts are stripped."""
   if not os.path.exists(path):
@@ -154,18 +179,27 @@ def _files_paths(data_config) -> dict:
 
 
 def load_labeled(data_config) -> dict:
-  """{'train', 'valid', 'test'} -> (texts, labels int32) of the dataset data_config names."""
+  """{'train', 'valid', 'test'} -> (texts, labels int32) of the dataset data_config names, its texts
+  cleaned as data.clean says (see clean_text)."""
   name, data_dir = data_config.get('name', ''), data_config.get('dir', '')
+  how = data_config.get('clean', '')
+  check_cleaning(how)
+  read = lambda path: _cleaned(read_labeled(path), how)
   if name == 'sst2':
-    return {split: read_labeled(files.data_path(data_dir, path)) for split, path in SST2.items()}
+    return {split: read(files.data_path(data_dir, path)) for split, path in SST2.items()}
   if name == 'mr':
-    return _kfold_splits(*read_labeled(files.data_path(data_dir, MR)), data_config)
+    return _kfold_splits(*read(files.data_path(data_dir, MR)), data_config)
   if name == 'files':
     paths = _files_paths(data_config)
     if 'all' in paths:
-      return _kfold_splits(*read_labeled(_user_path(data_dir, paths['all'])), data_config)
-    return {split: read_labeled(_user_path(data_dir, path)) for split, path in paths.items()}
+      return _kfold_splits(*read(_user_path(data_dir, paths['all'])), data_config)
+    return {split: read(_user_path(data_dir, path)) for split, path in paths.items()}
   raise ValueError(f'Unknown labeled dataset {name!r} (data.name); choose one of {", ".join(DATASETS)}.')
+
+
+def _cleaned(texts_labels: tuple, how: str) -> tuple:
+  texts, labels = texts_labels
+  return [clean_text(text, how) for text in texts], labels
 
 
 class Vocabulary:
@@ -275,8 +309,10 @@ def pretraining_texts(data_config) -> list:
   if not entries:
     raise ValueError(f'data.pretrain_corpus={corpus!r} names no corpus; use a comma-separated '
                      f'list of {", ".join(PRETRAIN_CORPORA)} or file paths.')
-  data_dir = data_config.get('dir', '')
-  return [text for entry in entries for text in _pretrain_entry(data_dir, entry) if text.strip()]
+  data_dir, how = data_config.get('dir', ''), data_config.get('clean', '')
+  check_cleaning(how)
+  texts = (clean_text(text, how) for entry in entries for text in _pretrain_entry(data_dir, entry))
+  return [text for text in texts if text.strip()]
 
 
 def _round_up(n: int, multiple: int) -> int:

@@ -112,6 +112,7 @@ class ClassificationTask(_SentenceTask):
       raise ValueError(f'task.max_norm must be >= 0 (0 = off); got {config.task.max_norm}.')
     if not 0 <= config.task.word_dropout < 1:
       raise ValueError(f'task.word_dropout must be in [0, 1); got {config.task.word_dropout}.')
+    labeled.check_cleaning(config.data.clean)
 
   def __init__(self, config, workdir: str):
     self.config = config
@@ -173,6 +174,7 @@ class PretrainTask(_SentenceTask):
       raise ValueError(f'Unknown task.objective {config.task.objective!r}; choose one of: {", ".join(OBJECTIVES)}.')
     if not 0 < config.task.mask_rate < 1:
       raise ValueError(f'task.mask_rate must be in (0, 1); got {config.task.mask_rate}.')
+    labeled.check_cleaning(config.data.clean)
 
   def __init__(self, config, workdir: str):
     self.config = config

@@ -137,6 +137,25 @@ def test_configuration_errors_name_the_problem(tmp_path):
     labeled.load_labeled(_config(name='files', dir=str(tmp_path), path='all', fold=10))
 
 
+def test_kim_cleaning_splits_hyphens_and_clitics_and_drops_other_symbols(tmp_path):
+  cases = {
+      "it's so laddish , wo n't sit still .": "it 's so laddish , wo n't sit still",
+      '[Garbus] re-imagining -lrb- 1930s -rrb- (horror)!': 'garbus re imagining lrb 1930s rrb ( horror ) !',
+      "they'll say she'd isn't we're; we've `quote'": "they 'll say she 'd is n't we 're we 've `quote'",
+      'café ... – x': 'caf x',
+  }
+  for raw, cleaned in cases.items():
+    assert labeled.clean_text(raw, 'kim') == cleaned
+    assert labeled.clean_text(raw, '') == raw
+  _write(str(tmp_path / 'train'), ['1 A re-make .', '0 Dull-ish'])
+  _write(str(tmp_path / 'valid'), ['1 x'])
+  _write(str(tmp_path / 'test'), ['0 y'])
+  paths = dict(name='files', dir=str(tmp_path), train_path='train', valid_path='valid', test_path='test')
+  assert labeled.load_labeled(_config(clean='kim', **paths))['train'][0] == ['a re make', 'dull ish']
+  with pytest.raises(ValueError, match="Unknown data.clean 'kimm'; choose one of: '', 'kim'"):
+    labeled.load_labeled(_config(clean='kimm', **paths))
+
+
 def test_mr_folds_partition_the_file_identically_every_call():
   data_dir = _real_data_dir()
   everything = _file_pairs(os.path.join(data_dir, labeled.MR))

@@ -27,6 +27,7 @@ def get_config(variant=''):
   c.data.valid_path = ''
   c.data.test_path = ''
   c.data.path = ''
+  c.data.clean = ''  # 'kim': Kim's (2014) preprocessing (hyphens and periods split off/dropped, clitics split).
   c.data.min_count = 1  # Words seen fewer times in the training split become <unk>.
   c.data.max_vocab = 0  # Cap on the vocabulary, the 4 special ids included; 0 = none.
   c.data.max_len = 0  # Sentences are cut to this many tokens; 0 = never.
