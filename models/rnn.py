@@ -40,63 +40,107 @@ def lstm_step(params, carry, xw_B4H):
   return jax.nn.sigmoid(o) * jnp.tanh(c_BH), c_BH
 
 
-def _lstm_forward(recurrent_HG, xw_TBG, h0_BH, c0_BH, unroll):
-  """Scans the LSTM; returns h and c of every step and the activated gates (for the backward pass)."""
-  def step(carry, xw_BG):
-    h_BH, c_BH = carry
-    i, f, g, o = jnp.split(xw_BG + h_BH @ recurrent_HG, 4, axis=-1)
-    i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
-    c_BH = f * c_BH + i * g
-    h_BH = o * jnp.tanh(c_BH)
-    return (h_BH, c_BH), (h_BH, c_BH, jnp.concatenate([i, f, g, o], axis=-1))
-  _, (h_TBH, c_TBH, gates_TBG) = jax.lax.scan(step, (h0_BH, c0_BH), xw_TBG, unroll=unroll)
-  return h_TBH, c_TBH, gates_TBG
+# sigmoid(z) = tanh(z / 2) / 2 + 1/2, so the four gates (i, f, g, o) of a step are one tanh over
+# (B, 4, H), scaled per block: one elementwise pass instead of a split, three sigmoids and a concat.
+_GATE_SCALE = (0.5, 0.5, 1.0, 0.5)
+_GATE_SHIFT = (0.5, 0.5, 0.0, 0.5)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
-def lstm_scan(recurrent_HG, xw_TBG, h0_BH, c0_BH, unroll=1):
-  """LSTM over time-major projected inputs; returns (h of every step (T, B, H), (h_T, c_T)).
+def _activate_gates(z_B4H):
+  scale = jnp.asarray(_GATE_SCALE, z_B4H.dtype)[:, None]
+  shift = jnp.asarray(_GATE_SHIFT, z_B4H.dtype)[:, None]
+  return scale * jnp.tanh(scale * z_B4H) + shift
 
-  Same numbers as scanning `lstm_step`, with a hand-written backward pass: the
-  reverse scan computes only the gate gradients, and the recurrent kernel's
-  gradient is one (H, T·B) @ (T·B, 4H) matmul after it, instead of T rank-B
-  updates accumulated inside the loop.
+
+def _lstm_forward(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll):
+  """Scans the LSTM; returns h of every step, the cell state each step starts from, the activated
+  gates (B, 4, H) of every step (what the backward pass needs) and the last carry."""
+  T, B, _ = x_TBD.shape
+  H = h0_BH.shape[-1]
+  # The input projection of all steps is one matmul; the bias is added inside the step, where the
+  # sum is formed anyway, instead of in a separate pass over (T, B, 4H).
+  xw_TB4H = jnp.einsum('tbd,dg->tbg', x_TBD, kernel_DG).reshape(T, B, 4, H)
+  bias_4H = bias_G.reshape(4, H)
+
+  # The loop writes each step's gates over its own projected inputs, which nothing reads again: the
+  # gates need no buffer of their own, and XLA does not fill one with zeros first, as it does for the
+  # stacked outputs of a scan (a pass over (T, B, 4H) that costs as much as the projection). Step t
+  # reads the inputs of step t + 1 into the carry: a read and a write of one place in one step would
+  # make XLA copy the whole buffer to keep them apart.
+  def step(carry, t):
+    h_BH, c_BH, xw_B4H, buffer_TB4H = carry
+    gates_B4H = _activate_gates(xw_B4H + bias_4H + (h_BH @ recurrent_HG).reshape(B, 4, H))
+    i, f, g, o = (gates_B4H[:, k] for k in range(4))
+    c_next_BH = f * c_BH + i * g
+    h_next_BH = o * jnp.tanh(c_next_BH)
+    buffer_TB4H = jax.lax.dynamic_update_index_in_dim(buffer_TB4H, gates_B4H, t, 0)
+    xw_next_B4H = jax.lax.dynamic_index_in_dim(buffer_TB4H, jnp.minimum(t + 1, T - 1), keepdims=False)
+    return (h_next_BH, c_next_BH, xw_next_B4H, buffer_TB4H), (h_next_BH, c_BH)
+
+  (h_last, c_last, _, gates_TB4H), (h_TBH, c_prev_TBH) = jax.lax.scan(
+      step, (h0_BH, c0_BH, xw_TB4H[0], xw_TB4H), jnp.arange(T), unroll=unroll)
+  last = (h_last, c_last)
+  return h_TBH, c_prev_TBH, gates_TB4H, last
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
+def lstm_layer(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll=1):
+  """One LSTM layer over time-major inputs; returns (h of every step (T, B, H), (h_T, c_T)).
+
+  Same numbers as projecting the inputs and scanning `lstm_step`, with a hand-written backward pass:
+  the reverse scan computes only the gate gradients, and every weight gradient is one matmul over
+  all T·B rows after it, instead of T rank-B updates accumulated inside the loop.
   """
-  h_TBH, c_TBH, _ = _lstm_forward(recurrent_HG, xw_TBG, h0_BH, c0_BH, unroll)
-  return h_TBH, (h_TBH[-1], c_TBH[-1])
+  h_TBH, _, _, last = _lstm_forward(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll)
+  return h_TBH, last
 
 
-def _lstm_scan_fwd(recurrent_HG, xw_TBG, h0_BH, c0_BH, unroll):
-  h_TBH, c_TBH, gates_TBG = _lstm_forward(recurrent_HG, xw_TBG, h0_BH, c0_BH, unroll)
-  return (h_TBH, (h_TBH[-1], c_TBH[-1])), (recurrent_HG, h0_BH, c0_BH, h_TBH, c_TBH, gates_TBG)
+def _lstm_layer_fwd(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll):
+  h_TBH, c_prev_TBH, gates_TB4H, last = _lstm_forward(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH,
+                                                       unroll)
+  residuals = (kernel_DG, recurrent_HG, x_TBD, h0_BH, h_TBH, c_prev_TBH, gates_TB4H, last[1])
+  return (h_TBH, last), residuals
 
 
-def _lstm_scan_bwd(unroll, residuals, cotangents):
-  recurrent_HG, h0_BH, c0_BH, h_TBH, c_TBH, gates_TBG = residuals
+def _lstm_layer_bwd(unroll, residuals, cotangents):
+  kernel_DG, recurrent_HG, x_TBD, h0_BH, h_TBH, c_prev_TBH, gates_TB4H, c_last_BH = residuals
   dh_TBH, (dh_last_BH, dc_last_BH) = cotangents
-  c_prev_TBH = jnp.concatenate([c0_BH[None], c_TBH[:-1]], axis=0)
-
+  T, B, D = x_TBD.shape
+  H = h0_BH.shape[-1]
   recurrent_GH = recurrent_HG.T  # Transposed once, not in every step.
 
   def step(carry, inputs):
-    dh_next_BH, dc_next_BH = carry  # What flows back into step t's outputs from step t+1.
-    dh_out_BH, c_BH, c_prev_BH, gates_BG = inputs
-    i, f, g, o = jnp.split(gates_BG, 4, axis=-1)
-    dh_BH = dh_out_BH + dh_next_BH
+    # Carried from step t + 1: its gate gradients and its dL/dc_t; the gradient that reaches h_t from
+    # outside the scan (h_T's, first step only); this step's cell state and gates; and the gates
+    # buffer, whose step t is overwritten with its gradient (and step t - 1 read ahead, as in the
+    # forward pass). The gate gradients go on in the carry rather than through a matmul at the end of
+    # the step: XLA would compute them twice, for the buffer and for the matmul.
+    dgates_next_B4H, dc_next_BH, dh_extra_BH, c_BH, gates_B4H, buffer_TB4H = carry
+    t, dh_out_BH, c_prev_BH = inputs
+    i, f, g, o = (gates_B4H[:, k] for k in range(4))
+    dh_BH = dh_out_BH + dh_extra_BH + dgates_next_B4H.reshape(B, 4 * H) @ recurrent_GH
     tanh_c = jnp.tanh(c_BH)
     dc_BH = dc_next_BH + dh_BH * o * (1.0 - tanh_c ** 2)
-    dgates_BG = jnp.concatenate([dc_BH * g * i * (1.0 - i), dc_BH * c_prev_BH * f * (1.0 - f),
-                                 dc_BH * i * (1.0 - g ** 2), dh_BH * tanh_c * o * (1.0 - o)], axis=-1)
-    return (dgates_BG @ recurrent_GH, dc_BH * f), dgates_BG
+    dgates_B4H = jnp.stack([dc_BH * g * i * (1.0 - i), dc_BH * c_prev_BH * f * (1.0 - f),
+                            dc_BH * i * (1.0 - g ** 2), dh_BH * tanh_c * o * (1.0 - o)], axis=1)
+    buffer_TB4H = jax.lax.dynamic_update_index_in_dim(buffer_TB4H, dgates_B4H, t, 0)
+    gates_prev_B4H = jax.lax.dynamic_index_in_dim(buffer_TB4H, jnp.maximum(t - 1, 0), keepdims=False)
+    return (dgates_B4H, dc_BH * f, jnp.zeros_like(dh_extra_BH), c_prev_BH, gates_prev_B4H, buffer_TB4H), None
 
-  (dh0_BH, dc0_BH), dgates_TBG = jax.lax.scan(
-      step, (dh_last_BH, dc_last_BH), (dh_TBH, c_TBH, c_prev_TBH, gates_TBG), reverse=True, unroll=unroll)
-  h_prev_NH = jnp.concatenate([h0_BH[None], h_TBH[:-1]], axis=0).reshape(-1, h0_BH.shape[-1])  # N = T·B
-  d_recurrent_HG = h_prev_NH.T @ dgates_TBG.reshape(h_prev_NH.shape[0], -1)  # One matmul, K = T·B.
-  return d_recurrent_HG, dgates_TBG, dh0_BH, dc0_BH
+  init = (jnp.zeros_like(gates_TB4H[-1]), dc_last_BH, dh_last_BH, c_last_BH, gates_TB4H[-1], gates_TB4H)
+  (dgates0_B4H, dc0_BH, _, _, _, dgates_TB4H), _ = jax.lax.scan(
+      step, init, (jnp.arange(T), dh_TBH, c_prev_TBH), reverse=True, unroll=unroll)
+  dh0_BH = dgates0_B4H.reshape(B, 4 * H) @ recurrent_GH
+  N = T * B
+  dgates_NG = dgates_TB4H.reshape(N, 4 * H)
+  h_prev_NH = jnp.concatenate([h0_BH[None], h_TBH[:-1]], axis=0).reshape(N, H)
+  d_recurrent_HG = h_prev_NH.T @ dgates_NG  # One matmul each, K = T·B.
+  d_kernel_DG = x_TBD.reshape(N, D).T @ dgates_NG
+  dx_TBD = (dgates_NG @ kernel_DG.T).reshape(T, B, D)
+  return d_kernel_DG, dgates_NG.sum(0), d_recurrent_HG, dx_TBD, dh0_BH, dc0_BH
 
 
-lstm_scan.defvjp(_lstm_scan_fwd, _lstm_scan_bwd)
+lstm_layer.defvjp(_lstm_layer_fwd, _lstm_layer_bwd)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,12 +262,12 @@ class RecurrentLayer(nn.Module):
     bias_G = self.param('bias', bias_init, (width,))
     if self.cell == 'gru':
       params['recurrent_bias'] = self.param('recurrent_bias', nn.initializers.zeros_init(), (hidden,))
-    xw_TBG = jnp.einsum('tbd,dg->tbg', x_TBD, kernel_DG) + bias_G
     if carry is None:
-      carry = self.initial_carry(x_TBD.shape[1], xw_TBG.dtype)
+      carry = self.initial_carry(x_TBD.shape[1], jnp.result_type(x_TBD, kernel_DG))
     if self.cell == 'lstm' and valid is None and not reverse:
-      h_TBH, last = lstm_scan(params['recurrent_kernel'], xw_TBG, *carry, self.unroll)
+      h_TBH, last = lstm_layer(kernel_DG, bias_G, params['recurrent_kernel'], x_TBD, *carry, self.unroll)
     else:
+      xw_TBG = jnp.einsum('tbd,dg->tbg', x_TBD, kernel_DG) + bias_G
       valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
       h_TBH, last = scan_steps(self._step(params), carry, xw_TBG, self.unroll, valid_TB, reverse)
     return (h_TBH if self.time_major else jnp.swapaxes(h_TBH, 0, 1)), last

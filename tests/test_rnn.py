@@ -195,24 +195,26 @@ def test_gated_cells_gradients_match_finite_differences_float64():
 
 
 def test_lstm_custom_backward_equals_autodiff_of_the_step_function():
-  """lstm_scan's hand-written VJP against JAX's autodiff of scanning lstm_step."""
-  x = jax.random.normal(jax.random.PRNGKey(0), (6, 3, 16))  # Time-major projected inputs, H = 4.
+  """lstm_layer's hand-written VJP against JAX's autodiff of projecting the inputs and scanning lstm_step."""
+  x = jax.random.normal(jax.random.PRNGKey(0), (6, 3, 5))  # Time-major inputs, D = 5, H = 4.
+  W = jax.random.normal(jax.random.PRNGKey(5), (5, 16)) * 0.5
+  b = jax.random.normal(jax.random.PRNGKey(6), (16,))
   U = jax.random.normal(jax.random.PRNGKey(1), (4, 16)) * 0.5
   h0, c0 = jax.random.normal(jax.random.PRNGKey(2), (3, 4)), jax.random.normal(jax.random.PRNGKey(3), (3, 4))
   weights = jax.random.normal(jax.random.PRNGKey(4), (6, 3, 4))
 
-  def reference(U, x, h0, c0):
+  def reference(W, b, U, x, h0, c0):
     def body(carry, xw):
       carry = rnn.lstm_step({'recurrent_kernel': U}, carry, xw)
       return carry, carry[0]
-    (h, c), hs = jax.lax.scan(body, (h0, c0), x)
+    (h, c), hs = jax.lax.scan(body, (h0, c0), x @ W + b)
     return jnp.sum(hs * weights) + jnp.sum(jnp.sin(h)) + jnp.sum(c ** 2)
 
-  def custom(U, x, h0, c0):
-    hs, (h, c) = rnn.lstm_scan(U, x, h0, c0)
+  def custom(W, b, U, x, h0, c0):
+    hs, (h, c) = rnn.lstm_layer(W, b, U, x, h0, c0)
     return jnp.sum(hs * weights) + jnp.sum(jnp.sin(h)) + jnp.sum(c ** 2)
 
-  np.testing.assert_allclose(custom(U, x, h0, c0), reference(U, x, h0, c0), rtol=1e-6)
-  for got, want in zip(jax.grad(custom, argnums=(0, 1, 2, 3))(U, x, h0, c0),
-                       jax.grad(reference, argnums=(0, 1, 2, 3))(U, x, h0, c0)):
+  args = (W, b, U, x, h0, c0)
+  np.testing.assert_allclose(custom(*args), reference(*args), rtol=1e-6)
+  for got, want in zip(jax.grad(custom, argnums=range(6))(*args), jax.grad(reference, argnums=range(6))(*args)):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
