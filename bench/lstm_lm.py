@@ -2,18 +2,22 @@
 compilation, against the same model on torch.nn.LSTM when torch is importable, and both against the
 machine's float32 matmul rate measured in the same run.
 
-  python bench/lstm_lm.py [--repeats=10] [--embed_dim=64]
+  python bench/lstm_lm.py [--rounds=3] [--repeats=20] [--steps_per_call=10]
 
-The step is seqlab's real train step (loop.make_train_step: forward, backward through the scan,
-global-norm clipping, Adam); PyTorch's does the same (embedding, nn.LSTM, linear, cross-entropy,
-clip_grad_norm_, Adam). Dropout is off in both. The last line is `speedup_vs_torch=X.XX`.
+The step is seqlab's real train step (loop.make_train_step inside loop.make_multi_step, as train.py
+runs it: --steps_per_call steps per jitted call, the carry passed on; forward, backward through the
+scans, global-norm clipping, Adam); PyTorch's does the same (embedding, nn.LSTM, linear, cross-entropy,
+clip_grad_norm_, Adam). Dropout is off in both. Each round times both, alternating, so that a noisy
+machine hurts both alike; medians are reported. The last line is `speedup_vs_torch=X.XX`.
 """
 import os
+import statistics
 import sys
 import time
 import types
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
@@ -24,9 +28,14 @@ import optax  # noqa: E402
 
 from models import lm  # noqa: E402
 from tasks import lm as lm_task  # noqa: E402
+from training import config_loading  # noqa: E402
 from training import loop  # noqa: E402
 
-flags.DEFINE_integer('repeats', 10, 'Timed steps (after warm-up).')
+flags.DEFINE_integer('rounds', 3, 'Alternating rounds, each timing seqlab then torch.')
+flags.DEFINE_integer('repeats', 20, 'Timed steps per round (after warm-up); seqlab runs them in calls of '
+                     '--steps_per_call steps.')
+flags.DEFINE_integer('steps_per_call', 0, 'seqlab steps per jitted call; 0 = train.steps_per_call of '
+                     'configs/charlm/lstm.py, as train.py runs that model.')
 flags.DEFINE_integer('batch_size', 32, 'Rows.')
 flags.DEFINE_integer('seq_len', 128, 'Steps per window.')
 flags.DEFINE_integer('hidden', 512, 'LSTM width (two layers).')
@@ -54,45 +63,48 @@ def matmul_gflops() -> float:
   return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9
 
 
-def _timed(step, repeats):
+def _timed(step, calls):
   step()  # Warm-up beyond compilation.
   start = time.perf_counter()
-  for _ in range(repeats):
+  for _ in range(calls):
     step()
-  return (time.perf_counter() - start) / repeats
+  return (time.perf_counter() - start) / calls
 
 
-def time_seqlab():
+def seqlab_step():
+  """(one call of steps_per_call training steps, their count, compile seconds)."""
   B, T = FLAGS.batch_size, FLAGS.seq_len
+  K = FLAGS.steps_per_call or config_loading.load_config(os.path.join(ROOT, 'configs/charlm/lstm.py')).train.steps_per_call
   model = lm.RNNLM(vocab_size=FLAGS.vocab, embed_dim=FLAGS.embed_dim, hidden_sizes=(FLAGS.hidden,) * 2, cell='lstm')
   rng = np.random.RandomState(0)
-  batch = {'inputs': jnp.asarray(rng.randint(0, FLAGS.vocab, (B, T)), jnp.int32),
-           'targets': jnp.asarray(rng.randint(0, FLAGS.vocab, (B, T)), jnp.int32),
-           'weight': jnp.ones((B, T), jnp.float32), 'reset': jnp.asarray(False)}
+  batches = {'inputs': jnp.asarray(rng.randint(0, FLAGS.vocab, (K, B, T)), jnp.int32),
+             'targets': jnp.asarray(rng.randint(0, FLAGS.vocab, (K, B, T)), jnp.int32),
+             'weight': jnp.ones((K, B, T), jnp.float32), 'reset': jnp.zeros((K,), bool)}
   carry = model.initial_carry(B)
-  params = model.init(jax.random.PRNGKey(0), batch['inputs'], carry)['params']
+  params = model.init(jax.random.PRNGKey(0), batches['inputs'][0], carry)['params']
   tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))
   state = loop.TrainState(step=jnp.asarray(0), params=params, opt_state=tx.init(params), rng=jax.random.PRNGKey(1),
                           carry=carry)
   task = types.SimpleNamespace(loss=lambda model, params, batch, carry, rng, step: lm_task.train_loss(
       model, params, batch, carry, rng))
-  train_step = jax.jit(loop.make_train_step(model, task, tx, optax.constant_schedule(1e-3)), donate_argnums=0)
+  train_steps = jax.jit(loop.make_multi_step(loop.make_train_step(model, task, tx, optax.constant_schedule(1e-3))),
+                        donate_argnums=0)
   start = time.perf_counter()
-  compiled = train_step.lower(state, batch).compile()
+  compiled = train_steps.lower(state, batches).compile()
   compile_s = time.perf_counter() - start
   holder = [state]
 
-  def step():
-    holder[0], metrics, _ = compiled(holder[0], batch)
+  def call():
+    holder[0], (metrics, _) = compiled(holder[0], batches)
     jax.block_until_ready(metrics['loss'])
-  return _timed(step, FLAGS.repeats), compile_s
+  return call, K, compile_s
 
 
-def time_torch():
+def torch_step():
   try:
     import torch
   except ImportError:
-    return None, None
+    return None
   B, T, H, E, V = FLAGS.batch_size, FLAGS.seq_len, FLAGS.hidden, FLAGS.embed_dim, FLAGS.vocab
 
   class TorchLM(torch.nn.Module):
@@ -121,7 +133,7 @@ def time_torch():
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
-  return _timed(step, FLAGS.repeats), torch.get_num_threads()
+  return step
 
 
 def main(argv):
@@ -133,16 +145,28 @@ def main(argv):
         f'float32 matmul (2048², XLA): {peak:.0f} GFLOP/s')
   print(f'model: 2 x LSTM({FLAGS.hidden}), embed {FLAGS.embed_dim}, vocab {FLAGS.vocab}, '
         f'batch {FLAGS.batch_size} x {FLAGS.seq_len}; {flops / 1e9:.2f} GFLOP per training step')
-  seconds, compile_s = time_seqlab()
-  print(f'seqlab: {seconds * 1e3:.1f} ms/step, {tokens / seconds:,.0f} tokens/s, '
-        f'{flops / seconds / 1e9:.0f} GFLOP/s ({flops / seconds / 1e9 / peak:.0%} of matmul), compile {compile_s:.1f} s')
-  torch_seconds, threads = time_torch()
-  if torch_seconds is None:
+  seqlab_call, K, compile_s = seqlab_step()
+  torch_call = torch_step()
+  seqlab_times, torch_times = [], []
+  for r in range(FLAGS.rounds):
+    seqlab_times.append(_timed(seqlab_call, max(1, FLAGS.repeats // K)) / K)
+    line = f'round {r + 1}: seqlab {seqlab_times[-1] * 1e3:.1f} ms/step'
+    if torch_call:
+      torch_times.append(_timed(torch_call, FLAGS.repeats))
+      line += f', torch {torch_times[-1] * 1e3:.1f} ms/step'
+    print(line, flush=True)
+  seconds = statistics.median(seqlab_times)
+  print(f'seqlab: {seconds * 1e3:.1f} ms/step (median), {tokens / seconds:,.0f} tokens/s, '
+        f'{flops / seconds / 1e9:.0f} GFLOP/s ({flops / seconds / 1e9 / peak:.0%} of matmul), '
+        f'{K} steps per call, compile {compile_s:.1f} s')
+  if not torch_call:
     print('torch not importable: no comparison')
     return
-  print(f'torch:  {torch_seconds * 1e3:.1f} ms/step, {tokens / torch_seconds:,.0f} tokens/s, '
+  import torch
+  torch_seconds = statistics.median(torch_times)
+  print(f'torch:  {torch_seconds * 1e3:.1f} ms/step (median), {tokens / torch_seconds:,.0f} tokens/s, '
         f'{flops / torch_seconds / 1e9:.0f} GFLOP/s ({flops / torch_seconds / 1e9 / peak:.0%} of matmul), '
-        f'{threads} threads')
+        f'{torch.get_num_threads()} threads')
   print(f'speedup_vs_torch={torch_seconds / seconds:.2f}')
 
 

@@ -56,6 +56,22 @@ def test_resume_restores_stream_position_and_carried_state(tmp_path):
   assert loop.train_and_evaluate(config, str(cut)) == full
 
 
+@needs_data
+def test_steps_per_call_carries_the_state_through_the_scan_unchanged(tmp_path):
+  """Calls of 3 steps (and the shorter ones before each log) against one step per call."""
+  def run(steps_per_call):
+    workdir = tmp_path / str(steps_per_call)
+    results = loop.train_and_evaluate(_config('lstm', **{'train.steps_per_call': steps_per_call}), str(workdir))
+    records = [json.loads(line) for line in open(workdir / 'metrics.jsonl')]
+    return results, [(r['step'], r['loss'], r['grad_norm']) for r in records if r['split'] == 'train']
+
+  results, train = run(3)
+  single_results, single_train = run(1)
+  assert single_results == pytest.approx(results, rel=1e-5)
+  assert [r[0] for r in train] == [5, 10, 15, 20]
+  np.testing.assert_allclose(np.array(single_train), np.array(train), rtol=1e-5)
+
+
 def _tiny_model_and_task(name, tmp_path):
   config = _config(name)
   task = tasks.build(config, str(tmp_path))
