@@ -7,7 +7,8 @@ AdamW (0.9, 0.99, weight decay 0.1 on matrices), lr 1e-3, 100 warmup steps, cosi
 to 1e-4; clipping at 1.0; no biases, no dropout; train on the first 90% of the text,
 validate on all of the last 10% (data.split 'nanogpt').
 Target: validation loss <= 1.88 nats/char, mean of 3 seeds (nanoGPT: 1.886).
-Measured 2026-11-22 (2-core CPU, ~2 min a run): 1.9053, 1.8992, 1.8967 for seeds 0-2 (mean 1.900);
+Measured 2026-11-22 and again 2026-12-01 (2-core CPU, ~1 min a run): 1.9053, 1.8992, 1.8967 for
+seeds 0-2 (mean 1.900);
 a PyTorch implementation of the same recipe, evaluated the same way: mean 1.912.
 """
 from configs.charlm import common
