@@ -2,8 +2,10 @@
 
 The input projection x_t W + b of every step (all gates at once) is one matmul
 hoisted out of the scan; inside it only the recurrent matmul remains. BPTT is
-autodiff through the scan. Gates are laid out as PyTorch's (GRU: r, z, n;
-LSTM: i, f, g, o) so weights and numbers compare directly.
+autodiff through the scan, except for the unmasked forward LSTM (`lstm_layer`,
+what the LMs run), whose backward scan is written by hand. Gates are laid out
+as PyTorch's (GRU: r, z, n; LSTM: i, f, g, o) so weights and numbers compare
+directly.
 """
 import dataclasses
 import functools

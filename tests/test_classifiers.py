@@ -102,7 +102,7 @@ def test_bilstm_directions_equal_each_direction_run_over_the_real_tokens_alone()
   params, hidden = _params('bilstm_final'), 5
   outputs = np.asarray(_apply('bilstm_final', tokens, lengths, method='encode'))
   features = np.asarray(_apply('bilstm_final', tokens, lengths, method='features'))
-  layer = rnn.RecurrentLayer(hidden, 'lstm')  # Unmasked, forward, batch-major: another code path (lstm_scan).
+  layer = rnn.RecurrentLayer(hidden, 'lstm')  # Unmasked, forward, batch-major: another code path (lstm_layer).
   table = np.asarray(params['embed']['embedding'])
   for b, length in enumerate(LENGTHS):
     np.testing.assert_array_equal(outputs[b, length:], 0.0)
