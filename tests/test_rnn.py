@@ -210,11 +210,13 @@ def test_lstm_custom_backward_equals_autodiff_of_the_step_function():
     (h, c), hs = jax.lax.scan(body, (h0, c0), x @ W + b)
     return jnp.sum(hs * weights) + jnp.sum(jnp.sin(h)) + jnp.sum(c ** 2)
 
-  def custom(W, b, U, x, h0, c0):
-    hs, (h, c) = rnn.lstm_layer(W, b, U, x, h0, c0)
+  def custom(W, b, U, x, h0, c0, unroll):
+    hs, (h, c) = rnn.lstm_layer(W, b, U, x, h0, c0, unroll)
     return jnp.sum(hs * weights) + jnp.sum(jnp.sin(h)) + jnp.sum(c ** 2)
 
   args = (W, b, U, x, h0, c0)
-  np.testing.assert_allclose(custom(*args), reference(*args), rtol=1e-6)
-  for got, want in zip(jax.grad(custom, argnums=range(6))(*args), jax.grad(reference, argnums=range(6))(*args)):
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  for unroll in (1, 4):  # 4 does not divide T = 6: the read-ahead crosses unrolled and remainder steps.
+    np.testing.assert_allclose(custom(*args, unroll), reference(*args), rtol=1e-6)
+    for got, want in zip(jax.grad(custom, argnums=range(6))(*args, unroll),
+                         jax.grad(reference, argnums=range(6))(*args)):
+      np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
