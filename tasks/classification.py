@@ -84,6 +84,11 @@ def _token_sums(logits_BTV, targets_BT, weight_BT):
   return (jnp.sum(nll_BT * weight_BT), jnp.sum(weight_BT)), (jnp.sum(correct_BT * weight_BT), jnp.sum(weight_BT))
 
 
+def _check_pool_batches(config):
+  if config.data.pool_batches < 1:
+    raise ValueError(f'data.pool_batches must be >= 1 (1 = uniformly random batches); got {config.data.pool_batches}.')
+
+
 class _SentenceTask:
   datasets = labeled.DATASETS
   placeholder_dims = {'vocab_size': 16, 'num_classes': 2}
@@ -92,7 +97,8 @@ class _SentenceTask:
     return dict(pad_multiple=self.config.data.pad_multiple, min_len=self.config.data.min_len)
 
   def train_batcher(self, batch_size: int, seed: int):
-    return labeled.LabeledBatcher(*self.data['train'], batch_size, seed, **self._batch_args())
+    return labeled.LabeledBatcher(*self.data['train'], batch_size, seed, pool_batches=self.config.data.pool_batches,
+                                  **self._batch_args())
 
   def eval_batches(self, split: str, batch_size: int):
     return labeled.eval_batches(*self.data[split], batch_size, **self._batch_args())
@@ -113,6 +119,7 @@ class ClassificationTask(_SentenceTask):
     if not 0 <= config.task.word_dropout < 1:
       raise ValueError(f'task.word_dropout must be in [0, 1); got {config.task.word_dropout}.')
     labeled.check_cleaning(config.data.clean)
+    _check_pool_batches(config)
 
   def __init__(self, config, workdir: str):
     self.config = config
@@ -175,6 +182,7 @@ class PretrainTask(_SentenceTask):
     if not 0 < config.task.mask_rate < 1:
       raise ValueError(f'task.mask_rate must be in (0, 1); got {config.task.mask_rate}.')
     labeled.check_cleaning(config.data.clean)
+    _check_pool_batches(config)
 
   def __init__(self, config, workdir: str):
     self.config = config

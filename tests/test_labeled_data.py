@@ -10,6 +10,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from data import batching
 from data import labeled
 
 DATA_DIR = os.environ.get('SEQLAB_DATA_DIR', '')
@@ -283,6 +284,18 @@ def test_length_grouping_pads_less_than_random_batches():
   lengths = np.array([len(s) for s in ids])[np.random.default_rng(0).permutation(400)]
   random_ = sum(16 * lengths[i:i + 16].max() - lengths[i:i + 16].sum() for i in range(0, 400, 16))
   assert grouped < random_ / 4
+
+
+def test_one_batch_pools_make_uniformly_random_batches():
+  """pool_batches=1 (Kim's batching): an epoch's batches are the chunks of its permutation that EpochBatcher
+  cuts (in another order), not groups of similar length."""
+  ids, labels = _ids(100, seed=4), np.arange(100, dtype=np.int32)  # Labels name the examples.
+  batcher = labeled.LabeledBatcher(ids, labels, batch_size=16, seed=3, pad_multiple=1, pool_batches=1)
+  reference = batching.EpochBatcher({'label': labels}, batch_size=16, seed=3)
+  examples = lambda batch: tuple(sorted(batch['label'][batch['weight'] > 0].tolist()))
+  for _ in range(2):  # Two epochs.
+    got = sorted(examples(next(batcher)) for _ in range(batcher.steps_per_epoch))
+    assert got == sorted(examples(next(reference)) for _ in range(reference.steps_per_epoch))
 
 
 def test_eval_batches_cover_each_example_once_sorted_by_length():

@@ -33,6 +33,9 @@ def get_config(variant=''):
   c.data.max_len = 0  # Sentences are cut to this many tokens; 0 = never.
   c.data.min_len = 1  # Batches are at least this long (the widest convolution).
   c.data.pad_multiple = 8
+  # Training batches are cut from length-sorted pools of this many batches (similar lengths share a batch:
+  # little padding); 1 = batches of uniformly random sentences, as Kim (2014) draws them.
+  c.data.pool_batches = 100
   c.data.pretrain_corpus = 'sst2,mr,multi30k'  # Pretraining only: see configs/pretrain.
 
   c.train.batch_size = 50

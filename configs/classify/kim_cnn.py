@@ -1,5 +1,7 @@
 """Kim (2014) CNN-rand: random 300-d word vectors, filter widths 3, 4, 5 with 100 maps each, ReLU,
 max-over-time pooling, dropout 0.5, max-norm 3 on the output weights, Adadelta (ρ 0.95), batch 50.
+As Kim's code (conv_net_sentence.py) runs it: each sentence padded with zero vectors on both sides (wide
+convolutions) and batches of uniformly random sentences.
 
   python train.py --config=configs/classify/kim_cnn.py --workdir=runs/classify/kim_cnn
 """
@@ -13,9 +15,10 @@ def get_config(variant=''):
   c.model.filter_widths = (3, 4, 5)
   c.model.num_filters = 100
   c.model.dropout = 0.5
-  c.model.wide = False  # True: Kim's code's w - 1 zero vectors on both sides of each sentence.
+  c.model.wide = True  # Kim's code's w - 1 zero vectors on both sides of each sentence; False: narrow.
   c.task.max_norm = 3.0
   c.data.min_len = 5  # The widest filter.
+  c.data.pool_batches = 1  # Kim's random batches, not length-grouped ones.
   c.optimizer.name = 'adadelta'
   c.optimizer.learning_rate = 1.0
   c.optimizer.rho = 0.95
