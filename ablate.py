@@ -1,6 +1,6 @@
 """Runs a sweep (every row for N seeds) and writes table.md, table.csv and curves.png.
 
-  python ablate.py --sweep=configs/ablations/timeseries.py --workdir=runs/ablate/timeseries [--seeds=3]
+  python ablate.py --sweep=configs/ablations/timeseries.py --workdir=runs/ablate/timeseries [--seeds=3] [--rows=A,B]
 
 Re-running with the same workdir skips finished runs and resumes unfinished ones. --table_only writes
 the tables of the runs finished so far (a seed counts once all its folds have) and trains nothing, so a
@@ -22,6 +22,7 @@ flags.DEFINE_string('workdir', None, 'Directory for the runs and the tables.')
 flags.DEFINE_integer('seeds', 0, 'Seeds per row; 0 = the sweep file\'s number.')
 flags.DEFINE_bool('verbose', False, 'Show each run\'s output and progress bar.')
 flags.DEFINE_bool('table_only', False, 'Write the tables of the finished runs; train nothing.')
+flags.DEFINE_list('rows', [], 'Train only these rows of the sweep (names, comma-separated); the tables list all.')
 flags.mark_flags_as_required(['sweep', 'workdir'])
 FLAGS = flags.FLAGS
 
@@ -34,8 +35,9 @@ def main(argv):
     sweep = sweeps.load_sweep(FLAGS.sweep)
     os.makedirs(FLAGS.workdir, exist_ok=True)
     start = time.time()
+    sweeps.select_rows(sweep, FLAGS.rows)  # Unknown names fail before anything trains.
     if not FLAGS.table_only:
-      sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose)
+      sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose, rows=FLAGS.rows)
   except (config_loading.ConfigError, FileNotFoundError) as e:
     sys.exit(f'error: {e}\nFinished runs are kept; rerun the same command to resume.')
   table = sweeps.collect(sweep, FLAGS.workdir, FLAGS.seeds)

@@ -31,6 +31,7 @@ NEG = attention.NEG
 BOE_ACTIVATIONS = {'tanh': jnp.tanh, 'relu': jax.nn.relu}
 RNN_CELLS = ('lstm', 'gru')
 POOLINGS = ('final', 'mean', 'max')
+KIM_INITS = ('flax', 'kim')
 
 
 def valid_mask(length_B, T: int):
@@ -92,6 +93,16 @@ def _kim_uniform(key, shape, dtype=jnp.float32):
   return jax.random.uniform(key, shape, dtype, -0.25, 0.25)
 
 
+def _kim_conv_uniform(pooled_len: int):
+  """Theano LeNet's uniform kernel init of a (w, D, F) convolution max-pooled over pooled_len positions."""
+  def init(key, shape, dtype=jnp.float32):
+    w, d, f = shape
+    fan_in, fan_out = w * d, f * w * d / max(pooled_len, 1)
+    bound = (6.0 / (fan_in + fan_out)) ** 0.5
+    return jax.random.uniform(key, shape, dtype, -bound, bound)
+  return init
+
+
 class KimCNN(_NoLM, nn.Module):
   """Kim (2014): convolutions of several widths over the embeddings, max over time, dropout, softmax.
 
@@ -99,7 +110,21 @@ class KimCNN(_NoLM, nn.Module):
   all those holding at least one real token, and every token is in w windows of width w, the first and
   last included. Otherwise (narrow) the windows lie within the sentence, plus the one window of a sentence
   shorter than w, whose positions past the end read zero vectors. Windows of padding alone are left out
-  either way, so the features do not depend on how far a row is padded.
+  unless `pad_window`, so the features do not depend on how far a row is padded.
+
+  Three details of Kim's code (conv_net_sentence.py), each off by default:
+  - `pad_window`: one window of zero vectors alone joins every max. Kim's code pads each sentence to the
+    data's longest plus 2(w_max - 1), so nearly every sentence has such windows: each feature is at least
+    relu(b), and the bias learns from the sentences whose real windows stay below it.
+  - `dropout_at_test`: dropout as Kim's paper writes it: the kept units are not rescaled in training and
+    the output layer reads features times 1 - p at test. Under `task.max_norm` this differs from inverted
+    dropout: the norm bounds weights that see unscaled features (inverted dropout's weights are smaller
+    by 1 - p, so the same bound is looser), and Adadelta's steps, about the same size either way, are
+    relatively larger on the smaller weights.
+  - `init_scheme='kim'`: the convolution kernels U(+-sqrt(6 / (fan_in + fan_out))) with fan_in = w D and Theano
+    LeNet's fan_out = F w D / (init_len - w + 1), the pooled length of rows padded to `init_len` (64 on MR
+    in Kim's code: 56 tokens and 2 x 4 zero vectors), biases zero, and the output layer all zeros. 'flax':
+    LeCun-normal kernels.
   """
   NO_LM_REASON = 'a convolution over the whole sentence has no causal or masked LM'
   vocab_size: int
@@ -109,12 +134,23 @@ class KimCNN(_NoLM, nn.Module):
   num_filters: int = 100
   dropout: float = 0.5
   wide: bool = False
+  pad_window: bool = False
+  dropout_at_test: bool = False
+  init_scheme: str = 'flax'
+  init_len: int = 64
 
   def setup(self):
     self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=_kim_uniform)
-    self.convs = [nn.Conv(self.num_filters, (w,), padding='VALID') for w in self.filter_widths]
+    if self.init_scheme == 'kim':
+      conv_inits = [_kim_conv_uniform(self.init_len - w + 1) for w in self.filter_widths]
+      output_init = nn.initializers.zeros
+    else:
+      conv_inits = [nn.initializers.lecun_normal()] * len(self.filter_widths)
+      output_init = nn.initializers.lecun_normal()
+    self.convs = [nn.Conv(self.num_filters, (w,), padding='VALID', kernel_init=init)
+                  for w, init in zip(self.filter_widths, conv_inits)]
     self.drop = nn.Dropout(self.dropout)
-    self.output = nn.Dense(self.num_classes)
+    self.output = nn.Dense(self.num_classes, kernel_init=output_init)
 
   def features(self, tokens_BT, length_B, train: bool = False):
     del train  # Dropout comes after the pooled features.
@@ -134,11 +170,17 @@ class KimCNN(_NoLM, nn.Module):
       else:
         ok_BN = start_N[None, :] + w <= jnp.maximum(length_B, w)[:, None]
       # After the ReLU every value is >= 0, so zeros stand in for the left-out windows (an empty row: all).
-      pooled.append(jnp.max(jnp.where(ok_BN[..., None], h_BNF, 0.0), axis=1))
+      pooled_BF = jnp.max(jnp.where(ok_BN[..., None], h_BNF, 0.0), axis=1)
+      if self.pad_window:  # A window of zero vectors alone: relu(bias).
+        zeros_1WD = jnp.zeros((1, w, x_BTD.shape[2]), x_BTD.dtype)
+        pooled_BF = jnp.maximum(pooled_BF, jax.nn.relu(conv(zeros_1WD)[:, 0]))
+      pooled.append(pooled_BF)
     return jnp.concatenate(pooled, axis=-1)
 
   def __call__(self, tokens_BT, length_B, train: bool = False):
     x_BF = self.drop(self.features(tokens_BT, length_B, train), deterministic=not train)
+    if self.dropout_at_test:  # Training: inverted dropout's kept units back to their own size.
+      x_BF = x_BF * (1.0 - self.dropout)
     return self.output(x_BF).astype(jnp.float32)
 
 
@@ -396,6 +438,10 @@ def _kim_cnn(config, vocab_size, num_classes):
   _check_positive(model, ('embed_dim', 'filter_widths', 'num_filters'))
   if not model.filter_widths:
     raise ValueError('model.filter_widths needs at least one width.')
+  _check(model.init_scheme, KIM_INITS, 'init_scheme')
+  if model.init_scheme == 'kim' and model.init_len < max(model.filter_widths):
+    raise ValueError(f'model.init_len ({model.init_len}) must be at least the widest filter '
+                     f'({max(model.filter_widths)}).')
   return model
 
 

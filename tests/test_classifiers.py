@@ -73,11 +73,11 @@ def test_extra_padding_and_garbage_past_the_length_change_no_logit(name):
     np.testing.assert_allclose(lm_padded[real], lm[real], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize('wide', [True, False])
-def test_kim_cnn_pads_exactly_and_pools_valid_windows_like_a_numpy_loop(wide):
+@pytest.mark.parametrize('wide,pad_window', [(True, False), (False, False), (True, True)])
+def test_kim_cnn_pads_exactly_and_pools_valid_windows_like_a_numpy_loop(wide, pad_window):
   tokens, lengths = _batch()
   params = _params('kim_cnn')
-  model = MODELS['kim_cnn'].clone(wide=wide)
+  model = MODELS['kim_cnn'].clone(wide=wide, pad_window=pad_window)
   features = lambda *args: model.apply({'params': params}, *args, method='features')
   padded = _garbage_padded(tokens, lengths, extra=3)
   np.testing.assert_array_equal(features(padded, lengths), features(tokens, lengths))
@@ -87,7 +87,9 @@ def test_kim_cnn_pads_exactly_and_pools_valid_windows_like_a_numpy_loop(wide):
     for j, w in enumerate((2, 3, 5)):
       kernel_WDF, bias_F = np.asarray(params[f'convs_{j}']['kernel']), np.asarray(params[f'convs_{j}']['bias'])
       real = table[np.asarray(tokens)[b, :length]]
-      if wide:  # w - 1 zero vectors on each side; an empty sentence has no window and pools to zeros.
+      if pad_window:  # Kim's code: every row padded far past the sentence, so windows of zeros alone count.
+        x = np.concatenate([np.zeros((4, 6)), real, np.zeros((T + 4 - length, 6))])
+      elif wide:  # w - 1 zero vectors on each side; an empty sentence has no window and pools to zeros.
         x = np.concatenate([np.zeros((w - 1, 6)), real, np.zeros((w - 1, 6))]) if length else np.zeros((0, 6))
       else:  # A sentence shorter than w: one window, zeros after it.
         x = np.concatenate([real, np.zeros((max(w - length, 0), 6))])
@@ -95,6 +97,34 @@ def test_kim_cnn_pads_exactly_and_pools_valid_windows_like_a_numpy_loop(wide):
                  for i in range(len(x) - w + 1)]
       expected[b, 4 * j:4 * (j + 1)] = np.max(windows, axis=0) if windows else 0.0
   np.testing.assert_allclose(features(padded, lengths), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_kim_cnn_dropout_at_test_keeps_units_unscaled_in_training_and_scales_features_at_test():
+  tokens, lengths = _batch()
+  params = _params('kim_cnn')
+  kernel_FK, bias_K = np.asarray(params['output']['kernel']), np.asarray(params['output']['bias'])
+  features = np.asarray(MODELS['kim_cnn'].apply({'params': params}, tokens, lengths, method='features'))
+  kim = MODELS['kim_cnn'].clone(dropout_at_test=True)
+  np.testing.assert_allclose(kim.apply({'params': params}, tokens, lengths),
+                             features * 0.5 @ kernel_FK + bias_K, rtol=1e-5, atol=1e-5)
+  rngs = {'dropout': jax.random.PRNGKey(3)}
+  inverted = np.asarray(MODELS['kim_cnn'].apply({'params': params}, tokens, lengths, train=True, rngs=rngs))
+  unscaled = np.asarray(kim.apply({'params': params}, tokens, lengths, train=True, rngs=rngs))
+  # The same units dropped (one mask draw), the kept ones not doubled.
+  np.testing.assert_allclose(unscaled - bias_K, (inverted - bias_K) * 0.5, rtol=1e-5, atol=1e-5)
+  assert not np.allclose(unscaled, features @ kernel_FK + bias_K, atol=1e-3)  # Some units were dropped.
+
+
+def test_kim_init_is_theano_lenet_uniform_for_the_convolutions_and_zero_for_the_output():
+  model = classifiers.KimCNN(V, K, init_scheme='kim', init_len=64)
+  params = model.init(jax.random.PRNGKey(0), *_batch())['params']
+  assert not np.any(np.asarray(params['output']['kernel']))
+  for j, w in enumerate((3, 4, 5)):
+    kernel = np.asarray(params[f'convs_{j}']['kernel'])
+    bound = np.sqrt(6.0 / (w * 300 + 100 * w * 300 / (64 - w + 1)))
+    assert kernel.shape == (w, 300, 100) and np.abs(kernel).max() <= bound
+    np.testing.assert_allclose(kernel.std(), bound / np.sqrt(3.0), rtol=0.02)  # U(-a, a): sd a / sqrt(3).
+    assert not np.any(np.asarray(params[f'convs_{j}']['bias']))
 
 
 def test_bilstm_directions_equal_each_direction_run_over_the_real_tokens_alone():
@@ -255,6 +285,7 @@ def test_builders_read_the_config_and_keep_the_module_defaults():
     ('boe', 'activation', 'gelu', 'tanh, relu'),
     ('transformer_classifier', 'norm', 'sandwich', 'pre, post'),
     ('gpt_classifier', 'activation', 'swish', 'gelu, relu'),
+    ('kim_cnn', 'init_scheme', 'lecun', 'flax, kim'),
 ])
 def test_builders_reject_unknown_choices_naming_the_valid_ones(name, field, value, choices):
   with pytest.raises(ValueError, match=f'model.{field} .*{choices}'):

@@ -87,3 +87,14 @@ def test_table_only_reports_the_finished_seeds_and_trains_nothing(tmp_path):
   with open(workdir / 'table.csv') as f:
     assert [r['seeds'] for r in csv.DictReader(f)] == ['1', '1']
   assert '| naive |' in out and 'Sweep took' not in out
+
+
+def test_rows_trains_only_the_named_rows_and_unknown_names_list_the_rows(tmp_path):
+  path = tmp_path / 'sweep.py'
+  path.write_text(SWEEP)
+  sweep = sweeps.load_sweep(str(path))
+  workdir = tmp_path / 'out'
+  sweeps.run_sweep(sweep, str(workdir), seeds=1, rows=['dense'])
+  assert (workdir / 'dense' / 'seed_0' / 'results.json').exists() and not (workdir / 'naive').exists()
+  with pytest.raises(config_loading.ConfigError, match="Unknown rows \\['dens'\\]; the sweep has: naive, dense"):
+    sweeps.run_sweep(sweep, str(workdir), seeds=1, rows=['dens'])

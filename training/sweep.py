@@ -102,12 +102,27 @@ def _train(config, out: str, label: str, metrics: tuple, quiet: bool) -> None:
   print(f'    {summary} ({time.time() - start:.1f} s)', flush=True)
 
 
-def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True) -> None:
-  """Trains the pretraining runs, then every (row, seed, fold) that has no results.json yet."""
+def select_rows(sweep: dict, names: list[str]) -> list[dict]:
+  """The sweep's rows named in `names` (all of them if empty), in the sweep's order; unknown names: ConfigError."""
+  known = [row['name'] for row in sweep['rows']]
+  unknown = [name for name in names if name not in known]
+  if unknown:
+    raise config_loading.ConfigError(f'Unknown rows {unknown}; the sweep has: {", ".join(known)}.')
+  return [row for row in sweep['rows'] if not names or row['name'] in names]
+
+
+def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, rows: list[str] = ()) -> None:
+  """Trains the pretraining runs, then every (row, seed, fold) that has no results.json yet.
+
+  `rows`: only these rows (and the pretraining runs they start from); empty: all.
+  """
   seeds = seeds or sweep.get('seeds', 1)
+  chosen = select_rows(sweep, list(rows))
+  needed = {row.get('init_from') for row in chosen}
   for name, spec in sweep.get('pretraining', {}).items():
-    _train(row_config(spec, seed=0), pretrain_dir(workdir, name), f'[pretraining] {name}', (), quiet)
-  jobs = [(row, s) for row in sweep['rows'] for s in range(seeds)]
+    if not rows or name in needed:
+      _train(row_config(spec, seed=0), pretrain_dir(workdir, name), f'[pretraining] {name}', (), quiet)
+  jobs = [(row, s) for row in chosen for s in range(seeds)]
   for i, (row, seed) in enumerate(jobs):
     init_from = pretrain_dir(workdir, row['init_from']) if row.get('init_from') else ''
     for fold, out in _run_dirs(workdir, row, seed):
