@@ -121,10 +121,10 @@ class KimCNN(_NoLM, nn.Module):
     dropout: the norm bounds weights that see unscaled features (inverted dropout's weights are smaller
     by 1 - p, so the same bound is looser), and Adadelta's steps, about the same size either way, are
     relatively larger on the smaller weights.
-  - `init_scheme='kim'`: the convolution kernels U(+-sqrt(6 / (fan_in + fan_out))) with fan_in = w D and Theano
-    LeNet's fan_out = F w D / (init_len - w + 1), the pooled length of rows padded to `init_len` (64 on MR
-    in Kim's code: 56 tokens and 2 x 4 zero vectors), biases zero, and the output layer all zeros. 'flax':
-    LeCun-normal kernels.
+  - `init_scheme='kim'`: the convolution kernels U(+-sqrt(6 / (fan_in + fan_out))) with fan_in = w D and
+    Theano LeNet's fan_out = F w D / (init_len - w + 1), the pooled length of rows padded to `init_len` (64
+    on MR in Kim's code: 56 tokens and 2 x 4 zero vectors), biases zero, and the output layer all zeros.
+    'flax': LeCun-normal kernels.
   """
   NO_LM_REASON = 'a convolution over the whole sentence has no causal or masked LM'
   vocab_size: int
