@@ -35,7 +35,6 @@ def main(argv):
     sweep = sweeps.load_sweep(FLAGS.sweep)
     os.makedirs(FLAGS.workdir, exist_ok=True)
     start = time.time()
-    sweeps.select_rows(sweep, FLAGS.rows)  # Unknown names fail before anything trains.
     if not FLAGS.table_only:
       sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose, rows=FLAGS.rows)
   except (config_loading.ConfigError, FileNotFoundError) as e:

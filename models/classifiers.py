@@ -171,9 +171,8 @@ class KimCNN(_NoLM, nn.Module):
         ok_BN = start_N[None, :] + w <= jnp.maximum(length_B, w)[:, None]
       # After the ReLU every value is >= 0, so zeros stand in for the left-out windows (an empty row: all).
       pooled_BF = jnp.max(jnp.where(ok_BN[..., None], h_BNF, 0.0), axis=1)
-      if self.pad_window:  # A window of zero vectors alone: relu(bias).
-        zeros_1WD = jnp.zeros((1, w, x_BTD.shape[2]), x_BTD.dtype)
-        pooled_BF = jnp.maximum(pooled_BF, jax.nn.relu(conv(zeros_1WD)[:, 0]))
+      if self.pad_window:  # A window of zero vectors alone gives relu(bias).
+        pooled_BF = jnp.maximum(pooled_BF, jax.nn.relu(conv.variables['params']['bias']))
       pooled.append(pooled_BF)
     return jnp.concatenate(pooled, axis=-1)
 
