@@ -70,6 +70,7 @@ def get_config():
   # parameters of the evaluation where it was best (select_mode max or min). '' = the last parameters.
   c.eval.select_metric = ''
   c.eval.select_mode = 'max'
+  c.eval.select_ties = 'earlier'  # Which of equally good evaluations is kept: earlier or later (Kim's code).
 
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 0  # 0 = every epoch; the last step is always saved.

@@ -84,6 +84,11 @@ def _token_sums(logits_BTV, targets_BT, weight_BT):
   return (jnp.sum(nll_BT * weight_BT), jnp.sum(weight_BT)), (jnp.sum(correct_BT * weight_BT), jnp.sum(weight_BT))
 
 
+# Whose words get embedding rows. 'all' (Kim's code): every split's, so a word never seen in training keeps
+# its own random vector (no gradient reaches it) rather than sharing <unk>'s; labels are never read.
+VOCAB_FROM = ('train', 'all')
+
+
 def _check_pool_batches(config):
   if config.data.pool_batches < 1:
     raise ValueError(f'data.pool_batches must be >= 1 (1 = uniformly random batches); got {config.data.pool_batches}.')
@@ -120,11 +125,14 @@ class ClassificationTask(_SentenceTask):
       raise ValueError(f'task.word_dropout must be in [0, 1); got {config.task.word_dropout}.')
     labeled.check_cleaning(config.data.clean)
     _check_pool_batches(config)
+    if config.data.vocab_from not in VOCAB_FROM:
+      raise ValueError(f'Unknown data.vocab_from {config.data.vocab_from!r}; choose one of: {", ".join(VOCAB_FROM)}.')
 
   def __init__(self, config, workdir: str):
     self.config = config
     splits = labeled.load_labeled(config.data)
-    self.vocab = _vocabulary(config, workdir, splits['train'][0])
+    vocab_splits = ['train'] if config.data.vocab_from == 'train' else sorted(splits)
+    self.vocab = _vocabulary(config, workdir, [text for split in vocab_splits for text in splits[split][0]])
     self.data = {split: (_encode(self.vocab, texts, config.data.max_len), labels)
                  for split, (texts, labels) in splits.items()}
     num_classes = int(max(labels.max() for _, labels in splits.values())) + 1

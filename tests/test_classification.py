@@ -98,6 +98,32 @@ def test_best_valid_parameters_are_the_ones_evaluated(tmp_path):
   assert 0.0 <= results['test/accuracy'] <= 100.0
 
 
+def test_vocab_from_all_gives_words_seen_only_outside_training_their_own_ids(tmp_path):
+  overrides = {'data.max_vocab': 0, 'data.name': 'sst2'}
+  by_train = tasks.build(_config('configs/classify/kim_cnn.py', **overrides), str(tmp_path / 'train'))
+  by_all = tasks.build(_config('configs/classify/kim_cnn.py', **overrides, **{'data.vocab_from': 'all'}),
+                       str(tmp_path / 'all'))
+  train_words = {w for ids in by_train.data['train'][0] for w in by_train.vocab.decode(ids).split()}
+  test_words = {w for ids in by_all.data['test'][0] for w in by_all.vocab.decode(ids).split()}
+  assert test_words - train_words  # SST-2's test has words its training file lacks ...
+  for ids in by_all.data['test'][0] + by_all.data['valid'][0]:
+    assert labeled.UNK_ID not in ids  # ... and each has a row of its own, none is <unk>.
+  assert any(labeled.UNK_ID in ids for ids in by_train.data['test'][0])
+  assert set(by_train.vocab.words) < set(by_all.vocab.words)
+
+
+@pytest.mark.parametrize('ties, want_step', [('earlier', 2), ('later', 6)])
+def test_best_parameters_on_a_tie_follow_select_ties(tmp_path, ties, want_step):
+  """Valid accuracies 70, 80, 75, 80: the tie at 80 keeps step 2 or step 6 (Kim's code: `>=`)."""
+  best = loop.BestParams(str(tmp_path / ties), 'accuracy', 'max', ties)
+  for step, accuracy in ((1, 70.0), (2, 80.0), (4, 75.0), (6, 80.0)):
+    best.offer(step, {'accuracy': accuracy}, {'w': jnp.full((2,), float(step))})
+  step, params = best.load({'w': jnp.zeros((2,))})
+  best.close()
+  assert step == want_step
+  np.testing.assert_array_equal(params['w'], [want_step, want_step])
+
+
 def test_sweep_pretrains_then_fine_tunes_every_fold_from_all_pretrained_weights(tmp_path):
   """A sweep row with folds and init_from; fine-tuning loads every pretrained array, only the head is fresh."""
   sweep_file = tmp_path / 'sweep.py'
@@ -152,6 +178,10 @@ def test_config_errors_name_the_choices():
     config_loading.validate(_config('configs/pretrain/mlm.py', **{'task.objective': 'bert'}))
   with pytest.raises(config_loading.ConfigError, match='max, min'):
     config_loading.validate(_config('configs/classify/boe.py', **{'eval.select_mode': 'best'}))
+  with pytest.raises(config_loading.ConfigError, match='earlier, later'):
+    config_loading.validate(_config('configs/classify/boe.py', **{'eval.select_ties': 'last'}))
+  with pytest.raises(config_loading.ConfigError, match='train, all'):
+    config_loading.validate(_config('configs/classify/boe.py', **{'data.vocab_from': 'test'}))
   with pytest.raises(config_loading.ConfigError, match='not a trained workdir'):
     config_loading.validate(_config('configs/classify/boe.py', init_from='/nonexistent'))
   with pytest.raises(config_loading.ConfigError, match='sst2'):

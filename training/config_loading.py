@@ -121,6 +121,7 @@ def validate(config) -> None:
     if value < 0:
       raise ConfigError(f'{key} must be >= 0; got {value!r}.')
   _choice(config.eval.select_mode, ['max', 'min'], 'eval.select_mode')
+  _choice(config.eval.select_ties, ['earlier', 'later'], 'eval.select_ties')
   _check_mesh(config)
   if config.init_from and not os.path.exists(os.path.join(config.init_from, 'checkpoints')):
     raise ConfigError(f'init_from {config.init_from!r} is not a trained workdir (it has no checkpoints/).')

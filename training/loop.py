@@ -111,8 +111,8 @@ def load_pretrained(params, workdir: str):
 class BestParams:
   """The parameters of the best validation metric so far, saved in WORKDIR/best (survives a resume)."""
 
-  def __init__(self, workdir: str, metric: str, mode: str):
-    self.metric, self.sign = metric, (1.0 if mode == 'max' else -1.0)
+  def __init__(self, workdir: str, metric: str, mode: str, ties: str = 'earlier'):
+    self.metric, self.sign, self.later_wins_ties = metric, (1.0 if mode == 'max' else -1.0), ties == 'later'
     self._ckpt = checkpoint.Checkpointer(os.path.join(workdir, 'best'), max_to_keep=1)
 
   def offer(self, step: int, metrics: dict, params) -> None:
@@ -122,8 +122,12 @@ class BestParams:
     best = self._ckpt.latest_step()
     if best is not None and best >= step:  # A resumed run replaying a step it has already judged.
       return
-    # Ties keep the earlier step.
-    if best is None or self.sign * metrics[self.metric] > self.sign * self._value(best, params):
+    if best is None:
+      better = True
+    else:
+      new, old = self.sign * metrics[self.metric], self.sign * self._value(best, params)
+      better = new >= old if self.later_wins_ties else new > old
+    if better:
       self._ckpt.save(step, {'params': params}, {'value': metrics[self.metric]})
 
   def _value(self, step: int, like_params) -> float:
@@ -284,7 +288,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
     params = jax.device_put(params, state_sharding.params)
     state = state.replace(params=params, opt_state=jax.jit(tx.init, out_shardings=state_sharding.opt_state)(params))
     print(f'Initialized {len(loaded)} parameter arrays from {config.init_from}; fresh: {", ".join(fresh) or "none"}.')
-  best = BestParams(workdir, config.eval.select_metric, config.eval.select_mode) if config.eval.select_metric else None
+  best = BestParams(workdir, config.eval.select_metric, config.eval.select_mode,
+                                                     config.eval.select_ties) if config.eval.select_metric else None
   if start is not None:
     state, data_state = ckpt.restore(start, state)  # Onto this run's mesh, whatever mesh saved it.
     batcher.restore(data_state)

@@ -28,7 +28,8 @@ def get_config(variant=''):
   c.data.test_path = ''
   c.data.path = ''
   c.data.clean = ''  # 'kim': Kim's (2014) preprocessing (hyphens and periods split off/dropped, clitics split).
-  c.data.min_count = 1  # Words seen fewer times in the training split become <unk>.
+  c.data.min_count = 1  # Words seen fewer times (in data.vocab_from's splits) become <unk>.
+  c.data.vocab_from = 'train'  # 'all': valid's and test's words get rows too (random, never trained; Kim's code).
   c.data.max_vocab = 0  # Cap on the vocabulary, the 4 special ids included; 0 = none.
   c.data.max_len = 0  # Sentences are cut to this many tokens; 0 = never.
   c.data.min_len = 1  # Batches are at least this long (the widest convolution).

@@ -3,7 +3,7 @@ max-over-time pooling, dropout 0.5, max-norm 3 on the output weights, Adadelta (
 As Kim's code (conv_net_sentence.py, process_data.py) runs it: its text preprocessing; each sentence padded
 with zero vectors on both sides (wide convolutions), windows of padding alone in the max; dropout in the
 paper's form (features scaled at test), so max-norm bounds the same weights; Theano LeNet's init with a zero
-output layer; batches of uniformly random sentences.
+output layer; batches of uniformly random sentences; of equally accurate valid epochs, the later one.
 
   python train.py --config=configs/classify/kim_cnn.py --workdir=runs/classify/kim_cnn
 """
@@ -26,6 +26,7 @@ def get_config(variant=''):
   c.task.max_norm = 3.0
   c.data.min_len = 5  # The widest filter.
   c.data.pool_batches = 1  # Kim's random batches, not length-grouped ones.
+  c.eval.select_ties = 'later'  # Kim's code keeps the later of equally accurate valid epochs (>=).
   c.optimizer.name = 'adadelta'
   c.optimizer.learning_rate = 1.0
   c.optimizer.rho = 0.95
