@@ -1,4 +1,4 @@
-"""Runs a sweep (every row for N seeds) and writes table.md, table.csv and curves.png.
+"""Runs a sweep (every row for N seeds) and writes table.md, table.csv and curves.png (and table_by_task.*).
 
   python ablate.py --sweep=configs/ablations/timeseries.py --workdir=runs/ablate/timeseries [--seeds=3] [--rows=A,B]
 
@@ -42,8 +42,10 @@ def main(argv):
   table = sweeps.collect(sweep, FLAGS.workdir, FLAGS.seeds)
   sweeps.write_tables(sweep, table, FLAGS.workdir)
   sweeps.write_curves(sweep, FLAGS.workdir, FLAGS.seeds)
-  with open(os.path.join(FLAGS.workdir, 'table.md')) as f:
-    print(f.read())
+  for name in ('table.md', 'table_by_task.md'):
+    if os.path.exists(os.path.join(FLAGS.workdir, name)):
+      with open(os.path.join(FLAGS.workdir, name)) as f:
+        print(f.read())
   if not FLAGS.table_only:
     print(f'Sweep took {time.time() - start:.0f} s; tables and curves in {FLAGS.workdir}.')
 

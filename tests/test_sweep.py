@@ -98,3 +98,36 @@ def test_rows_trains_only_the_named_rows_and_unknown_names_list_the_rows(tmp_pat
   assert (workdir / 'dense' / 'seed_0' / 'results.json').exists() and not (workdir / 'naive').exists()
   with pytest.raises(config_loading.ConfigError, match="Unknown rows \\['dens'\\]; the sweep has: naive, dense"):
     sweeps.run_sweep(sweep, str(workdir), seeds=1, rows=['dens'])
+
+
+def test_task_table_averages_each_seed_over_tasks_and_gains_pair_seeds(tmp_path):
+  """Hand-written results: the by-task table's cells equal means over seeds computed by hand."""
+  accuracy = {('big', 'a'): [80.0, 82.0, 84.0], ('big', 'b'): [70.0, 71.0], ('small', 'a'): [75.0, 76.0, 77.0],
+              ('small', 'b'): [60.0, 64.0, 62.0]}
+  rows = [dict(name=f'{g}_{t}', config='configs/timeseries/naive.py:tiny', group=g, task=t) for g, t in accuracy]
+  sweep = dict(seeds=3, metrics=('test/accuracy',), reference_metric='test/accuracy', rows=rows, baseline='small')
+  for (g, t), values in accuracy.items():
+    for seed, value in enumerate(values):
+      out = tmp_path / f'{g}_{t}' / f'seed_{seed}'
+      out.mkdir(parents=True)
+      (out / 'results.json').write_text(json.dumps({'test/accuracy': value}))
+      (out / 'metrics.jsonl').write_text('')
+  table = sweeps.collect(sweep, str(tmp_path))
+  columns, groups = sweeps.task_table(sweep, table)
+  assert columns == ['a', 'b', 'average']
+  assert groups['big']['average'] == {0: 75.0, 1: 76.5}  # Seed 2 of big_b never finished.
+  assert groups['small']['average'] == {0: 67.5, 1: 70.0, 2: 69.5}
+  assert sweeps.gains(groups['big']['average'], groups['small']['average']) == {0: 7.5, 1: 6.5}
+  sweeps.write_tables(sweep, table, str(tmp_path))
+  markdown = (tmp_path / 'table_by_task.md').read_text()
+  assert '| big | 82 ± 1.633 (3) | 70.5 ± 0.5 (2) | 75.75 ± 0.75 (2) |' in markdown
+  assert '| big | +6 ± 0.8165 (3) | +8.5 ± 1.5 (2) | +7 ± 0.5 (2) |' in markdown  # a: 5, 6, 7; b: 10, 7.
+  with open(tmp_path / 'table_by_task.csv') as f:
+    records = {r['row']: r for r in csv.DictReader(f)}
+  assert float(records['small']['average_mean']) == pytest.approx((67.5 + 70.0 + 69.5) / 3)
+  assert float(records['big']['gain_average_mean']) == pytest.approx(7.0)
+  sweep['baseline'] = 'tiny'
+  path = tmp_path / 'sweep.py'
+  path.write_text(f'def get_sweep():\n  return {sweep!r}\n')
+  with pytest.raises(config_loading.ConfigError, match="baseline 'tiny' is not a row group; choose one of: big, small"):
+    sweeps.load_sweep(str(path))

@@ -10,6 +10,9 @@ A row may add `folds=K` (k-fold cross-validation: K runs per seed with data.fold
 ROW/seed_S/fold_F; the seed's result is the mean over folds, train/seconds their sum) and
 `init_from='NAME'` (fine-tuning from the pretraining run NAME, trained once, seed 0, in
 pretrain/NAME before any row).
+Rows may name a `group` and a `task` (the same model on several data sets): table_by_task.{md,csv}
+then has one line per group, the reference metric per task and its average over the tasks (per seed,
+over the seeds every task finished), and with `baseline='GROUP'` each group's gain over that group.
 A curve metric is the first logged step at which split/metric fell below the
 threshold (averaged over the seeds that got there); list NAME in `metrics`.
 Runs that finished (results.json present) are skipped, unfinished ones resume
@@ -29,8 +32,9 @@ from training import loop
 from training import plots
 from training import writers
 
-SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows', 'curve_metrics', 'pretraining'}
-ROW_KEYS = {'name', 'config', 'overrides', 'reference', 'folds', 'init_from'}
+SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows', 'curve_metrics', 'pretraining',
+              'baseline'}
+ROW_KEYS = {'name', 'config', 'overrides', 'reference', 'folds', 'init_from', 'group', 'task'}
 
 
 def load_sweep(path: str) -> dict:
@@ -51,7 +55,13 @@ def load_sweep(path: str) -> dict:
     if row.get('init_from') and row['init_from'] not in pretraining:
       raise config_loading.ConfigError(f'Sweep {path}, row {row["name"]!r}: init_from {row["init_from"]!r} is not '
                                        f'a pretraining run; choose one of: {", ".join(pretraining) or "(none)"}.')
+    if ('group' in row) != ('task' in row):
+      raise config_loading.ConfigError(f'Sweep {path}, row {row["name"]!r}: give both group and task, or neither.')
     config_loading.validate(row_config(row, seed=0))
+  groups = [row['group'] for row in sweep['rows'] if 'group' in row]
+  if sweep.get('baseline') is not None and sweep['baseline'] not in groups:
+    raise config_loading.ConfigError(f'Sweep {path}: baseline {sweep["baseline"]!r} is not a row group; choose one '
+                                     f'of: {", ".join(dict.fromkeys(groups)) or "(no row has a group)"}.')
   for spec in pretraining.values():
     config_loading.validate(row_config(spec, seed=0))
   return sweep
@@ -164,13 +174,16 @@ def collect(sweep: dict, workdir: str, seeds: int = 0) -> list[dict]:
   curve_metrics = sweep.get('curve_metrics', {})
   table = []
   for row in sweep['rows']:
-    results = [r for r in (_seed_results(workdir, row, seed, curve_metrics) for seed in range(seeds)) if r]
+    by_seed = {seed: _seed_results(workdir, row, seed, curve_metrics) for seed in range(seeds)}
+    results = {seed: r for seed, r in by_seed.items() if r}
     entry = {'row': row['name']}
     for metric in sweep['metrics']:
-      values = [r[metric] for r in results if metric in r and not np.isnan(r[metric])]
+      per_seed = {seed: r[metric] for seed, r in results.items() if metric in r and not np.isnan(r[metric])}
+      values = list(per_seed.values())
       entry[f'{metric}_mean'] = float(np.mean(values)) if values else float('nan')
       entry[f'{metric}_std'] = float(np.std(values)) if values else float('nan')
       entry[f'{metric}_values'] = values
+      entry[f'{metric}_by_seed'] = per_seed
     entry['seeds'] = len(results)
     entry['reference'] = row.get('reference')
     table.append(entry)
@@ -214,6 +227,79 @@ def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
     lines.append(f'\nReference: {sweep["reference_source"]}. Ratio = our mean / reference.')
   with open(os.path.join(workdir, 'table.md'), 'w') as f:
     f.write('\n'.join(lines) + '\n')
+  if any('group' in row for row in sweep['rows']):
+    _write_task_tables(sweep, table, workdir)
+
+
+def task_table(sweep: dict, table: list[dict]) -> tuple[list[str], dict]:
+  """(columns: the tasks then 'average', {group: {column: {seed: value}}}) of the reference metric.
+
+  A seed's average is the mean over the tasks, for the seeds that every task of the group has finished.
+  """
+  metric = sweep.get('reference_metric') or sweep['metrics'][0]
+  tasks, groups = [], {}
+  for row, entry in zip(sweep['rows'], table):
+    if 'group' in row:
+      tasks += [row['task']] if row['task'] not in tasks else []
+      groups.setdefault(row['group'], {})[row['task']] = entry[f'{metric}_by_seed']
+  for by_task in groups.values():
+    for task in tasks:
+      by_task.setdefault(task, {})  # A group without a row for this task: no seeds.
+    complete = set.intersection(*(set(by_task[task]) for task in tasks))
+    by_task['average'] = {seed: float(np.mean([by_task[task][seed] for task in tasks])) for seed in sorted(complete)}
+  return tasks + ['average'], groups
+
+
+def gains(by_seed: dict, baseline_by_seed: dict) -> dict:
+  """{seed: value - baseline's value} over the seeds both have."""
+  return {seed: by_seed[seed] - baseline_by_seed[seed] for seed in sorted(set(by_seed) & set(baseline_by_seed))}
+
+
+def _cell(by_seed: dict, signed: bool = False) -> str:
+  if not by_seed:
+    return ''
+  values = list(by_seed.values())
+  mean = f'{np.mean(values):+.4g}' if signed else _fmt(float(np.mean(values)))
+  return f'{mean} ± {_fmt(float(np.std(values)))} ({len(values)})'
+
+
+def _write_task_tables(sweep: dict, table: list[dict], workdir: str) -> None:
+  """table_by_task.md and .csv: a line per row group, a column per task and the average."""
+  columns, groups = task_table(sweep, table)
+  baseline = sweep.get('baseline')
+  metric = sweep.get('reference_metric') or sweep['metrics'][0]
+  head = ['| ' + ' | '.join(['row'] + columns) + ' |', '|' + ' --- |' * (len(columns) + 1)]
+  lines = [f'{metric}, mean ± sd over seeds (seeds):', ''] + head
+  lines += ['| ' + ' | '.join([group] + [_cell(by_task[c]) for c in columns]) + ' |'
+            for group, by_task in groups.items()]
+  fields = ['row'] + [f'{c}_{s}' for c in columns for s in ('mean', 'std', 'seeds')]
+  records = []
+  for group, by_task in groups.items():
+    record = {'row': group}
+    for c in columns:
+      values = list(by_task[c].values())
+      record.update({f'{c}_mean': float(np.mean(values)) if values else '',
+                     f'{c}_std': float(np.std(values)) if values else '', f'{c}_seeds': len(values)})
+    records.append(record)
+  if baseline:
+    lines += ['', f'Gain over {baseline}, per seed (seed s minus its seed s), mean ± sd over seeds (seeds):', '']
+    lines += head
+    for group, by_task in groups.items():
+      if group != baseline:
+        lines.append('| ' + ' | '.join([group] + [_cell(gains(by_task[c], groups[baseline][c]), signed=True)
+                                                  for c in columns]) + ' |')
+    fields += [f'gain_{c}_{s}' for c in columns for s in ('mean', 'std')]
+    for record, (group, by_task) in zip(records, groups.items()):
+      for c in columns:
+        values = list(gains(by_task[c], groups[baseline][c]).values())
+        record.update({f'gain_{c}_mean': float(np.mean(values)) if values else '',
+                       f'gain_{c}_std': float(np.std(values)) if values else ''})
+  with open(os.path.join(workdir, 'table_by_task.md'), 'w') as f:
+    f.write('\n'.join(lines) + '\n')
+  with open(os.path.join(workdir, 'table_by_task.csv'), 'w', newline='') as f:
+    csv_writer = csv.DictWriter(f, fieldnames=fields)
+    csv_writer.writeheader()
+    csv_writer.writerows(records)
 
 
 def write_curves(sweep: dict, workdir: str, seeds: int = 0) -> None:

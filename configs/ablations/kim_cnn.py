@@ -18,8 +18,9 @@ def get_sweep():
   rows = []
   for dataset in ('mr', 'sst2'):
     for name, config in ROWS:
-      rows.append(dict(name=f'{name}_{dataset}', config=config, overrides={'data.name': dataset},
-                       folds=10 if dataset == 'mr' else 0, reference=REFERENCE.get((name, dataset))))
+      rows.append(dict(name=f'{name}_{dataset}', group=name, task=dataset, config=config,
+                       overrides={'data.name': dataset}, folds=10 if dataset == 'mr' else 0,
+                       reference=REFERENCE.get((name, dataset))))
   return dict(
       seeds=3,
       metrics=('test/accuracy', 'valid/accuracy', 'model/params', 'train/seconds'),
