@@ -288,8 +288,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
     params = jax.device_put(params, state_sharding.params)
     state = state.replace(params=params, opt_state=jax.jit(tx.init, out_shardings=state_sharding.opt_state)(params))
     print(f'Initialized {len(loaded)} parameter arrays from {config.init_from}; fresh: {", ".join(fresh) or "none"}.')
-  best = BestParams(workdir, config.eval.select_metric, config.eval.select_mode,
-                                                     config.eval.select_ties) if config.eval.select_metric else None
+  best = None
+  if config.eval.select_metric:
+    best = BestParams(workdir, config.eval.select_metric, config.eval.select_mode, config.eval.select_ties)
   if start is not None:
     state, data_state = ckpt.restore(start, state)  # Onto this run's mesh, whatever mesh saved it.
     batcher.restore(data_state)
