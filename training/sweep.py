@@ -174,15 +174,13 @@ def collect(sweep: dict, workdir: str, seeds: int = 0) -> list[dict]:
   curve_metrics = sweep.get('curve_metrics', {})
   table = []
   for row in sweep['rows']:
-    by_seed = {seed: _seed_results(workdir, row, seed, curve_metrics) for seed in range(seeds)}
-    results = {seed: r for seed, r in by_seed.items() if r}
+    results = {seed: r for seed in range(seeds) if (r := _seed_results(workdir, row, seed, curve_metrics))}
     entry = {'row': row['name']}
     for metric in sweep['metrics']:
       per_seed = {seed: r[metric] for seed, r in results.items() if metric in r and not np.isnan(r[metric])}
       values = list(per_seed.values())
       entry[f'{metric}_mean'] = float(np.mean(values)) if values else float('nan')
       entry[f'{metric}_std'] = float(np.std(values)) if values else float('nan')
-      entry[f'{metric}_values'] = values
       entry[f'{metric}_by_seed'] = per_seed
     entry['seeds'] = len(results)
     entry['reference'] = row.get('reference')
@@ -211,9 +209,9 @@ def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
     cells = [entry['row']]
     for m in sweep['metrics']:
       if m in sweep.get('curve_metrics', {}):  # Seeds that never got below the threshold are counted apart.
-        reached = len(entry[f'{m}_values'])
+        reached = len(entry[f'{m}_by_seed'])
         cells.append(f'{_fmt(entry[m + "_mean"])} ({reached}/{entry["seeds"]} seeds)' if reached else 'not reached')
-      elif entry[f'{m}_values']:
+      elif entry[f'{m}_by_seed']:
         cells.append(f'{_fmt(entry[m + "_mean"])} ± {_fmt(entry[m + "_std"])}')
       else:  # No seed of this row has finished yet.
         cells.append('')
@@ -221,7 +219,7 @@ def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
     if ref_metric:
       ref = entry['reference']
       ratio = entry[f'{ref_metric}_mean'] / ref if ref else None
-      cells += [', '.join(_fmt(v) for v in entry[f'{ref_metric}_values']), _fmt(ref), _fmt(ratio)]
+      cells += [', '.join(_fmt(v) for v in entry[f'{ref_metric}_by_seed'].values()), _fmt(ref), _fmt(ratio)]
     lines.append('| ' + ' | '.join(cells) + ' |')
   if sweep.get('reference_source'):
     lines.append(f'\nReference: {sweep["reference_source"]}. Ratio = our mean / reference.')
@@ -231,12 +229,16 @@ def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
     _write_task_tables(sweep, table, workdir)
 
 
+def _task_metric(sweep: dict) -> str:
+  return sweep.get('reference_metric') or sweep['metrics'][0]
+
+
 def task_table(sweep: dict, table: list[dict]) -> tuple[list[str], dict]:
   """(columns: the tasks then 'average', {group: {column: {seed: value}}}) of the reference metric.
 
   A seed's average is the mean over the tasks, for the seeds that every task of the group has finished.
   """
-  metric = sweep.get('reference_metric') or sweep['metrics'][0]
+  metric = _task_metric(sweep)
   tasks, groups = [], {}
   for row, entry in zip(sweep['rows'], table):
     if 'group' in row:
@@ -255,21 +257,25 @@ def gains(by_seed: dict, baseline_by_seed: dict) -> dict:
   return {seed: by_seed[seed] - baseline_by_seed[seed] for seed in sorted(set(by_seed) & set(baseline_by_seed))}
 
 
-def _cell(by_seed: dict, signed: bool = False) -> str:
-  if not by_seed:
-    return ''
+def _stats(by_seed: dict) -> tuple:
+  """(mean, sd, number of seeds); mean and sd are None without seeds."""
   values = list(by_seed.values())
-  mean = f'{np.mean(values):+.4g}' if signed else _fmt(float(np.mean(values)))
-  return f'{mean} ± {_fmt(float(np.std(values)))} ({len(values)})'
+  return (float(np.mean(values)), float(np.std(values)), len(values)) if values else (None, None, 0)
+
+
+def _cell(by_seed: dict, signed: bool = False) -> str:
+  mean, sd, n = _stats(by_seed)
+  if not n:
+    return ''
+  return f'{f"{mean:+.4g}" if signed else _fmt(mean)} ± {_fmt(sd)} ({n})'
 
 
 def _write_task_tables(sweep: dict, table: list[dict], workdir: str) -> None:
   """table_by_task.md and .csv: a line per row group, a column per task and the average."""
   columns, groups = task_table(sweep, table)
   baseline = sweep.get('baseline')
-  metric = sweep.get('reference_metric') or sweep['metrics'][0]
   head = ['| ' + ' | '.join(['row'] + columns) + ' |', '|' + ' --- |' * (len(columns) + 1)]
-  lines = [f'{metric}, mean ± sd over seeds (seeds):', ''] + head
+  lines = [f'{_task_metric(sweep)}, mean ± sd over seeds (seeds):', ''] + head
   lines += ['| ' + ' | '.join([group] + [_cell(by_task[c]) for c in columns]) + ' |'
             for group, by_task in groups.items()]
   fields = ['row'] + [f'{c}_{s}' for c in columns for s in ('mean', 'std', 'seeds')]
@@ -277,23 +283,21 @@ def _write_task_tables(sweep: dict, table: list[dict], workdir: str) -> None:
   for group, by_task in groups.items():
     record = {'row': group}
     for c in columns:
-      values = list(by_task[c].values())
-      record.update({f'{c}_mean': float(np.mean(values)) if values else '',
-                     f'{c}_std': float(np.std(values)) if values else '', f'{c}_seeds': len(values)})
+      mean, sd, n = _stats(by_task[c])
+      record.update({f'{c}_mean': '' if mean is None else mean, f'{c}_std': '' if sd is None else sd,
+                     f'{c}_seeds': n})
     records.append(record)
   if baseline:
     lines += ['', f'Gain over {baseline}, per seed (seed s minus its seed s), mean ± sd over seeds (seeds):', '']
     lines += head
-    for group, by_task in groups.items():
-      if group != baseline:
-        lines.append('| ' + ' | '.join([group] + [_cell(gains(by_task[c], groups[baseline][c]), signed=True)
-                                                  for c in columns]) + ' |')
     fields += [f'gain_{c}_{s}' for c in columns for s in ('mean', 'std')]
     for record, (group, by_task) in zip(records, groups.items()):
+      gain = {c: gains(by_task[c], groups[baseline][c]) for c in columns}
+      if group != baseline:
+        lines.append('| ' + ' | '.join([group] + [_cell(gain[c], signed=True) for c in columns]) + ' |')
       for c in columns:
-        values = list(gains(by_task[c], groups[baseline][c]).values())
-        record.update({f'gain_{c}_mean': float(np.mean(values)) if values else '',
-                       f'gain_{c}_std': float(np.std(values)) if values else ''})
+        mean, sd, _ = _stats(gain[c])
+        record.update({f'gain_{c}_mean': '' if mean is None else mean, f'gain_{c}_std': '' if sd is None else sd})
   with open(os.path.join(workdir, 'table_by_task.md'), 'w') as f:
     f.write('\n'.join(lines) + '\n')
   with open(os.path.join(workdir, 'table_by_task.csv'), 'w', newline='') as f:
