@@ -86,16 +86,25 @@ def test_causal_lm_sums_match_a_loop():
   assert float(count) == want_count and float(correct) == want_correct
 
 
+def _records(path):
+  return [{k: v for k, v in r.items() if k != 'wall_time'} for r in map(json.loads, open(path))]
+
+
 def test_best_valid_parameters_are_the_ones_evaluated(tmp_path):
   config = _config('configs/classify/boe.py', **{'train.num_steps': 8, 'eval.every_steps': 2})
   results = loop.train_and_evaluate(config, str(tmp_path))
-  valid = [r for r in map(json.loads, open(tmp_path / 'metrics.jsonl')) if r['split'] == 'valid']
-  periodic = {r['step']: r['accuracy'] for r in valid[:-1]}  # The last record is the final evaluation.
-  # The last step's parameters were offered too: the best of all evaluations is reported.
-  assert results['valid/accuracy'] >= max(periodic.values())
-  if results['select/step'] in periodic:
-    assert results['valid/accuracy'] == pytest.approx(periodic[results['select/step']])
+  records = _records(tmp_path / 'metrics.jsonl')
+  valid = {r['step']: r['accuracy'] for r in records if r['split'] == 'valid'}
+  assert sorted(valid) == [2, 4, 6, 8]  # Each step's own parameters, the last step's too.
+  # The first of the best (select_ties=earlier) is reported, evaluated again to the same figure.
+  assert results['select/step'] == min(s for s, a in valid.items() if a == max(valid.values()))
+  assert results['valid/accuracy'] == pytest.approx(valid[results['select/step']])
   assert 0.0 <= results['test/accuracy'] <= 100.0
+  # Killed during the final evaluations (every checkpoint saved, no results.json): the rerun repeats them
+  # and the log ends as it did, nothing in it twice.
+  os.remove(tmp_path / 'results.json')
+  assert loop.train_and_evaluate(config, str(tmp_path)) == results
+  assert _records(tmp_path / 'metrics.jsonl') == records
 
 
 def test_vocab_from_all_gives_words_seen_only_outside_training_their_own_ids(tmp_path):

@@ -345,14 +345,20 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   results = {'model/params': float(n_params)}
   final_params = state.params
+  writer.drop(total_steps, keep='train')  # A run killed during the evaluations below repeats them.
   if best:
-    best.offer(total_steps, evaluate_split(state.params, 'valid'), state.params)
+    # The last step's own parameters end the valid curve; the selected ones' valid metrics are already
+    # on it (at select/step) and go to results.json.
+    last_valid = evaluate_split(state.params, 'valid', final=False)
+    writer.write(total_steps, 'valid', last_valid)
+    best.offer(total_steps, last_valid, state.params)
     selected_step, final_params = best.load(state.params)
     best.close()
     results['select/step'] = float(selected_step)
   for split in config.eval.splits.split(','):
     split_metrics = evaluate_split(final_params, split, final=True)
-    writer.write(total_steps, split, split_metrics)
+    if not (best and split == 'valid'):
+      writer.write(total_steps, split, split_metrics)
     results.update({f'{split}/{k}': v for k, v in split_metrics.items()})
   ckpt.close()
   return _finish(workdir, writer, total_steps, results)

@@ -35,10 +35,18 @@ class MetricWriter:
     """Drops records past `step`: a resumed run rewrites them, so none appear twice."""
     if not self.active:
       return
-    kept = [r for r in read_jsonl(self.path) if r['step'] <= step]
+    self._rewrite([r for r in read_jsonl(self.path) if r['step'] <= step])
+
+  def drop(self, step: int, keep: str) -> None:
+    """Drops the records of `step` but those of split `keep`."""
+    if not self.active:
+      return
+    self._rewrite([r for r in read_jsonl(self.path) if r['step'] != step or r['split'] == keep])
+
+  def _rewrite(self, records: list[dict]) -> None:
     tmp = self.path + '.tmp'
     with open(tmp, 'w') as f:
-      f.writelines(json.dumps(r) + '\n' for r in kept)
+      f.writelines(json.dumps(r) + '\n' for r in records)
     os.replace(tmp, self.path)
 
   def write(self, step: int, split: str, metrics: dict) -> None:
