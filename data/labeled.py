@@ -347,15 +347,30 @@ def _check_examples(ids: list, labels) -> np.ndarray:
 
 
 class LabeledBatcher(batching.LengthGroupedBatcher):
-  """Length-grouped batches of labeled sentences; a short last batch is filled with rows of weight 0."""
+  """Length-grouped batches of labeled sentences; a short last batch is filled with rows of weight 0.
+
+  fixed=True (Kim's code, with pool_batches=1): the batches are cut once, from one permutation of the
+  examples plus enough distinct random repeats to fill the last one; each epoch shuffles only their order.
+  """
 
   def __init__(self, ids: list, labels, batch_size: int, seed: int, pad_multiple: int = 8,
-               min_len: int = 1, pool_batches: int = 100):
+               min_len: int = 1, pool_batches: int = 100, fixed: bool = False):
     self.labels = _check_examples(ids, labels)
     if not len(ids):
       raise ValueError('No labeled sentences to train on.')
     super().__init__([len(s) for s in ids], batch_size, seed, pool_batches)
     self.ids, self.pad_multiple, self.min_len = ids, pad_multiple, min_len
+    self._fixed = None
+    if fixed:
+      rng = np.random.default_rng(seed)  # Not an epoch's generator ([seed, epoch]).
+      repeats = rng.choice(self.size, -self.size % batch_size, replace=False)
+      self._fixed = rng.permutation(np.concatenate([np.arange(self.size), repeats])).reshape(-1, batch_size)
+      self.steps_per_epoch = len(self._fixed)
+
+  def epoch_batches(self, rng: np.random.Generator) -> list:
+    if self._fixed is None:
+      return super().epoch_batches(rng)
+    return list(self._fixed[rng.permutation(len(self._fixed))])
 
   def make_batch(self, index: np.ndarray) -> dict:
     return _make_batch(self.ids, self.labels, index, self.batch_size, self.pad_multiple, self.min_len)

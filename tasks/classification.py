@@ -92,6 +92,9 @@ VOCAB_FROM = ('train', 'all')
 def _check_pool_batches(config):
   if config.data.pool_batches < 1:
     raise ValueError(f'data.pool_batches must be >= 1 (1 = uniformly random batches); got {config.data.pool_batches}.')
+  if config.data.fixed_batches and config.data.pool_batches != 1:
+    raise ValueError('data.fixed_batches (Kim\'s batches of random sentences) needs data.pool_batches=1; '
+                     f'got {config.data.pool_batches}.')
 
 
 class _SentenceTask:
@@ -103,7 +106,7 @@ class _SentenceTask:
 
   def train_batcher(self, batch_size: int, seed: int):
     return labeled.LabeledBatcher(*self.data['train'], batch_size, seed, pool_batches=self.config.data.pool_batches,
-                                  **self._batch_args())
+                                  fixed=self.config.data.fixed_batches, **self._batch_args())
 
   def eval_batches(self, split: str, batch_size: int):
     return labeled.eval_batches(*self.data[split], batch_size, **self._batch_args())

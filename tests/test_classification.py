@@ -199,3 +199,5 @@ def test_config_errors_name_the_choices():
     config_loading.validate(_config('configs/classify/kim_cnn.py', **{'task.word_dropout': 1.0}))
   with pytest.raises(config_loading.ConfigError, match=r'data.pool_batches must be >= 1'):
     config_loading.validate(_config('configs/classify/kim_cnn.py', **{'data.pool_batches': 0}))
+  with pytest.raises(config_loading.ConfigError, match=r'needs data.pool_batches=1; got 100'):
+    config_loading.validate(_config('configs/classify/boe.py', **{'data.fixed_batches': True}))

@@ -350,3 +350,22 @@ def test_pretraining_texts_of_the_real_corpora():
   assert len(texts) == 6920 + 10662 + 29000
   assert texts[-29000] == 'two young , white males are outside near many bushes .'
   assert texts[0].startswith('a stirring , funny')
+
+
+def test_fixed_batches_keep_their_sentences_and_fill_the_last_with_distinct_repeats():
+  """fixed=True (Kim's code): every batch full; the same batches each epoch, only their order reshuffled."""
+  ids, labels = _ids(103, seed=5), np.arange(103, dtype=np.int32)  # Labels name the examples.
+  batcher = labeled.LabeledBatcher(ids, labels, batch_size=10, seed=2, pad_multiple=1, pool_batches=1, fixed=True)
+  assert batcher.steps_per_epoch == 11
+  epochs = []
+  for _ in range(3):
+    batches = [next(batcher) for _ in range(batcher.steps_per_epoch)]
+    assert all(b['weight'].sum() == 10 for b in batches)
+    for b in batches:
+      _check_rows(b, ids, labels)
+    epochs.append([tuple(sorted(b['label'].tolist())) for b in batches])
+  drawn = np.array([i for batch in epochs[0] for i in batch])
+  counts = np.bincount(drawn, minlength=103)
+  assert counts.min() == 1 and counts.max() == 2 and (counts == 2).sum() == 7  # 110 rows = 103 + 7 repeats.
+  assert sorted(epochs[0]) == sorted(epochs[1]) == sorted(epochs[2])
+  assert epochs[0] != epochs[1]

@@ -37,6 +37,8 @@ def get_config(variant=''):
   # Training batches are cut from length-sorted pools of this many batches (similar lengths share a batch:
   # little padding); 1 = batches of uniformly random sentences, as Kim (2014) draws them.
   c.data.pool_batches = 100
+  # True (Kim's code; needs pool_batches=1): batches cut once, the last filled with repeats; epochs reorder them.
+  c.data.fixed_batches = False
   c.data.pretrain_corpus = 'sst2,mr,multi30k'  # Pretraining only: see configs/pretrain.
 
   c.train.batch_size = 50
