@@ -121,11 +121,13 @@ def test_task_table_averages_each_seed_over_tasks_and_gains_pair_seeds(tmp_path)
   sweeps.write_tables(sweep, table, str(tmp_path))
   markdown = (tmp_path / 'table_by_task.md').read_text()
   assert '| big | 82 ± 1.633 (3) | 70.5 ± 0.5 (2) | 75.75 ± 0.75 (2) |' in markdown
-  assert '| big | +6 ± 0.8165 (3) | +8.5 ± 1.5 (2) | +7 ± 0.5 (2) |' in markdown  # a: 5, 6, 7; b: 10, 7.
+  # Gains a: 5, 6, 7 (sample sd 1, SE 1/√3); b: 10, 7 (sample sd 3/√2, SE 1.5); average: 7.5, 6.5 (SE 0.5).
+  assert ('| big | +6 ± 0.8165 (3), SE 0.5774 | +8.5 ± 1.5 (2), SE 1.5 | +7 ± 0.5 (2), SE 0.5 |') in markdown
   with open(tmp_path / 'table_by_task.csv') as f:
     records = {r['row']: r for r in csv.DictReader(f)}
   assert float(records['small']['average_mean']) == pytest.approx((67.5 + 70.0 + 69.5) / 3)
   assert float(records['big']['gain_average_mean']) == pytest.approx(7.0)
+  assert float(records['big']['gain_a_se']) == pytest.approx(1 / 3 ** 0.5)
   sweep['baseline'] = 'tiny'
   path = tmp_path / 'sweep.py'
   path.write_text(f'def get_sweep():\n  return {sweep!r}\n')

@@ -12,7 +12,8 @@ ROW/seed_S/fold_F; the seed's result is the mean over folds, train/seconds their
 pretrain/NAME before any row).
 Rows may name a `group` and a `task` (the same model on several data sets): table_by_task.{md,csv}
 then has one line per group, the reference metric per task and its average over the tasks (per seed,
-over the seeds every task finished), and with `baseline='GROUP'` each group's gain over that group.
+over the seeds every task finished), and with `baseline='GROUP'` each group's gain over that group
+(per seed, with the standard error of its mean).
 A curve metric is the first logged step at which split/metric fell below the
 threshold (averaged over the seeds that got there); list NAME in `metrics`.
 Runs that finished (results.json present) are skipped, unfinished ones resume
@@ -263,11 +264,20 @@ def _stats(by_seed: dict) -> tuple:
   return (float(np.mean(values)), float(np.std(values)), len(values)) if values else (None, None, 0)
 
 
+def standard_error(by_seed: dict):
+  """The standard error of the mean over seeds (sample sd, ddof 1, over √seeds); None under 2 seeds."""
+  values = list(by_seed.values())
+  return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
+
+
 def _cell(by_seed: dict, signed: bool = False) -> str:
   mean, sd, n = _stats(by_seed)
   if not n:
     return ''
-  return f'{f"{mean:+.4g}" if signed else _fmt(mean)} ± {_fmt(sd)} ({n})'
+  cell = f'{f"{mean:+.4g}" if signed else _fmt(mean)} ± {_fmt(sd)} ({n})'
+  # A gain is judged against its standard error: how far it sits from zero in units of its own noise.
+  se = standard_error(by_seed) if signed else None
+  return cell if se is None else f'{cell}, SE {_fmt(se)}'
 
 
 def _write_task_tables(sweep: dict, table: list[dict], workdir: str) -> None:
@@ -288,16 +298,19 @@ def _write_task_tables(sweep: dict, table: list[dict], workdir: str) -> None:
                      f'{c}_seeds': n})
     records.append(record)
   if baseline:
-    lines += ['', f'Gain over {baseline}, per seed (seed s minus its seed s), mean ± sd over seeds (seeds):', '']
+    lines += ['', f'Gain over {baseline}, per seed (seed s minus its seed s), mean ± sd over seeds (seeds), and '
+              'the standard error of the mean gain (SE: sample sd over √seeds):', '']
     lines += head
-    fields += [f'gain_{c}_{s}' for c in columns for s in ('mean', 'std')]
+    fields += [f'gain_{c}_{s}' for c in columns for s in ('mean', 'std', 'se')]
     for record, (group, by_task) in zip(records, groups.items()):
       gain = {c: gains(by_task[c], groups[baseline][c]) for c in columns}
       if group != baseline:
         lines.append('| ' + ' | '.join([group] + [_cell(gain[c], signed=True) for c in columns]) + ' |')
       for c in columns:
         mean, sd, _ = _stats(gain[c])
-        record.update({f'gain_{c}_mean': '' if mean is None else mean, f'gain_{c}_std': '' if sd is None else sd})
+        se = standard_error(gain[c])
+        record.update({f'gain_{c}_mean': '' if mean is None else mean, f'gain_{c}_std': '' if sd is None else sd,
+                       f'gain_{c}_se': '' if se is None else se})
   with open(os.path.join(workdir, 'table_by_task.md'), 'w') as f:
     f.write('\n'.join(lines) + '\n')
   with open(os.path.join(workdir, 'table_by_task.csv'), 'w', newline='') as f:
