@@ -4,7 +4,8 @@
 
 Re-running with the same workdir skips finished runs and resumes unfinished ones. --table_only writes
 the tables of the runs finished so far (a seed counts once all its folds have) and trains nothing, so a
-long sweep can be read while it runs.
+long sweep can be read while it runs. --pretrain_only trains only the pretraining runs the rows start from
+(in WORKDIR/pretrain/NAME), so a fine-tuning recipe can be chosen on dev before the rows run.
 """
 import os
 import sys
@@ -23,6 +24,7 @@ flags.DEFINE_integer('seeds', 0, 'Seeds per row; 0 = the sweep file\'s number.')
 flags.DEFINE_bool('verbose', False, 'Show each run\'s output and progress bar.')
 flags.DEFINE_bool('table_only', False, 'Write the tables of the finished runs; train nothing.')
 flags.DEFINE_list('rows', [], 'Train only these rows of the sweep (names, comma-separated); the tables list all.')
+flags.DEFINE_bool('pretrain_only', False, 'Train only the pretraining runs of the (chosen) rows; no row.')
 flags.mark_flags_as_required(['sweep', 'workdir'])
 FLAGS = flags.FLAGS
 
@@ -36,7 +38,8 @@ def main(argv):
     os.makedirs(FLAGS.workdir, exist_ok=True)
     start = time.time()
     if not FLAGS.table_only:
-      sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose, rows=FLAGS.rows)
+      sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose, rows=FLAGS.rows,
+                       pretrain_only=FLAGS.pretrain_only)
   except (config_loading.ConfigError, FileNotFoundError) as e:
     sys.exit(f'error: {e}\nFinished runs are kept; rerun the same command to resume.')
   table = sweeps.collect(sweep, FLAGS.workdir, FLAGS.seeds)

@@ -147,6 +147,8 @@ def get_sweep():
                  overrides=dict(common, **{{'data.name': 'mr', 'data.num_folds': 2}}))])
 ''')
   sweep = sweeps.load_sweep(str(sweep_file))
+  sweeps.run_sweep(sweep, str(tmp_path / 'out'), pretrain_only=True)
+  assert (tmp_path / 'out' / 'pretrain' / 'lm' / 'results.json').exists() and not (tmp_path / 'out' / 'mr').exists()
   sweeps.run_sweep(sweep, str(tmp_path / 'out'))
   folds = [json.load(open(tmp_path / 'out' / 'mr' / 'seed_0' / f'fold_{f}' / 'results.json')) for f in (0, 1)]
   table = sweeps.collect(sweep, str(tmp_path / 'out'))

@@ -122,10 +122,12 @@ def select_rows(sweep: dict, names: list[str]) -> list[dict]:
   return [row for row in sweep['rows'] if not names or row['name'] in names]
 
 
-def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, rows: list[str] = ()) -> None:
+def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, rows: list[str] = (),
+              pretrain_only: bool = False) -> None:
   """Trains the pretraining runs, then every (row, seed, fold) that has no results.json yet.
 
-  `rows`: only these rows (and the pretraining runs they start from); empty: all.
+  `rows`: only these rows (and the pretraining runs they start from); empty: all. `pretrain_only`: stop
+  after the pretraining runs (to choose a fine-tuning recipe on dev before the rows run).
   """
   seeds = seeds or sweep.get('seeds', 1)
   chosen = select_rows(sweep, list(rows))
@@ -133,6 +135,8 @@ def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, row
   for name, spec in sweep.get('pretraining', {}).items():
     if not rows or name in needed:
       _train(row_config(spec, seed=0), pretrain_dir(workdir, name), f'[pretraining] {name}', (), quiet)
+  if pretrain_only:
+    return
   jobs = [(row, s) for row in chosen for s in range(seeds)]
   for i, (row, seed) in enumerate(jobs):
     init_from = pretrain_dir(workdir, row['init_from']) if row.get('init_from') else ''
