@@ -274,14 +274,15 @@ def standard_error(by_seed: dict):
   return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
 
 
-def _cell(by_seed: dict, signed: bool = False) -> str:
+def _cell(by_seed: dict, gain: bool = False) -> str:
+  """mean ± sd (seeds); a gain is signed and carries its standard error, how far from zero its noise reaches."""
   mean, sd, n = _stats(by_seed)
   if not n:
     return ''
-  cell = f'{f"{mean:+.4g}" if signed else _fmt(mean)} ± {_fmt(sd)} ({n})'
-  # A gain is judged against its standard error: how far it sits from zero in units of its own noise.
-  se = standard_error(by_seed) if signed else None
-  return cell if se is None else f'{cell}, SE {_fmt(se)}'
+  if not gain:
+    return f'{_fmt(mean)} ± {_fmt(sd)} ({n})'
+  se = standard_error(by_seed)
+  return f'{mean:+.4g} ± {_fmt(sd)} ({n})' + ('' if se is None else f', SE {_fmt(se)}')
 
 
 def _write_task_tables(sweep: dict, table: list[dict], workdir: str) -> None:
@@ -309,7 +310,7 @@ def _write_task_tables(sweep: dict, table: list[dict], workdir: str) -> None:
     for record, (group, by_task) in zip(records, groups.items()):
       gain = {c: gains(by_task[c], groups[baseline][c]) for c in columns}
       if group != baseline:
-        lines.append('| ' + ' | '.join([group] + [_cell(gain[c], signed=True) for c in columns]) + ' |')
+        lines.append('| ' + ' | '.join([group] + [_cell(gain[c], gain=True) for c in columns]) + ' |')
       for c in columns:
         mean, sd, _ = _stats(gain[c])
         se = standard_error(gain[c])
