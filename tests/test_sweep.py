@@ -133,3 +133,12 @@ def test_task_table_averages_each_seed_over_tasks_and_gains_pair_seeds(tmp_path)
   path.write_text(f'def get_sweep():\n  return {sweep!r}\n')
   with pytest.raises(config_loading.ConfigError, match="baseline 'tiny' is not a row group; choose one of: big, small"):
     sweeps.load_sweep(str(path))
+
+
+def test_sweep_trains_seed_by_seed_so_a_stopped_sweep_has_whole_seeds(tmp_path, monkeypatch):
+  path = tmp_path / 'sweep.py'
+  path.write_text(SWEEP)
+  order = []
+  monkeypatch.setattr(sweeps, '_train', lambda config, out, *args: order.append(os.path.relpath(out, tmp_path)))
+  sweeps.run_sweep(sweeps.load_sweep(str(path)), str(tmp_path))
+  assert order == [os.path.join(row, f'seed_{seed}') for seed in range(2) for row in ('naive', 'dense')]

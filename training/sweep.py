@@ -124,7 +124,7 @@ def select_rows(sweep: dict, names: list[str]) -> list[dict]:
 
 def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, rows: list[str] = (),
               pretrain_only: bool = False) -> None:
-  """Trains the pretraining runs, then every (row, seed, fold) that has no results.json yet.
+  """Trains the pretraining runs, then, seed by seed, every (row, seed, fold) that has no results.json yet.
 
   `rows`: only these rows (and the pretraining runs they start from); empty: all. `pretrain_only`: stop
   after the pretraining runs (to choose a fine-tuning recipe on dev before the rows run).
@@ -137,7 +137,8 @@ def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, row
       _train(row_config(spec, seed=0), pretrain_dir(workdir, name), f'[pretraining] {name}', (), quiet)
   if pretrain_only:
     return
-  jobs = [(row, s) for row in chosen for s in range(seeds)]
+  # Seed-major: a sweep stopped early has whole seeds, so its rows (and their gains) compare the same seeds.
+  jobs = [(row, s) for s in range(seeds) for row in chosen]
   for i, (row, seed) in enumerate(jobs):
     init_from = pretrain_dir(workdir, row['init_from']) if row.get('init_from') else ''
     for fold, out in _run_dirs(workdir, row, seed):
