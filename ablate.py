@@ -1,6 +1,7 @@
 """Runs a sweep (every row for N seeds) and writes table.md, table.csv and curves.png (and table_by_task.*).
 
   python ablate.py --sweep=configs/ablations/timeseries.py --workdir=runs/ablate/timeseries [--seeds=3] [--rows=A,B]
+      [--first_seed=S]
 
 Re-running with the same workdir skips finished runs and resumes unfinished ones. --table_only writes
 the tables of the runs finished so far (a seed counts once all its folds have) and trains nothing, so a
@@ -24,6 +25,8 @@ flags.DEFINE_integer('seeds', 0, 'Seeds per row; 0 = the sweep file\'s number.')
 flags.DEFINE_bool('verbose', False, 'Show each run\'s output and progress bar.')
 flags.DEFINE_bool('table_only', False, 'Write the tables of the finished runs; train nothing.')
 flags.DEFINE_list('rows', [], 'Train only these rows of the sweep (names, comma-separated); the tables list all.')
+flags.DEFINE_integer('first_seed', 0, 'Train seeds from this one on only (the earlier ones trained elsewhere); '
+                     'the tables count every finished seed.')
 flags.DEFINE_bool('pretrain_only', False, 'Train only the pretraining runs of the (chosen) rows; no row.')
 flags.mark_flags_as_required(['sweep', 'workdir'])
 FLAGS = flags.FLAGS
@@ -39,7 +42,7 @@ def main(argv):
     start = time.time()
     if not FLAGS.table_only:
       sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose, rows=FLAGS.rows,
-                       pretrain_only=FLAGS.pretrain_only)
+                       pretrain_only=FLAGS.pretrain_only, first_seed=FLAGS.first_seed)
   except (config_loading.ConfigError, FileNotFoundError) as e:
     sys.exit(f'error: {e}\nFinished runs are kept; rerun the same command to resume.')
   table = sweeps.collect(sweep, FLAGS.workdir, FLAGS.seeds)

@@ -142,3 +142,15 @@ def test_sweep_trains_seed_by_seed_so_a_stopped_sweep_has_whole_seeds(tmp_path, 
   monkeypatch.setattr(sweeps, '_train', lambda config, out, *args: order.append(os.path.relpath(out, tmp_path)))
   sweeps.run_sweep(sweeps.load_sweep(str(path)), str(tmp_path))
   assert order == [os.path.join(row, f'seed_{seed}') for seed in range(2) for row in ('naive', 'dense')]
+
+
+def test_first_seed_trains_only_the_later_seeds_and_a_bad_one_names_the_range(tmp_path, monkeypatch):
+  path = tmp_path / 'sweep.py'
+  path.write_text(SWEEP)
+  sweep = sweeps.load_sweep(str(path))
+  order = []
+  monkeypatch.setattr(sweeps, '_train', lambda config, out, *args: order.append(os.path.relpath(out, tmp_path)))
+  sweeps.run_sweep(sweep, str(tmp_path), seeds=3, first_seed=1)
+  assert order == [os.path.join(row, f'seed_{seed}') for seed in (1, 2) for row in ('naive', 'dense')]
+  with pytest.raises(config_loading.ConfigError, match=r'first_seed 3 must be in \[0, 3\) for 3 seeds'):
+    sweeps.run_sweep(sweep, str(tmp_path), seeds=3, first_seed=3)

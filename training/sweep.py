@@ -123,13 +123,17 @@ def select_rows(sweep: dict, names: list[str]) -> list[dict]:
 
 
 def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, rows: list[str] = (),
-              pretrain_only: bool = False) -> None:
+              pretrain_only: bool = False, first_seed: int = 0) -> None:
   """Trains the pretraining runs, then, seed by seed, every (row, seed, fold) that has no results.json yet.
 
   `rows`: only these rows (and the pretraining runs they start from); empty: all. `pretrain_only`: stop
-  after the pretraining runs (to choose a fine-tuning recipe on dev before the rows run).
+  after the pretraining runs (to choose a fine-tuning recipe on dev before the rows run). `first_seed`:
+  train seeds first_seed .. seeds - 1 only, the earlier ones being trained elsewhere (another host, or a
+  workdir that did not survive) and their result folders copied in.
   """
   seeds = seeds or sweep.get('seeds', 1)
+  if not 0 <= first_seed < seeds:
+    raise config_loading.ConfigError(f'first_seed {first_seed} must be in [0, {seeds}) for {seeds} seeds.')
   chosen = select_rows(sweep, list(rows))
   needed = {row.get('init_from') for row in chosen}
   for name, spec in sweep.get('pretraining', {}).items():
@@ -138,7 +142,7 @@ def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, row
   if pretrain_only:
     return
   # Seed-major: a sweep stopped early has whole seeds, so its rows (and their gains) compare the same seeds.
-  jobs = [(row, s) for s in range(seeds) for row in chosen]
+  jobs = [(row, s) for s in range(first_seed, seeds) for row in chosen]
   for i, (row, seed) in enumerate(jobs):
     init_from = pretrain_dir(workdir, row['init_from']) if row.get('init_from') else ''
     for fold, out in _run_dirs(workdir, row, seed):
