@@ -135,11 +135,17 @@ def test_task_table_averages_each_seed_over_tasks_and_gains_pair_seeds(tmp_path)
     sweeps.load_sweep(str(path))
 
 
+def _record_training_order(tmp_path, monkeypatch) -> list:
+  """Replaces training by appending each run's workdir (relative to tmp_path) to the returned list."""
+  order = []
+  monkeypatch.setattr(sweeps, '_train', lambda config, out, *args: order.append(os.path.relpath(out, tmp_path)))
+  return order
+
+
 def test_sweep_trains_seed_by_seed_so_a_stopped_sweep_has_whole_seeds(tmp_path, monkeypatch):
   path = tmp_path / 'sweep.py'
   path.write_text(SWEEP)
-  order = []
-  monkeypatch.setattr(sweeps, '_train', lambda config, out, *args: order.append(os.path.relpath(out, tmp_path)))
+  order = _record_training_order(tmp_path, monkeypatch)
   sweeps.run_sweep(sweeps.load_sweep(str(path)), str(tmp_path))
   assert order == [os.path.join(row, f'seed_{seed}') for seed in range(2) for row in ('naive', 'dense')]
 
@@ -148,8 +154,7 @@ def test_first_seed_trains_only_the_later_seeds_and_a_bad_one_names_the_range(tm
   path = tmp_path / 'sweep.py'
   path.write_text(SWEEP)
   sweep = sweeps.load_sweep(str(path))
-  order = []
-  monkeypatch.setattr(sweeps, '_train', lambda config, out, *args: order.append(os.path.relpath(out, tmp_path)))
+  order = _record_training_order(tmp_path, monkeypatch)
   sweeps.run_sweep(sweep, str(tmp_path), seeds=3, first_seed=1)
   assert order == [os.path.join(row, f'seed_{seed}') for seed in (1, 2) for row in ('naive', 'dense')]
   with pytest.raises(config_loading.ConfigError, match=r'first_seed 3 must be in \[0, 3\) for 3 seeds'):
