@@ -31,7 +31,7 @@ NEG = attention.NEG
 BOE_ACTIVATIONS = {'tanh': jnp.tanh, 'relu': jax.nn.relu}
 RNN_CELLS = ('lstm', 'gru')
 POOLINGS = ('final', 'mean', 'max')
-KIM_INITS = ('flax', 'kim')
+KIM_INITS = ('flax', 'kim', 'lenet')
 
 
 def valid_mask(length_B, T: int):
@@ -93,7 +93,12 @@ def _kim_uniform(key, shape, dtype=jnp.float32):
   return jax.random.uniform(key, shape, dtype, -0.25, 0.25)
 
 
-def _kim_conv_uniform(pooled_len: int):
+def _kim_conv_uniform(key, shape, dtype=jnp.float32):
+  """U(-0.01, 0.01): the kernels of Kim's code's ReLU convolutions (its Glorot bound is for tanh only)."""
+  return jax.random.uniform(key, shape, dtype, -0.01, 0.01)
+
+
+def _lenet_conv_uniform(pooled_len: int):
   """Theano LeNet's uniform kernel init of a (w, D, F) convolution max-pooled over pooled_len positions."""
   def init(key, shape, dtype=jnp.float32):
     w, d, f = shape
@@ -121,10 +126,11 @@ class KimCNN(_NoLM, nn.Module):
     dropout: the norm bounds weights that see unscaled features (inverted dropout's weights are smaller
     by 1 - p, so the same bound is looser), and Adadelta's steps, about the same size either way, are
     relatively larger on the smaller weights.
-  - `init_scheme='kim'`: the convolution kernels U(+-sqrt(6 / (fan_in + fan_out))) with fan_in = w D and
-    Theano LeNet's fan_out = F w D / (init_len - w + 1), the pooled length of rows padded to `init_len` (64
-    on MR in Kim's code: 56 tokens and 2 x 4 zero vectors), biases zero, and the output layer all zeros.
-    'flax': LeCun-normal kernels.
+  - `init_scheme='kim'`: the convolution kernels U(-0.01, 0.01), as Kim's code draws them for ReLU
+    convolutions, biases zero, and the output layer all zeros. 'lenet': the kernels U(+-sqrt(6 / (fan_in +
+    fan_out))) that Kim's code draws for tanh, with fan_in = w D and Theano LeNet's fan_out = F w D /
+    (init_len - w + 1), the pooled length of rows padded to `init_len` (64 on MR in Kim's code: 56 tokens
+    and 2 x 4 zero vectors); biases and output layer as 'kim'. 'flax': LeCun-normal kernels.
   """
   NO_LM_REASON = 'a convolution over the whole sentence has no causal or masked LM'
   vocab_size: int
@@ -141,8 +147,9 @@ class KimCNN(_NoLM, nn.Module):
 
   def setup(self):
     self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=_kim_uniform)
-    if self.init_scheme == 'kim':
-      conv_inits = [_kim_conv_uniform(self.init_len - w + 1) for w in self.filter_widths]
+    if self.init_scheme in ('kim', 'lenet'):
+      conv_inits = ([_kim_conv_uniform] * len(self.filter_widths) if self.init_scheme == 'kim' else
+                    [_lenet_conv_uniform(self.init_len - w + 1) for w in self.filter_widths])
       output_init = nn.initializers.zeros
     else:
       conv_inits = [nn.initializers.lecun_normal()] * len(self.filter_widths)
@@ -438,7 +445,7 @@ def _kim_cnn(config, vocab_size, num_classes):
   if not model.filter_widths:
     raise ValueError('model.filter_widths needs at least one width.')
   _check(model.init_scheme, KIM_INITS, 'init_scheme')
-  if model.init_scheme == 'kim' and model.init_len < max(model.filter_widths):
+  if model.init_scheme == 'lenet' and model.init_len < max(model.filter_widths):
     raise ValueError(f'model.init_len ({model.init_len}) must be at least the widest filter '
                      f'({max(model.filter_widths)}).')
   return model

@@ -115,13 +115,15 @@ def test_kim_cnn_dropout_at_test_keeps_units_unscaled_in_training_and_scales_fea
   assert not np.allclose(unscaled, features @ kernel_FK + bias_K, atol=1e-3)  # Some units were dropped.
 
 
-def test_kim_init_is_theano_lenet_uniform_for_the_convolutions_and_zero_for_the_output():
-  model = classifiers.KimCNN(V, K, init_scheme='kim', init_len=64)
+@pytest.mark.parametrize('scheme', ['kim', 'lenet'])
+def test_kim_inits_draw_uniform_convolutions_and_a_zero_output_layer(scheme):
+  model = classifiers.KimCNN(V, K, init_scheme=scheme, init_len=64)
   params = model.init(jax.random.PRNGKey(0), *_batch())['params']
   assert not np.any(np.asarray(params['output']['kernel']))
   for j, w in enumerate((3, 4, 5)):
     kernel = np.asarray(params[f'convs_{j}']['kernel'])
-    bound = np.sqrt(6.0 / (w * 300 + 100 * w * 300 / (64 - w + 1)))
+    # Kim's code: U(-0.01, 0.01) for ReLU; Theano LeNet (Kim's tanh): Glorot's bound, fan_out over the pool.
+    bound = 0.01 if scheme == 'kim' else np.sqrt(6.0 / (w * 300 + 100 * w * 300 / (64 - w + 1)))
     assert kernel.shape == (w, 300, 100) and np.abs(kernel).max() <= bound
     np.testing.assert_allclose(kernel.std(), bound / np.sqrt(3.0), rtol=0.02)  # U(-a, a): sd a / sqrt(3).
     assert not np.any(np.asarray(params[f'convs_{j}']['bias']))
@@ -285,7 +287,7 @@ def test_builders_read_the_config_and_keep_the_module_defaults():
     ('boe', 'activation', 'gelu', 'tanh, relu'),
     ('transformer_classifier', 'norm', 'sandwich', 'pre, post'),
     ('gpt_classifier', 'activation', 'swish', 'gelu, relu'),
-    ('kim_cnn', 'init_scheme', 'lecun', 'flax, kim'),
+    ('kim_cnn', 'init_scheme', 'lecun', 'flax, kim, lenet'),
 ])
 def test_builders_reject_unknown_choices_naming_the_valid_ones(name, field, value, choices):
   with pytest.raises(ValueError, match=f'model.{field} .*{choices}'):
