@@ -88,14 +88,12 @@ class BagOfEmbeddings(_NoLM, nn.Module):
     return self.output(self.features(tokens_BT, length_B, train)).astype(jnp.float32)
 
 
-def _kim_uniform(key, shape, dtype=jnp.float32):
-  """U(-0.25, 0.25): Kim's random word vectors, about the variance of pretrained word2vec."""
-  return jax.random.uniform(key, shape, dtype, -0.25, 0.25)
-
-
-def _kim_conv_uniform(key, shape, dtype=jnp.float32):
-  """U(-0.01, 0.01): the kernels of Kim's code's ReLU convolutions (its Glorot bound is for tanh only)."""
-  return jax.random.uniform(key, shape, dtype, -0.01, 0.01)
+def _symmetric_uniform(bound: float):
+  """U(-bound, bound). Kim's code draws its random word vectors with bound 0.25 (about the variance of
+  pretrained word2vec) and its ReLU convolution kernels with 0.01 (its Glorot bound is for tanh only)."""
+  def init(key, shape, dtype=jnp.float32):
+    return jax.random.uniform(key, shape, dtype, -bound, bound)
+  return init
 
 
 def _lenet_conv_uniform(pooled_len: int):
@@ -146,14 +144,14 @@ class KimCNN(_NoLM, nn.Module):
   init_len: int = 64
 
   def setup(self):
-    self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=_kim_uniform)
-    if self.init_scheme in ('kim', 'lenet'):
-      conv_inits = ([_kim_conv_uniform] * len(self.filter_widths) if self.init_scheme == 'kim' else
-                    [_lenet_conv_uniform(self.init_len - w + 1) for w in self.filter_widths])
-      output_init = nn.initializers.zeros
+    self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=_symmetric_uniform(0.25))
+    if self.init_scheme == 'kim':
+      conv_inits = [_symmetric_uniform(0.01)] * len(self.filter_widths)
+    elif self.init_scheme == 'lenet':
+      conv_inits = [_lenet_conv_uniform(self.init_len - w + 1) for w in self.filter_widths]
     else:
       conv_inits = [nn.initializers.lecun_normal()] * len(self.filter_widths)
-      output_init = nn.initializers.lecun_normal()
+    output_init = nn.initializers.lecun_normal() if self.init_scheme == 'flax' else nn.initializers.zeros
     self.convs = [nn.Conv(self.num_filters, (w,), padding='VALID', kernel_init=init)
                   for w, init in zip(self.filter_widths, conv_inits)]
     self.drop = nn.Dropout(self.dropout)
