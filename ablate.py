@@ -1,12 +1,15 @@
 """Runs a sweep (every row for N seeds) and writes table.md, table.csv and curves.png (and table_by_task.*).
 
   python ablate.py --sweep=configs/ablations/timeseries.py --workdir=runs/ablate/timeseries [--seeds=3] [--rows=A,B]
-      [--first_seed=S]
+      [--first_seed=S] [--records=results/timeseries]
 
 Re-running with the same workdir skips finished runs and resumes unfinished ones. --table_only writes
 the tables of the runs finished so far (a seed counts once all its folds have) and trains nothing, so a
 long sweep can be read while it runs. --pretrain_only trains only the pretraining runs the rows start from
 (in WORKDIR/pretrain/NAME), so a fine-tuning recipe can be chosen on dev before the rows run.
+--records=DIR keeps a checkpoint-free copy of every finished run in DIR (small enough to commit) and
+copies the ones the workdir lacks in first, so a sweep goes on from a fresh machine and its tables
+can be rebuilt from DIR alone (--table_only --workdir=DIR).
 """
 import os
 import sys
@@ -28,6 +31,7 @@ flags.DEFINE_list('rows', [], 'Train only these rows of the sweep (names, comma-
 flags.DEFINE_integer('first_seed', 0, 'Train seeds from this one on only (the earlier ones trained elsewhere); '
                      'the tables count every finished seed.')
 flags.DEFINE_bool('pretrain_only', False, 'Train only the pretraining runs of the (chosen) rows; no row.')
+flags.DEFINE_string('records', '', 'Folder of finished runs\' records to sync with the workdir (see above).')
 flags.mark_flags_as_required(['sweep', 'workdir'])
 FLAGS = flags.FLAGS
 
@@ -40,9 +44,12 @@ def main(argv):
     sweep = sweeps.load_sweep(FLAGS.sweep)
     os.makedirs(FLAGS.workdir, exist_ok=True)
     start = time.time()
+    if FLAGS.table_only and FLAGS.records:
+      sweeps.sync_records(FLAGS.workdir, FLAGS.records)
     if not FLAGS.table_only:
       sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose, rows=FLAGS.rows,
-                       pretrain_only=FLAGS.pretrain_only, first_seed=FLAGS.first_seed)
+                       pretrain_only=FLAGS.pretrain_only, first_seed=FLAGS.first_seed,
+                       records=FLAGS.records)
   except (config_loading.ConfigError, FileNotFoundError) as e:
     sys.exit(f'error: {e}\nFinished runs are kept; rerun the same command to resume.')
   table = sweeps.collect(sweep, FLAGS.workdir, FLAGS.seeds)

@@ -160,6 +160,12 @@ def get_sweep():
     # The pretrained vocabulary is the fine-tuning one.
     assert (open(tmp_path / 'out' / 'mr' / 'seed_0' / f'fold_{fold}' / 'vocab' / 'vocab.txt').read()
             == open(pretrained_dir / 'vocab' / 'vocab.txt').read())
+  # From a records copy, a fresh workdir has every fold finished, so the pretraining is not trained again.
+  sweeps.sync_records(str(tmp_path / 'out'), str(tmp_path / 'records'))
+  assert not (tmp_path / 'records' / 'pretrain').exists()
+  sweeps.run_sweep(sweep, str(tmp_path / 'fresh'), records=str(tmp_path / 'records'))
+  assert not (tmp_path / 'fresh' / 'pretrain').exists()
+  assert sweeps.collect(sweep, str(tmp_path / 'fresh'))[0]['test/accuracy_mean'] == table[0]['test/accuracy_mean']
   config = _config('configs/classify/lstm.py', **{'data.name': 'mr', 'data.num_folds': 2,
                                                   'init_from': str(pretrained_dir)})
   task = tasks.build(config, str(tmp_path / 'out' / 'mr' / 'seed_0' / 'fold_0'))

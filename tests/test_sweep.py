@@ -159,3 +159,22 @@ def test_first_seed_trains_only_the_later_seeds_and_a_bad_one_names_the_range(tm
   assert order == [os.path.join(row, f'seed_{seed}') for seed in (1, 2) for row in ('naive', 'dense')]
   with pytest.raises(config_loading.ConfigError, match=r'first_seed 3 must be in \[0, 3\) for 3 seeds'):
     sweeps.run_sweep(sweep, str(tmp_path), seeds=3, first_seed=3)
+
+
+def test_records_carry_finished_runs_to_a_fresh_workdir_without_checkpoints(tmp_path):
+  path = tmp_path / 'sweep.py'
+  path.write_text(SWEEP)
+  sweep = sweeps.load_sweep(str(path))
+  records = tmp_path / 'records'
+  sweeps.run_sweep(sweep, str(tmp_path / 'first'), seeds=1, records=str(records))
+  record = records / 'dense' / 'seed_0'
+  assert sorted(os.listdir(record)) == sorted(sweeps.RECORD_FILES)  # Small: no checkpoints, plots or logs.
+  # A fresh workdir trains only what the records lack (seed 1), and gives the records its new run.
+  sweeps.run_sweep(sweep, str(tmp_path / 'second'), seeds=2, records=str(records))
+  assert not (tmp_path / 'second' / 'dense' / 'seed_0' / 'checkpoints').exists()
+  assert (tmp_path / 'second' / 'dense' / 'seed_1' / 'checkpoints').exists()
+  assert (records / 'dense' / 'seed_1' / 'results.json').exists()
+  first = sweeps.collect(sweep, str(tmp_path / 'first'), seeds=1)
+  second = sweeps.collect(sweep, str(tmp_path / 'second'), seeds=2)
+  assert second[1]['valid/mse_by_seed'][0] == first[1]['valid/mse_by_seed'][0]
+  assert second[1]['seeds'] == 2

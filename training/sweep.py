@@ -18,7 +18,13 @@ A curve metric is the first logged step at which split/metric fell below the
 threshold (averaged over the seeds that got there); list NAME in `metrics`.
 Runs that finished (results.json present) are skipped, unfinished ones resume
 from their checkpoints, so a killed sweep picks up where it stopped.
+A records folder (`records=DIR`) keeps a checkpoint-free copy of every finished run (RECORD_FILES, same
+layout as the workdir) that is small enough to commit: a sweep given it copies the records its workdir
+lacks in before training (those runs are then skipped and count in the tables) and each run it finishes
+out, so a sweep can go on from a fresh machine. A pretraining run is trained only while a row that starts
+from it has a run to train.
 """
+import shutil
 import csv
 import io
 import contextlib
@@ -36,6 +42,8 @@ from training import writers
 SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows', 'curve_metrics', 'pretraining',
               'baseline'}
 ROW_KEYS = {'name', 'config', 'overrides', 'reference', 'folds', 'init_from', 'group', 'task'}
+# What a finished run's tables and curves read; checkpoints stay in the workdir.
+RECORD_FILES = ('results.json', 'metrics.jsonl', 'config.json')
 
 
 def load_sweep(path: str) -> dict:
@@ -113,6 +121,24 @@ def _train(config, out: str, label: str, metrics: tuple, quiet: bool) -> None:
   print(f'    {summary} ({time.time() - start:.1f} s)', flush=True)
 
 
+def _copy_record(src: str, dst: str) -> None:
+  """Copies a finished run's RECORD_FILES from run folder src to run folder dst; results.json last."""
+  os.makedirs(dst, exist_ok=True)
+  for name in sorted(RECORD_FILES, key=lambda n: n == 'results.json'):  # A half-copied record is unfinished.
+    if os.path.exists(os.path.join(src, name)):
+      shutil.copyfile(os.path.join(src, name), os.path.join(dst, name))
+
+
+def sync_records(workdir: str, records: str) -> None:
+  """Makes the finished runs of workdir and of records the same set: each side gets the ones it lacks."""
+  for src_root, dst_root in ((records, workdir), (workdir, records)):
+    for folder, _, files in os.walk(src_root):
+      rel = os.path.relpath(folder, src_root)
+      if 'results.json' in files and rel.split(os.sep)[0] != 'pretrain' and not os.path.exists(
+          os.path.join(dst_root, rel, 'results.json')):
+        _copy_record(folder, os.path.join(dst_root, rel))
+
+
 def select_rows(sweep: dict, names: list[str]) -> list[dict]:
   """The sweep's rows named in `names` (all of them if empty), in the sweep's order; unknown names: ConfigError."""
   known = [row['name'] for row in sweep['rows']]
@@ -123,31 +149,38 @@ def select_rows(sweep: dict, names: list[str]) -> list[dict]:
 
 
 def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, rows: list[str] = (),
-              pretrain_only: bool = False, first_seed: int = 0) -> None:
+              pretrain_only: bool = False, first_seed: int = 0, records: str = '') -> None:
   """Trains the pretraining runs, then, seed by seed, every (row, seed, fold) that has no results.json yet.
 
   `rows`: only these rows (and the pretraining runs they start from); empty: all. `pretrain_only`: stop
   after the pretraining runs (to choose a fine-tuning recipe on dev before the rows run). `first_seed`:
   train seeds first_seed .. seeds - 1 only, the earlier ones being trained elsewhere (another host, or a
-  workdir that did not survive) and their result folders copied in.
+  workdir that did not survive) and their result folders copied in. `records`: a records folder to sync
+  with the workdir before training and after each finished run.
   """
   seeds = seeds or sweep.get('seeds', 1)
   if not 0 <= first_seed < seeds:
     raise config_loading.ConfigError(f'first_seed {first_seed} must be in [0, {seeds}) for {seeds} seeds.')
   chosen = select_rows(sweep, list(rows))
-  needed = {row.get('init_from') for row in chosen}
+  if records:
+    sync_records(workdir, records)
+  # Seed-major: a sweep stopped early has whole seeds, so its rows (and their gains) compare the same seeds.
+  jobs = [(row, s) for s in range(first_seed, seeds) for row in chosen]
+  unfinished = lambda row: any(not os.path.exists(os.path.join(out, 'results.json'))
+                               for s in range(first_seed, seeds) for _, out in _run_dirs(workdir, row, s))
+  needed = {row.get('init_from') for row in chosen if pretrain_only or unfinished(row)}
   for name, spec in sweep.get('pretraining', {}).items():
-    if not rows or name in needed:
+    if name in needed:
       _train(row_config(spec, seed=0), pretrain_dir(workdir, name), f'[pretraining] {name}', (), quiet)
   if pretrain_only:
     return
-  # Seed-major: a sweep stopped early has whole seeds, so its rows (and their gains) compare the same seeds.
-  jobs = [(row, s) for s in range(first_seed, seeds) for row in chosen]
   for i, (row, seed) in enumerate(jobs):
     init_from = pretrain_dir(workdir, row['init_from']) if row.get('init_from') else ''
     for fold, out in _run_dirs(workdir, row, seed):
       label = f'[{i + 1}/{len(jobs)}] {row["name"]} seed {seed}' + (f' fold {fold}' if fold is not None else '')
       _train(row_config(row, seed, fold, init_from), out, label, sweep['metrics'], quiet)
+      if records and not os.path.exists(os.path.join(records, os.path.relpath(out, workdir), 'results.json')):
+        _copy_record(out, os.path.join(records, os.path.relpath(out, workdir)))
 
 
 def _seed_results(workdir: str, row: dict, seed: int, curve_metrics: dict) -> dict | None:
