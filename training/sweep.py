@@ -24,12 +24,12 @@ lacks in before training (those runs are then skipped and count in the tables) a
 out, so a sweep can go on from a fresh machine. A pretraining run is trained only while a row that starts
 from it has a run to train.
 """
-import shutil
 import csv
 import io
 import contextlib
 import json
 import os
+import shutil
 import time
 
 import numpy as np
@@ -102,9 +102,13 @@ def _run_dirs(workdir: str, row: dict, seed: int) -> list:
   return [(fold, os.path.join(out, f'fold_{fold}')) for fold in range(row['folds'])]
 
 
+def _finished(out: str) -> bool:
+  return os.path.exists(os.path.join(out, 'results.json'))
+
+
 def _train(config, out: str, label: str, metrics: tuple, quiet: bool) -> None:
   """Trains one run unless it has finished; a diverged run is recorded as a result, not raised."""
-  if os.path.exists(os.path.join(out, 'results.json')):
+  if _finished(out):
     return
   print(f'{label} -> {out}', flush=True)
   start = time.time()
@@ -122,7 +126,9 @@ def _train(config, out: str, label: str, metrics: tuple, quiet: bool) -> None:
 
 
 def _copy_record(src: str, dst: str) -> None:
-  """Copies a finished run's RECORD_FILES from run folder src to run folder dst; results.json last."""
+  """Copies finished run folder src's RECORD_FILES to run folder dst unless dst has finished; results.json last."""
+  if _finished(dst):
+    return
   os.makedirs(dst, exist_ok=True)
   for name in sorted(RECORD_FILES, key=lambda n: n == 'results.json'):  # A half-copied record is unfinished.
     if os.path.exists(os.path.join(src, name)):
@@ -134,8 +140,8 @@ def sync_records(workdir: str, records: str) -> None:
   for src_root, dst_root in ((records, workdir), (workdir, records)):
     for folder, _, files in os.walk(src_root):
       rel = os.path.relpath(folder, src_root)
-      if 'results.json' in files and rel.split(os.sep)[0] != 'pretrain' and not os.path.exists(
-          os.path.join(dst_root, rel, 'results.json')):
+      # A pretraining run is only of use with its checkpoint, which fine-tuning loads.
+      if 'results.json' in files and rel.split(os.sep)[0] != 'pretrain':
         _copy_record(folder, os.path.join(dst_root, rel))
 
 
@@ -166,9 +172,8 @@ def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, row
     sync_records(workdir, records)
   # Seed-major: a sweep stopped early has whole seeds, so its rows (and their gains) compare the same seeds.
   jobs = [(row, s) for s in range(first_seed, seeds) for row in chosen]
-  unfinished = lambda row: any(not os.path.exists(os.path.join(out, 'results.json'))
-                               for s in range(first_seed, seeds) for _, out in _run_dirs(workdir, row, s))
-  needed = {row.get('init_from') for row in chosen if pretrain_only or unfinished(row)}
+  needed = {row.get('init_from') for row, seed in jobs for _, out in _run_dirs(workdir, row, seed)
+            if pretrain_only or not _finished(out)}
   for name, spec in sweep.get('pretraining', {}).items():
     if name in needed:
       _train(row_config(spec, seed=0), pretrain_dir(workdir, name), f'[pretraining] {name}', (), quiet)
@@ -179,7 +184,7 @@ def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, row
     for fold, out in _run_dirs(workdir, row, seed):
       label = f'[{i + 1}/{len(jobs)}] {row["name"]} seed {seed}' + (f' fold {fold}' if fold is not None else '')
       _train(row_config(row, seed, fold, init_from), out, label, sweep['metrics'], quiet)
-      if records and not os.path.exists(os.path.join(records, os.path.relpath(out, workdir), 'results.json')):
+      if records:
         _copy_record(out, os.path.join(records, os.path.relpath(out, workdir)))
 
 
@@ -187,7 +192,7 @@ def _seed_results(workdir: str, row: dict, seed: int, curve_metrics: dict) -> di
   """One (row, seed)'s results: its run's, or the mean over its folds (train/seconds summed); None if unfinished."""
   per_run = []
   for _, out in _run_dirs(workdir, row, seed):
-    if not os.path.exists(os.path.join(out, 'results.json')):
+    if not _finished(out):
       return None
     with open(os.path.join(out, 'results.json')) as f:
       results = json.load(f)
