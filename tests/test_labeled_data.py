@@ -342,6 +342,23 @@ def test_pretraining_texts_concatenate_the_requested_corpora(tmp_path):
     labeled.pretraining_texts(config)
 
 
+def test_pretraining_texts_drop_the_excluded_sentences(tmp_path):
+  _write(str(tmp_path / 'sentiment/sst2.train'), ['1 good .', '0 bad .'])
+  _write(str(tmp_path / 'sentiment/sst2.dev'), ['1 it\'s fine'])
+  _write(str(tmp_path / 'sentiment/sst2.test'), ['0 DULL !'])
+  _write(str(tmp_path / 'sentiment/mr.all'), ['1 it \'s fine', '0 dull', '1 not dull at all'])
+  _write(str(tmp_path / 'held.txt'), ['0 bad .'])
+  config = _config(dir=str(tmp_path), pretrain_corpus='sst2,mr')
+  assert labeled.pretraining_texts(config) == ['good .', 'bad .', 'it \'s fine', 'dull', 'not dull at all']
+  config.pretrain_exclude = 'sst2_eval'
+  assert labeled.pretraining_texts(config) == ['good .', 'bad .', 'not dull at all']
+  config.pretrain_exclude = 'sst2_eval, held.txt'
+  assert labeled.pretraining_texts(config) == ['good .', 'not dull at all']
+  config.pretrain_exclude = 'nothing.txt'
+  with pytest.raises(ValueError, match=r"'nothing.txt'.*sst2_eval"):
+    labeled.pretraining_texts(config)
+
+
 def test_pretraining_texts_of_the_real_corpora():
   data_dir = _real_data_dir()
   if not os.path.exists(os.path.join(data_dir, labeled.MULTI30K_EN)):

@@ -14,6 +14,8 @@ rate 3e-4, the best valid epoch's parameters tested; the scratch row trains 10 a
   mlm_encoder            the masked-LM pretrained encoder with a [CLS] head (BERT-style)
   gpt_pretrained_heldout gpt_pretrained on SST-2, its pretraining text without MR (73% of SST-2's test
                          sentences are MR sentences, so the default text holds them, unlabeled)
+  gpt_pretrained_noeval  gpt_pretrained on SST-2, its pretraining text the default less every sentence
+                         of SST-2's dev and test files (data.pretrain_exclude=sst2_eval)
 """
 
 # GPT-1 fine-tunes for 3 epochs ("sufficient for most cases"); the model trained from scratch keeps the
@@ -47,13 +49,17 @@ def get_sweep():
   rows.append(dict(name='gpt_pretrained_heldout_sst2', group='gpt_pretrained_heldout', task='sst2',
                    config='configs/classify/gpt.py', overrides=dict(FINE_TUNE, **{'data.name': 'sst2'}),
                    folds=0, init_from='gpt_heldout'))
+  rows.append(dict(name='gpt_pretrained_noeval_sst2', group='gpt_pretrained_noeval', task='sst2',
+                   config='configs/classify/gpt.py', overrides=dict(FINE_TUNE, **{'data.name': 'sst2'}),
+                   folds=0, init_from='gpt_noeval'))
   return dict(
       seeds=3,
       metrics=('test/accuracy', 'valid/accuracy', 'model/params', 'train/seconds'),
       pretraining={'gpt': dict(config='configs/pretrain/gpt.py'), 'lstm': dict(config='configs/pretrain/lstm.py'),
                    'mlm': dict(config='configs/pretrain/mlm.py'),
                    'gpt_heldout': dict(config='configs/pretrain/gpt.py',
-                                       overrides={'data.pretrain_corpus': 'sst2,multi30k'})},
+                                       overrides={'data.pretrain_corpus': 'sst2,multi30k'}),
+                   'gpt_noeval': dict(config='configs/pretrain/gpt.py', overrides={'data.pretrain_exclude': 'sst2_eval'})},
       rows=rows,
       baseline='gpt_scratch',  # table_by_task.md: each row's gain over the Transformer without pretraining.
   )

@@ -40,6 +40,7 @@ def get_config(variant=''):
   # True (Kim's code; needs pool_batches=1): batches cut once, the last filled with repeats; epochs reorder them.
   c.data.fixed_batches = False
   c.data.pretrain_corpus = 'sst2,mr,multi30k'  # Pretraining only: see configs/pretrain.
+  c.data.pretrain_exclude = ''  # Pretraining only: sentences dropped from it, e.g. sst2_eval.
 
   c.train.batch_size = 50
   c.train.num_epochs = 10
