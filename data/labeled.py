@@ -306,10 +306,11 @@ def _excluded_keys(data_dir: str, exclude: str) -> set:
     if entry == 'sst2_eval':
       paths = [files.data_path(data_dir, SST2[split]) for split in ('valid', 'test')]
     else:
-      paths = [entry if os.path.isabs(entry) else os.path.join(data_dir, entry)]
-      if not os.path.isfile(paths[0]):
-        raise ValueError(f'data.pretrain_exclude entry {entry!r} is neither sst2_eval nor a LABEL TEXT file '
-                         f'({paths[0]!r} does not exist).')
+      try:
+        paths = [_user_path(data_dir, entry)]
+      except FileNotFoundError as error:
+        raise ValueError(f'data.pretrain_exclude entry {entry!r} is neither sst2_eval nor a LABEL TEXT file: '
+                         f'{error}') from error
     keys.update(sentence_key(text) for path in paths for text in read_labeled(path)[0])
   return keys
 

@@ -35,6 +35,13 @@ ROWS = (
     ('mlm_encoder', 'configs/classify/transformer.py', 'mlm', FINE_TUNE),
 )
 
+# gpt_pretrained on SST-2 from pretraining text without SST-2's test sentences: (row group, pretraining run,
+# its overrides of configs/pretrain/gpt.py).
+HELDOUT_ROWS = (
+    ('gpt_pretrained_heldout', 'gpt_heldout', {'data.pretrain_corpus': 'sst2,multi30k'}),
+    ('gpt_pretrained_noeval', 'gpt_noeval', {'data.pretrain_exclude': 'sst2_eval'}),
+)
+
 
 def get_sweep():
   rows = []
@@ -46,20 +53,16 @@ def get_sweep():
       if pretrained:
         row['init_from'] = pretrained
       rows.append(row)
-  rows.append(dict(name='gpt_pretrained_heldout_sst2', group='gpt_pretrained_heldout', task='sst2',
-                   config='configs/classify/gpt.py', overrides=dict(FINE_TUNE, **{'data.name': 'sst2'}),
-                   folds=0, init_from='gpt_heldout'))
-  rows.append(dict(name='gpt_pretrained_noeval_sst2', group='gpt_pretrained_noeval', task='sst2',
-                   config='configs/classify/gpt.py', overrides=dict(FINE_TUNE, **{'data.name': 'sst2'}),
-                   folds=0, init_from='gpt_noeval'))
+  for group, pretrained, _ in HELDOUT_ROWS:
+    rows.append(dict(name=f'{group}_sst2', group=group, task='sst2', config='configs/classify/gpt.py',
+                     overrides=dict(FINE_TUNE, **{'data.name': 'sst2'}), folds=0, init_from=pretrained))
   return dict(
       seeds=3,
       metrics=('test/accuracy', 'valid/accuracy', 'model/params', 'train/seconds'),
       pretraining={'gpt': dict(config='configs/pretrain/gpt.py'), 'lstm': dict(config='configs/pretrain/lstm.py'),
                    'mlm': dict(config='configs/pretrain/mlm.py'),
-                   'gpt_heldout': dict(config='configs/pretrain/gpt.py',
-                                       overrides={'data.pretrain_corpus': 'sst2,multi30k'}),
-                   'gpt_noeval': dict(config='configs/pretrain/gpt.py', overrides={'data.pretrain_exclude': 'sst2_eval'})},
+                   **{pretrained: dict(config='configs/pretrain/gpt.py', overrides=pretrain_overrides)
+                      for _, pretrained, pretrain_overrides in HELDOUT_ROWS}},
       rows=rows,
       baseline='gpt_scratch',  # table_by_task.md: each row's gain over the Transformer without pretraining.
   )
