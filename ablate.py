@@ -12,14 +12,13 @@ copies the ones the workdir lacks in first, so a sweep goes on from a fresh mach
 can be rebuilt from DIR alone (--table_only --workdir=DIR).
 """
 import os
-import sys
 import time
 
 from absl import app
 from absl import flags
 from absl import logging
 
-from training import config_loading
+from training import cli
 from training import sweep as sweeps
 
 flags.DEFINE_string('sweep', None, 'Sweep file, configs/ablations/NAME.py.')
@@ -36,22 +35,24 @@ flags.mark_flags_as_required(['sweep', 'workdir'])
 FLAGS = flags.FLAGS
 
 
+def _train() -> dict:
+  """Loads the sweep and trains what it lacks (nothing with --table_only); the sweep."""
+  sweep = sweeps.load_sweep(FLAGS.sweep)
+  os.makedirs(FLAGS.workdir, exist_ok=True)
+  if FLAGS.table_only and FLAGS.records:
+    sweeps.sync_records(FLAGS.workdir, FLAGS.records)
+  if not FLAGS.table_only:
+    sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose, rows=FLAGS.rows,
+                     pretrain_only=FLAGS.pretrain_only, first_seed=FLAGS.first_seed, records=FLAGS.records)
+  return sweep
+
+
 def main(argv):
   if len(argv) > 1:
-    sys.exit(f'error: unexpected arguments {argv[1:]}; flags look like --name=value.')
+    cli.fail(f'unexpected arguments {argv[1:]}; flags look like --name=value.')
   logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO.
-  try:
-    sweep = sweeps.load_sweep(FLAGS.sweep)
-    os.makedirs(FLAGS.workdir, exist_ok=True)
-    start = time.time()
-    if FLAGS.table_only and FLAGS.records:
-      sweeps.sync_records(FLAGS.workdir, FLAGS.records)
-    if not FLAGS.table_only:
-      sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose, rows=FLAGS.rows,
-                       pretrain_only=FLAGS.pretrain_only, first_seed=FLAGS.first_seed,
-                       records=FLAGS.records)
-  except (config_loading.ConfigError, FileNotFoundError) as e:
-    sys.exit(f'error: {e}\nFinished runs are kept; rerun the same command to resume.')
+  start = time.time()
+  sweep = cli.run(_train, on_interrupt='finished runs are kept; the same command resumes the sweep')
   table = sweeps.collect(sweep, FLAGS.workdir, FLAGS.seeds)
   sweeps.write_tables(sweep, table, FLAGS.workdir)
   sweeps.write_curves(sweep, FLAGS.workdir, FLAGS.seeds)

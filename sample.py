@@ -14,6 +14,7 @@ import jax
 import numpy as np
 
 from tasks import sampling
+from training import cli
 from training import restore
 
 flags.DEFINE_string('workdir', None, 'A language-model workdir written by train.py.')
@@ -44,15 +45,12 @@ class _Streamer:
 
 def main(argv):
   if len(argv) > 1:
-    sys.exit(f'error: unexpected arguments {argv[1:]}; flags look like --name=value.')
+    cli.fail(f'unexpected arguments {argv[1:]}; flags look like --name=value.')
   logging.set_verbosity(logging.WARNING)
-  try:
-    model, params, tokenizer, step = restore.load_lm(FLAGS.workdir)
-  except (FileNotFoundError, ValueError) as e:
-    sys.exit(f'error: {e}')
+  model, params, tokenizer, step = cli.run(restore.load_lm, FLAGS.workdir)
   prompt = tokenizer.encode(FLAGS.prompt)
   if len(prompt) == 0:
-    sys.exit('error: the prompt encodes to no tokens; give --prompt some text.')
+    cli.fail('the prompt encodes to no tokens; give --prompt some text.')
   print(f'[step {step}] ' + FLAGS.prompt, end='', flush=True)
   decoder = model.decoder()
   apply_fn = lambda p, tokens, carry: decoder.apply({'params': p}, tokens, carry)

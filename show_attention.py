@@ -5,14 +5,15 @@
 
 Every query row of the picture sums to 1 over the keys it may see (the causal mask hides the rest).
 """
-import sys
-
 from absl import app
 from absl import flags
 from absl import logging
 import jax.numpy as jnp
 import numpy as np
 
+from models import transformer
+from training import cli
+from training import errors
 from training import plots
 from training import restore
 
@@ -32,27 +33,24 @@ def head_weights(model, params, tokens_T: np.ndarray, layer: int, head: int) -> 
   blocks = state['intermediates']
   name = f'block_{layer}'
   if name not in blocks:
-    raise ValueError(f'--layer={layer}: the model has blocks 0..{len(blocks) - 1}.')
+    raise errors.UserError(f'--layer={layer}: the model has blocks 0..{len(blocks) - 1}.')
   weights_BHTS = blocks[name]['attention']['attention_weights'][0]
   if head >= weights_BHTS.shape[1]:
-    raise ValueError(f'--head={head}: the model has heads 0..{weights_BHTS.shape[1] - 1}.')
+    raise errors.UserError(f'--head={head}: the model has heads 0..{weights_BHTS.shape[1] - 1}.')
   return np.asarray(weights_BHTS[0, head])
 
 
 def main(argv):
   if len(argv) > 1:
-    sys.exit(f'error: unexpected arguments {argv[1:]}; flags look like --name=value.')
+    cli.fail(f'unexpected arguments {argv[1:]}; flags look like --name=value.')
   logging.set_verbosity(logging.WARNING)
-  try:
-    model, params, tokenizer, step = restore.load_lm(FLAGS.workdir)
-    if not hasattr(model, 'num_heads'):
-      raise ValueError(f'{FLAGS.workdir!r} holds a model without attention.')
-    tokens = np.asarray(tokenizer.encode(FLAGS.text))[:model.max_len]
-    if len(tokens) == 0:
-      raise ValueError('--text encodes to no tokens.')
-    weights_TT = head_weights(model, params, tokens, FLAGS.layer, FLAGS.head)
-  except (FileNotFoundError, ValueError) as e:
-    sys.exit(f'error: {e}')
+  model, params, tokenizer, step = cli.run(restore.load_lm, FLAGS.workdir)
+  if not isinstance(model, transformer.GPT):
+    cli.fail(f'{FLAGS.workdir!r} holds a {type(model).__name__}, which has no attention to show.')
+  tokens = np.asarray(tokenizer.encode(FLAGS.text))[:model.max_len]
+  if len(tokens) == 0:
+    cli.fail('--text encodes to no tokens.')
+  weights_TT = cli.run(head_weights, model, params, tokens, FLAGS.layer, FLAGS.head)
   labels = [tokenizer.decode([int(t)]) for t in tokens]
   plots.plot_attention(weights_TT, labels, f'layer {FLAGS.layer}, head {FLAGS.head} (step {step})', FLAGS.out)
   print(f'wrote {FLAGS.out}')

@@ -16,9 +16,11 @@ from absl import logging
 import jax.numpy as jnp
 import numpy as np
 
+from data import files
 from data import parallel
 from models import seq2seq
 from tasks import translation
+from training import cli
 from training import plots
 from training import restore
 
@@ -31,6 +33,14 @@ flags.DEFINE_integer('batch_size', 64, 'Sentences decoded at once.', lower_bound
 flags.DEFINE_string('plot_attention', None, 'Write the cross-attention map of the first sentence to this PNG.')
 flags.mark_flags_as_required(['workdir'])
 FLAGS = flags.FLAGS
+
+
+def read_sentences(path: str | None, stdin) -> list:
+  """The lines of --input, or of stdin's bytes: UTF-8, split on '\\n' only, so that each output line
+  answers the input line at the same place (str.splitlines would also split at U+2028 and others)."""
+  if path:
+    return parallel.read_lines(path)
+  return files.split_lines(files.decode_utf8(stdin.read(), '<stdin>'))
 
 
 def plot_first(model, params, src_vocab, tgt_vocab, line: str, target_ids, path: str) -> None:
@@ -48,21 +58,12 @@ def plot_first(model, params, src_vocab, tgt_vocab, line: str, target_ids, path:
 
 def main(argv):
   if len(argv) > 1:
-    sys.exit(f'error: unexpected arguments {argv[1:]}; flags look like --name=value.')
+    cli.fail(f'unexpected arguments {argv[1:]}; flags look like --name=value.')
   logging.set_verbosity(logging.WARNING)
-  try:
-    config, model, params, src_vocab, tgt_vocab, step = restore.load_translator(FLAGS.workdir)
-  except (FileNotFoundError, ValueError) as e:
-    sys.exit(f'error: {e}')
-  if FLAGS.input:
-    try:
-      lines = parallel.read_lines(FLAGS.input)
-    except OSError as e:
-      sys.exit(f'error: cannot read --input: {e}')
-  else:
-    lines = sys.stdin.read().splitlines()
+  config, model, params, src_vocab, tgt_vocab, step = cli.run(restore.load_translator, FLAGS.workdir)
+  lines = cli.run(read_sentences, FLAGS.input, sys.stdin.buffer)
   if not lines:
-    sys.exit('error: no sentences to translate (empty input).')
+    cli.fail('no sentences to translate (empty input).')
   beam_size = FLAGS.beam_size or config.decode.beam_size
   length_penalty = config.decode.length_penalty if FLAGS.length_penalty is None else FLAGS.length_penalty
   config.decode.length_penalty = length_penalty
@@ -73,10 +74,7 @@ def main(argv):
   for ids in outputs:
     print(tgt_vocab.decode(ids))
   if FLAGS.plot_attention:
-    try:
-      plot_first(model, params, src_vocab, tgt_vocab, lines[0], outputs[0], FLAGS.plot_attention)
-    except ValueError as e:
-      sys.exit(f'error: {e}')
+    cli.run(plot_first, model, params, src_vocab, tgt_vocab, lines[0], outputs[0], FLAGS.plot_attention)
     print(f'[step {step}] cross-attention of the first sentence: {FLAGS.plot_attention}', file=sys.stderr)
 
 

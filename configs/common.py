@@ -1,7 +1,7 @@
 """The fields every seqlab config shares; task configs start here and change a few.
 
-Values derived from other fields (total steps, decay horizons) are computed in
-`training.config_loading.finalize` after command-line overrides, never here.
+Values derived from other fields (total steps, decay horizons) are computed by the train loop
+(`training.loop.train_and_evaluate`) after command-line overrides are applied, never here.
 """
 import os
 
@@ -40,6 +40,9 @@ def get_config():
   # Steps per jitted call (a lax.scan over a stack of batches): fewer dispatches and buffer
   # allocations for small models. Calls end at every log, eval and checkpoint step.
   c.train.steps_per_call = 1
+  # Stop (as diverged) when a step's training loss exceeds this: 0 = the task's default (language models:
+  # 100 x the loss of uniform prediction; others: no limit), -1 = no limit. Non-finite losses always stop.
+  c.train.max_loss = 0.0
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'adam'  # sgd, momentum, nesterov, rmsprop, adagrad, adadelta, adam, adamw.
@@ -70,7 +73,6 @@ def get_config():
   # parameters of the evaluation where it was best (select_mode max or min). '' = the last parameters.
   c.eval.select_metric = ''
   c.eval.select_mode = 'max'
-  c.eval.select_ties = 'earlier'  # Which of equally good evaluations is kept: earlier or later (Kim's code).
 
   c.checkpoint = ml_collections.ConfigDict()
   c.checkpoint.every_steps = 0  # 0 = every epoch; the last step is always saved.

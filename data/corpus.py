@@ -14,9 +14,8 @@ SPLITS = ('charrnn', 'nanogpt')
 def load_text(data_dir: str, relative_path: str) -> str:
   """Returns the file data_dir/relative_path as UTF-8 text, exactly as stored."""
   path = files.data_path(data_dir, relative_path)
-  # newline='' keeps '\r\n' as two characters, so lengths match the published counts.
-  with open(path, encoding='utf-8', newline='') as f:
-    return f.read()
+  # Bytes decoded as they are: '\r\n' stays two characters, so lengths match the published counts.
+  return files.decode_utf8(files.read_bytes(path), path)
 
 
 def split_text(text: str, split: str) -> dict:

@@ -1,5 +1,37 @@
-"""Locating dataset files under the configured data directory."""
+"""Locating dataset files under the configured data directory and reading them as text."""
+import gzip
 import os
+
+
+class DataError(ValueError):
+  """A data file that cannot be used as it is (not UTF-8, empty, a bad label), named with the place."""
+
+
+def decode_utf8(data: bytes, path: str) -> str:
+  """data as UTF-8, or a DataError naming the file and the byte offset of the first bad byte."""
+  try:
+    return data.decode('utf-8')
+  except UnicodeDecodeError as e:
+    line = data.count(b'\n', 0, e.start) + 1
+    raise DataError(f'{path!r} is not UTF-8: byte {e.start} (line {line}) is {data[e.start:e.start + 1]!r}.') from None
+
+
+def read_bytes(path: str) -> bytes:
+  """The bytes of path, gunzipped when it ends in .gz."""
+  with (gzip.open if path.endswith('.gz') else open)(path, 'rb') as f:
+    return f.read()
+
+
+def split_lines(text: str) -> list:
+  """Lines split on '\n' only, '\r\n' read as '\n', the final newline ending the last line.
+
+  str.splitlines also breaks at U+2028, U+0085 and others, which would silently misalign two
+  sides of a corpus, or a translation's output with its input.
+  """
+  lines = text.split('\n')
+  if lines[-1] == '':
+    lines.pop()
+  return [line[:-1] if line.endswith('\r') else line for line in lines]
 
 
 def data_path(data_dir: str, relative: str) -> str:

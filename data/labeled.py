@@ -3,7 +3,9 @@
 Every labeled file holds one example per line, `LABEL TEXT`: a non-negative
 integer class and text already tokenized into space-separated words (the
 sentiment files of ../shared/data/README.md), in UTF-8 or, as MR's mr.all,
-Windows-1252. Datasets without an official split
+Windows-1252. The classes are 0 .. K-1: K is declared for SST-2 and MR (2)
+and for user files is the training data's, and a label outside them is an
+error naming its file and line. Datasets without an official split
 (MR, or one user file) are cut by k-fold cross-validation with a fixed
 split_seed, so every training seed sees the same folds.
 
@@ -22,7 +24,6 @@ multiple of pad_multiple. Empty sentences are kept, in training too: length 0
 and a row of PAD, so models must pool over max(length, 1) positions.
 """
 import collections
-import gzip
 import os
 import re
 
@@ -34,6 +35,7 @@ from data import tokenizers
 from data.parallel import read_lines
 
 DATASETS = ('sst2', 'mr', 'files')
+NUM_CLASSES = {'sst2': 2, 'mr': 2}  # Declared: any other label in their files is an error.
 SPLITS = ('train', 'valid', 'test')
 # Files under the data directory, as ../shared/data/README.md lists them.
 SST2 = {'train': 'sentiment/sst2.train', 'valid': 'sentiment/sst2.dev', 'test': 'sentiment/sst2.test'}
@@ -57,44 +59,35 @@ def read_text_lines(path: str) -> list:
   """
   try:
     return read_lines(path)
-  except UnicodeDecodeError:
+  except files.DataError:
     pass
-  with (gzip.open if path.endswith('.gz') else open)(path, 'rb') as f:
-    data = f.read()
   try:
-    text = data.decode('cp1252')
-  except UnicodeDecodeError:
-    raise ValueError(f'{path!r} is neither UTF-8 nor Windows-1252 text.') from None
-  # The same line rules as read_lines: '\n' only, no empty last line, '\r\n' as '\n'.
-  lines = text.split('\n')
-  if lines[-1] == '':
-    lines.pop()
-  return [line[:-1] if line.endswith('\r') else line for line in lines]
+    text = files.read_bytes(path).decode('cp1252')
+  except UnicodeDecodeError as e:
+    raise files.DataError(f'{path!r} is neither UTF-8 nor Windows-1252 text (byte {e.start}).') from None
+  return files.split_lines(text)
 
 
-CLEANINGS = ('', 'kim')
-_KIM_DROPPED = re.compile(r"[^A-Za-z0-9(),!?'`]")
-_KIM_CLITIC = re.compile(r"('s|'ve|n't|'re|'d|'ll)\b")
-_KIM_PUNCT = re.compile(r'([,!?()])')
+# data.clean names a text normalizer applied to every sentence as it is read; '' keeps the text as written.
+# A reproduction registers its own (data/kim_text.py: 'kim', the preprocessing of Kim's code).
+_NORMALIZERS = {'': lambda text: text}
 
 
-def check_cleaning(how: str) -> None:
-  if how not in CLEANINGS:
-    raise ValueError(f'Unknown data.clean {how!r}; choose one of: {", ".join(map(repr, CLEANINGS))} '
+def register_normalizer(name: str):
+  def decorator(normalize):
+    if name in _NORMALIZERS:
+      raise ValueError(f'text normalizer {name!r} is registered twice')
+    _NORMALIZERS[name] = normalize
+    return normalize
+  return decorator
+
+
+def normalizer(name: str):
+  """The text -> text function that data.clean names."""
+  if name not in _NORMALIZERS:
+    raise ValueError(f'Unknown data.clean {name!r}; choose one of: {", ".join(map(repr, sorted(_NORMALIZERS)))} '
                      "('' keeps the text as written).")
-
-
-def clean_text(text: str, how: str) -> str:
-  """`how` 'kim': the preprocessing of Kim's (2014) code. Every character but ASCII letters, digits and
-  ( ) , ! ? ' ` becomes a space (so "re-imagining" is two words and periods go), the clitics 's 've n't
-  're 'd 'll and the kept punctuation become words of their own, and the text is lower-cased."""
-  check_cleaning(how)
-  if not how:
-    return text
-  text = _KIM_DROPPED.sub(' ', text)
-  text = _KIM_CLITIC.sub(r' \1', text)
-  text = _KIM_PUNCT.sub(r' \1 ', text)
-  return ' '.join(text.lower().split())
+  return _NORMALIZERS[name]
 
 
 def read_labeled(path: str) -> tuple:
@@ -178,28 +171,67 @@ def _files_paths(data_config) -> dict:
   return triple
 
 
-def load_labeled(data_config) -> dict:
-  """{'train', 'valid', 'test'} -> (texts, labels int32) of the dataset data_config names, its texts
-  cleaned as data.clean says (see clean_text)."""
+def _first(values, n: int = 5) -> str:
+  values = [str(v) for v in values]
+  return ', '.join(values[:n] + (['...'] if len(values) > n else []))
+
+
+def _training_classes(path: str, labels: np.ndarray) -> int:
+  """The number of classes of a training file: its largest label + 1, each smaller label occurring too."""
+  if not len(labels):
+    raise files.DataError(f'No labeled examples to train on in {path!r}.')
+  num_classes = int(labels.max()) + 1
+  missing = np.setdiff1d(np.arange(num_classes), labels)
+  if len(missing):  # A stray label would silently add classes that nothing trains.
+    line = int(np.argmax(labels == labels.max())) + 1
+    raise files.DataError(
+        f'Label {num_classes - 1} leaves classes {_first(missing)} without a training example: {path}, line '
+        f'{line}. Labels are class ids 0, 1, ..., each with examples in the training data.')
+  return num_classes
+
+
+def _check_labels(path: str, labels: np.ndarray, num_classes: int, whose: str) -> None:
+  bad = np.flatnonzero(labels >= num_classes)
+  if len(bad):
+    raise files.DataError(f'Label {labels[bad[0]]} is not one of the {num_classes} classes (0 to {num_classes - 1}) '
+                          f'of {whose}: {path}, line {bad[0] + 1}.')
+
+
+def load_labeled(data_config) -> tuple:
+  """(splits, num_classes) of the dataset data_config names: {'train', 'valid', 'test'} -> (texts, labels
+  int32), the texts normalized as data.clean names (see normalizer).
+
+  num_classes is declared for sst2 and mr (NUM_CLASSES); for 'files' it is the training data's (the train
+  file, or the one file that is cut into folds): its largest label + 1, every class occurring there. A
+  label outside the classes, in any split, is a DataError naming its file and line.
+  """
   name, data_dir = data_config.get('name', ''), data_config.get('dir', '')
-  how = data_config.get('clean', '')
-  check_cleaning(how)
-  read = lambda path: _cleaned(read_labeled(path), how)
-  if name == 'sst2':
-    return {split: read(files.data_path(data_dir, path)) for split, path in SST2.items()}
-  if name == 'mr':
-    return _kfold_splits(*read(files.data_path(data_dir, MR)), data_config)
+  normalize = normalizer(data_config.get('clean', ''))
+
+  def read(path: str, num_classes: int = 0, whose: str = '') -> tuple:
+    texts, labels = read_labeled(path)  # One example per line: example i is line i + 1.
+    num_classes = num_classes or _training_classes(path, labels)
+    _check_labels(path, labels, num_classes, whose)
+    return [normalize(text) for text in texts], labels, num_classes
+
+  if name in NUM_CLASSES:
+    num_classes, whose = NUM_CLASSES[name], f'data.name={name!r}'
+    if name == 'sst2':
+      splits = {split: read(files.data_path(data_dir, path), num_classes, whose)[:2] for split, path in SST2.items()}
+      return splits, num_classes
+    texts, labels, _ = read(files.data_path(data_dir, MR), num_classes, whose)
+    return _kfold_splits(texts, labels, data_config), num_classes
   if name == 'files':
     paths = _files_paths(data_config)
     if 'all' in paths:
-      return _kfold_splits(*read(_user_path(data_dir, paths['all'])), data_config)
-    return {split: read(_user_path(data_dir, path)) for split, path in paths.items()}
+      texts, labels, num_classes = read(_user_path(data_dir, paths['all']))
+      return _kfold_splits(texts, labels, data_config), num_classes
+    train_path = _user_path(data_dir, paths['train'])
+    texts, labels, num_classes = read(train_path)
+    whose = f'the training file {train_path}'
+    splits = {split: read(_user_path(data_dir, paths[split]), num_classes, whose)[:2] for split in ('valid', 'test')}
+    return dict(train=(texts, labels), **splits), num_classes
   raise ValueError(f'Unknown labeled dataset {name!r} (data.name); choose one of {", ".join(DATASETS)}.')
-
-
-def _cleaned(texts_labels: tuple, how: str) -> tuple:
-  texts, labels = texts_labels
-  return [clean_text(text, how) for text in texts], labels
 
 
 class Vocabulary:
@@ -332,10 +364,9 @@ def pretraining_texts(data_config) -> list:
   if not entries:
     raise ValueError(f'data.pretrain_corpus={corpus!r} names no corpus; use a comma-separated '
                      f'list of {", ".join(PRETRAIN_CORPORA)} or file paths.')
-  data_dir, how = data_config.get('dir', ''), data_config.get('clean', '')
-  check_cleaning(how)
+  data_dir, normalize = data_config.get('dir', ''), normalizer(data_config.get('clean', ''))
   excluded = _excluded_keys(data_dir, data_config.get('pretrain_exclude', ''))
-  texts = (clean_text(text, how) for entry in entries for text in _pretrain_entry(data_dir, entry)
+  texts = (normalize(text) for entry in entries for text in _pretrain_entry(data_dir, entry)
            if sentence_key(text) not in excluded)
   return [text for text in texts if text.strip()]
 
@@ -372,30 +403,15 @@ def _check_examples(ids: list, labels) -> np.ndarray:
 
 
 class LabeledBatcher(batching.LengthGroupedBatcher):
-  """Length-grouped batches of labeled sentences; a short last batch is filled with rows of weight 0.
-
-  fixed=True (Kim's code, with pool_batches=1): the batches are cut once, from one permutation of the
-  examples plus enough distinct random repeats to fill the last one; each epoch shuffles only their order.
-  """
+  """Length-grouped batches of labeled sentences; a short last batch is filled with rows of weight 0."""
 
   def __init__(self, ids: list, labels, batch_size: int, seed: int, pad_multiple: int = 8,
-               min_len: int = 1, pool_batches: int = 100, fixed: bool = False):
+               min_len: int = 1, pool_batches: int = 100):
     self.labels = _check_examples(ids, labels)
     if not len(ids):
       raise ValueError('No labeled sentences to train on.')
     super().__init__([len(s) for s in ids], batch_size, seed, pool_batches)
     self.ids, self.pad_multiple, self.min_len = ids, pad_multiple, min_len
-    self._fixed = None
-    if fixed:
-      rng = np.random.default_rng(seed)  # Not an epoch's generator ([seed, epoch]).
-      repeats = rng.choice(self.size, -self.size % batch_size, replace=False)
-      self._fixed = rng.permutation(np.concatenate([np.arange(self.size), repeats])).reshape(-1, batch_size)
-      self.steps_per_epoch = len(self._fixed)
-
-  def epoch_batches(self, rng: np.random.Generator) -> list:
-    if self._fixed is None:
-      return super().epoch_batches(rng)
-    return list(self._fixed[rng.permutation(len(self._fixed))])
 
   def make_batch(self, index: np.ndarray) -> dict:
     return _make_batch(self.ids, self.labels, index, self.batch_size, self.pad_multiple, self.min_len)

@@ -16,7 +16,6 @@ of fixed-size rows grouped by length, so few distinct shapes reach `jit`:
 S and T are rounded up to a multiple of pad_multiple; padding rows have lengths
 0 and weight 0.
 """
-import gzip
 import os
 
 import numpy as np
@@ -35,16 +34,8 @@ NUM_RESERVED = 3  # Tokenizer id i is model id i + NUM_RESERVED.
 
 
 def read_lines(path: str) -> list:
-  """The UTF-8 lines of path (gzip when it ends in .gz), line endings removed."""
-  opener = gzip.open if path.endswith('.gz') else open
-  with opener(path, 'rb') as f:
-    text = f.read().decode('utf-8')
-  # Split on '\n' only: str.splitlines also breaks at U+2028, U+0085 and others,
-  # which would silently misalign two sides of a corpus.
-  lines = text.split('\n')
-  if lines[-1] == '':
-    lines.pop()  # The final newline ends the last line; it does not start another.
-  return [line[:-1] if line.endswith('\r') else line for line in lines]
+  """The UTF-8 lines of path (gzip when it ends in .gz), line endings removed (files.split_lines)."""
+  return files.split_lines(files.decode_utf8(files.read_bytes(path), path))
 
 
 def _side_path(data_dir: str, prefix: str, lang: str) -> str:

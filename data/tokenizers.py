@@ -8,6 +8,7 @@ unknown symbols; those map to the `<unk>` id, which is always 0.
 """
 import abc
 import collections
+import hashlib
 import io
 import json
 import os
@@ -15,6 +16,8 @@ import re
 
 import numpy as np
 import sentencepiece as spm
+
+from data import files
 
 CONFIG_FILE = 'tokenizer.json'
 SENTENCEPIECE_FILE = 'sentencepiece.model'
@@ -47,9 +50,12 @@ class Tokenizer(abc.ABC):
   def _data(self, directory: str) -> dict:
     """What tokenizer.json holds besides the kind; may write further files."""
 
-  def save(self, directory: str) -> None:
+  def save(self, directory: str, source: dict | None = None) -> None:
+    """source: what the tokenizer was built from (see load_or_build), kept beside it."""
     os.makedirs(directory, exist_ok=True)
     config = dict(kind=self.kind, **self._data(directory))
+    if source is not None:
+      config['source'] = source
     # tokenizer.json appears last and whole (rename), so a run killed while
     # saving leaves no half-written tokenizer for its resumption to load.
     path = os.path.join(directory, CONFIG_FILE)
@@ -328,6 +334,46 @@ def build_tokenizer(kind: str, train_text: str, vocab_size: int = 0,
   if vocab_size <= 0:
     raise ValueError(f'A {kind} tokenizer needs vocab_size > 0, got {vocab_size}.')
   return SentencePieceTokenizer.train(kind, train_text, vocab_size, byte_fallback)
+
+
+def text_fingerprint(texts) -> str:
+  """sha256 of the texts a tokenizer is built from, in order."""
+  digest = hashlib.sha256()
+  for text in texts:
+    digest.update(text.encode('utf-8', 'surrogatepass'))
+    digest.update(b'\0')
+  return digest.hexdigest()
+
+
+def saved_source(directory: str):
+  """The source dict saved with the tokenizer in `directory`; None if none is saved there."""
+  path = os.path.join(directory, CONFIG_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding='utf-8') as f:
+    return json.load(f).get('source', {})
+
+
+def load_or_build(directory: str, source: dict, build, rebuild_stale: bool, write: bool = True) -> Tokenizer:
+  """The tokenizer saved in `directory` if it was built from `source`, else `build()`, saved there with it.
+
+  source: what decides the vocabulary (kind, sizes, options, the training text's fingerprint). A saved
+  tokenizer built from another source is left from an earlier run: rebuilt when `rebuild_stale` (nothing
+  was trained with it), else a DataError, since the checkpoints beside it index its vocabulary.
+  """
+  saved = saved_source(directory)
+  if saved == source:
+    return load(directory)
+  if saved is not None and not rebuild_stale:
+    changed = sorted(k for k in saved.keys() | source.keys() if saved.get(k) != source.get(k))
+    raise files.DataError(
+        f'{directory!r} holds a vocabulary built from other data or settings (differing in: {", ".join(changed)}) '
+        'and the checkpoints beside it use that vocabulary; resume with the data and config it was built from, '
+        'or train into a new workdir.')
+  tokenizer = build()
+  if write:
+    tokenizer.save(directory, source)
+  return tokenizer
 
 
 def load(directory: str) -> Tokenizer:

@@ -1,4 +1,4 @@
-"""Sentence classifiers (bag of embeddings, Kim's CNN, RNNs, BERT- and GPT-style transformers) and their LM heads.
+"""Sentence classifiers (bag of embeddings, a CNN, RNNs, BERT- and GPT-style transformers) and their LM heads.
 
 Every classifier has one interface:
 - `__call__(tokens_BT, length_B, train=False) -> logits_BK` (float32). Rows are right-padded with PAD;
@@ -31,7 +31,6 @@ NEG = attention.NEG
 BOE_ACTIVATIONS = {'tanh': jnp.tanh, 'relu': jax.nn.relu}
 RNN_CELLS = ('lstm', 'gru')
 POOLINGS = ('final', 'mean', 'max')
-KIM_INITS = ('flax', 'kim', 'lenet')
 
 
 def valid_mask(length_B, T: int):
@@ -88,47 +87,21 @@ class BagOfEmbeddings(_NoLM, nn.Module):
     return self.output(self.features(tokens_BT, length_B, train)).astype(jnp.float32)
 
 
-def _symmetric_uniform(bound: float):
-  """U(-bound, bound). Kim's code draws its random word vectors with bound 0.25 (about the variance of
-  pretrained word2vec) and its ReLU convolution kernels with 0.01 (its Glorot bound is for tanh only)."""
+def symmetric_uniform(bound: float):
+  """U(-bound, bound)."""
   def init(key, shape, dtype=jnp.float32):
     return jax.random.uniform(key, shape, dtype, -bound, bound)
   return init
 
 
-def _lenet_conv_uniform(pooled_len: int):
-  """Theano LeNet's uniform kernel init of a (w, D, F) convolution max-pooled over pooled_len positions."""
-  def init(key, shape, dtype=jnp.float32):
-    w, d, f = shape
-    fan_in, fan_out = w * d, f * w * d / max(pooled_len, 1)
-    bound = (6.0 / (fan_in + fan_out)) ** 0.5
-    return jax.random.uniform(key, shape, dtype, -bound, bound)
-  return init
+class TextCNN(_NoLM, nn.Module):
+  """Convolutions of several widths over the word vectors, ReLU, max over time, dropout, a linear classifier.
 
-
-class KimCNN(_NoLM, nn.Module):
-  """Kim (2014): convolutions of several widths over the embeddings, max over time, dropout, softmax.
-
-  `wide` (Kim's code): each sentence is padded with w - 1 zero vectors on both sides, so the windows are
-  all those holding at least one real token, and every token is in w windows of width w, the first and
-  last included. Otherwise (narrow) the windows lie within the sentence, plus the one window of a sentence
-  shorter than w, whose positions past the end read zero vectors. Windows of padding alone are left out
-  unless `pad_window`, so the features do not depend on how far a row is padded.
-
-  Three details of Kim's code (conv_net_sentence.py), each off by default:
-  - `pad_window`: one window of zero vectors alone joins every max. Kim's code pads each sentence to the
-    data's longest plus 2(w_max - 1), so nearly every sentence has such windows: each feature is at least
-    relu(b), and the bias learns from the sentences whose real windows stay below it.
-  - `dropout_at_test`: dropout as Kim's paper writes it: the kept units are not rescaled in training and
-    the output layer reads features times 1 - p at test. Under `task.max_norm` this differs from inverted
-    dropout: the norm bounds weights that see unscaled features (inverted dropout's weights are smaller
-    by 1 - p, so the same bound is looser), and Adadelta's steps, about the same size either way, are
-    relatively larger on the smaller weights.
-  - `init_scheme='kim'`: the convolution kernels U(-0.01, 0.01), as Kim's code draws them for ReLU
-    convolutions, biases zero, and the output layer all zeros. 'lenet': the kernels U(+-sqrt(6 / (fan_in +
-    fan_out))) that Kim's code draws for tanh, with fan_in = w D and Theano LeNet's fan_out = F w D /
-    (init_len - w + 1), the pooled length of rows padded to `init_len` (64 on MR in Kim's code: 56 tokens
-    and 2 x 4 zero vectors); biases and output layer as 'kim'. 'flax': LeCun-normal kernels.
+  Narrow windows: each lies within the sentence, except that a sentence shorter than a filter has one
+  window of that width, its positions past the end reading zero vectors, so every sentence (an empty one
+  too) has a feature from every filter. Windows of padding alone are left out, so the features do not
+  depend on how far a row is padded. Inverted dropout on the pooled features; Flax's LeCun-normal kernels;
+  word vectors U(-0.25, 0.25) (about the variance of pretrained word2vec vectors, as in Kim 2014).
   """
   NO_LM_REASON = 'a convolution over the whole sentence has no causal or masked LM'
   vocab_size: int
@@ -137,54 +110,28 @@ class KimCNN(_NoLM, nn.Module):
   filter_widths: tuple[int, ...] = (3, 4, 5)
   num_filters: int = 100
   dropout: float = 0.5
-  wide: bool = False
-  pad_window: bool = False
-  dropout_at_test: bool = False
-  init_scheme: str = 'flax'
-  init_len: int = 64
 
   def setup(self):
-    self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=_symmetric_uniform(0.25))
-    if self.init_scheme == 'kim':
-      conv_inits = [_symmetric_uniform(0.01)] * len(self.filter_widths)
-    elif self.init_scheme == 'lenet':
-      conv_inits = [_lenet_conv_uniform(self.init_len - w + 1) for w in self.filter_widths]
-    else:
-      conv_inits = [nn.initializers.lecun_normal()] * len(self.filter_widths)
-    output_init = nn.initializers.lecun_normal() if self.init_scheme == 'flax' else nn.initializers.zeros
-    self.convs = [nn.Conv(self.num_filters, (w,), padding='VALID', kernel_init=init)
-                  for w, init in zip(self.filter_widths, conv_inits)]
+    self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=symmetric_uniform(0.25))
+    self.convs = [nn.Conv(self.num_filters, (w,), padding='VALID') for w in self.filter_widths]
     self.drop = nn.Dropout(self.dropout)
-    self.output = nn.Dense(self.num_classes, kernel_init=output_init)
+    self.output = nn.Dense(self.num_classes)
 
   def features(self, tokens_BT, length_B, train: bool = False):
     del train  # Dropout comes after the pooled features.
     T, widest = tokens_BT.shape[1], max(self.filter_widths)
     x_BTD = self.embed(tokens_BT) * valid_mask(length_B, T)[..., None]
-    # Zeros before (wide only) and after the tokens: at least one window of every width.
-    left = widest - 1 if self.wide else 0
-    right = widest - 1 if self.wide else max(widest - T, 0)
-    x_BTD = jnp.pad(x_BTD, ((0, 0), (left, right), (0, 0)))
+    x_BTD = jnp.pad(x_BTD, ((0, 0), (0, max(widest - T, 0)), (0, 0)))  # Rows shorter than the widest filter.
     pooled = []
     for w, conv in zip(self.filter_widths, self.convs):
-      h_BNF = jax.nn.relu(conv(x_BTD))
-      start_N = jnp.arange(h_BNF.shape[1]) - left  # Window n covers tokens start .. start + w - 1.
-      if self.wide:
-        last_B = length_B[:, None] - 1  # An empty row (-1) has no window.
-        ok_BN = (start_N[None, :] + w - 1 >= 0) & (start_N[None, :] <= last_B) & (last_B >= 0)
-      else:
-        ok_BN = start_N[None, :] + w <= jnp.maximum(length_B, w)[:, None]
-      # After the ReLU every value is >= 0, so zeros stand in for the left-out windows (an empty row: all).
-      pooled_BF = jnp.max(jnp.where(ok_BN[..., None], h_BNF, 0.0), axis=1)
-      if self.pad_window:  # A window of zero vectors alone gives relu(bias).
-        pooled_BF = jnp.maximum(pooled_BF, jax.nn.relu(conv.variables['params']['bias']))
-      pooled.append(pooled_BF)
+      h_BNF = jax.nn.relu(conv(x_BTD))  # Window n covers tokens n .. n + w - 1.
+      ok_BN = jnp.arange(h_BNF.shape[1])[None, :] + w <= jnp.maximum(length_B, w)[:, None]
+      # After the ReLU every value is >= 0, so zeros stand in for the left-out windows (window 0 is always in).
+      pooled.append(jnp.max(jnp.where(ok_BN[..., None], h_BNF, 0.0), axis=1))
     return jnp.concatenate(pooled, axis=-1)
 
   def __call__(self, tokens_BT, length_B, train: bool = False):
     x_BF = self.drop(self.features(tokens_BT, length_B, train), deterministic=not train)
-    if self.dropout_at_test:  # Training: inverted dropout's kept units back to their own size.
-      x_BF = x_BF * (1.0 - self.dropout)
     return self.output(x_BF).astype(jnp.float32)
 
 
@@ -435,18 +382,19 @@ def _boe(config, vocab_size, num_classes):
   return model
 
 
-@registry.register('kim_cnn')
-def _kim_cnn(config, vocab_size, num_classes):
-  model = _from_config(KimCNN, config, vocab_size, num_classes, sequences=('filter_widths',))
-  _check_dropout(model)
-  _check_positive(model, ('embed_dim', 'filter_widths', 'num_filters'))
-  if not model.filter_widths:
-    raise ValueError('model.filter_widths needs at least one width.')
-  _check(model.init_scheme, KIM_INITS, 'init_scheme')
-  if model.init_scheme == 'lenet' and model.init_len < max(model.filter_widths):
-    raise ValueError(f'model.init_len ({model.init_len}) must be at least the widest filter '
-                     f'({max(model.filter_widths)}).')
-  return model
+def cnn_builder(module_cls):
+  """The builder of a TextCNN (or a subclass): its fields from the config, then its sizes checked."""
+  def build(config, vocab_size, num_classes):
+    model = _from_config(module_cls, config, vocab_size, num_classes, sequences=('filter_widths',))
+    _check_dropout(model)
+    _check_positive(model, ('embed_dim', 'filter_widths', 'num_filters'))
+    if not model.filter_widths:
+      raise ValueError('model.filter_widths needs at least one width.')
+    return model
+  return build
+
+
+registry.register('cnn')(cnn_builder(TextCNN))
 
 
 @registry.register('rnn_classifier')

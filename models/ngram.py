@@ -43,7 +43,6 @@ class _Order:
 
 class KneserNeyLM:
   """Fit on a token stream with `fit(ids)`; `log_probs(ids)` scores every token of a stream after the first."""
-  count_based = True  # Fitted by counting: train.py evaluates it without gradient steps.
 
   def __init__(self, order: int, vocab_size: int):
     if vocab_size ** order >= 2 ** 62:
@@ -110,7 +109,7 @@ class KneserNeyLM:
                                                          o.context_totals, o.context_types))
 
 
-@registry.register('ngram')
+@registry.register('ngram', count_based=True)
 def _ngram(config, vocab_size, seq_len):
   del seq_len  # Counts take no window.
   if config.order < 1:

@@ -6,15 +6,23 @@ a frozen (hashable) module, used only through pure `init`/`apply`.
 from typing import Callable
 
 _BUILDERS: dict[str, Callable] = {}
+_COUNT_BASED: set[str] = set()
 
 
-def register(name: str):
+def register(name: str, count_based: bool = False):
+  """count_based: the model is fitted by counting (task.fit), not by gradient steps, and has no params."""
   def decorator(builder: Callable) -> Callable:
     if name in _BUILDERS:
       raise ValueError(f'model {name!r} is registered twice')
     _BUILDERS[name] = builder
+    if count_based:
+      _COUNT_BASED.add(name)
     return builder
   return decorator
+
+
+def is_count_based(name: str) -> bool:
+  return name in _COUNT_BASED
 
 
 def names() -> list[str]:

@@ -25,8 +25,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from data import kim_text  # noqa: F401  (registers the text normalizer data.clean='kim')
 from data import labeled
 from models import classifiers
+from tasks import base
 from tasks import registry
 
 OBJECTIVES = ('causal', 'mlm')
@@ -84,20 +86,13 @@ def _token_sums(logits_BTV, targets_BT, weight_BT):
   return (jnp.sum(nll_BT * weight_BT), jnp.sum(weight_BT)), (jnp.sum(correct_BT * weight_BT), jnp.sum(weight_BT))
 
 
-# Whose words get embedding rows. 'all' (Kim's code): every split's, so a word never seen in training keeps
-# its own random vector (no gradient reaches it) rather than sharing <unk>'s; labels are never read.
-VOCAB_FROM = ('train', 'all')
-
-
-def _check_pool_batches(config):
+def _check_data(config):
+  labeled.normalizer(config.data.clean)  # A ValueError naming the registered ones.
   if config.data.pool_batches < 1:
     raise ValueError(f'data.pool_batches must be >= 1 (1 = uniformly random batches); got {config.data.pool_batches}.')
-  if config.data.fixed_batches and config.data.pool_batches != 1:
-    raise ValueError('data.fixed_batches (Kim\'s batches of random sentences) needs data.pool_batches=1; '
-                     f'got {config.data.pool_batches}.')
 
 
-class _SentenceTask:
+class _SentenceTask(base.Task):
   datasets = labeled.DATASETS
   placeholder_dims = {'vocab_size': 16, 'num_classes': 2}
 
@@ -106,7 +101,7 @@ class _SentenceTask:
 
   def train_batcher(self, batch_size: int, seed: int):
     return labeled.LabeledBatcher(*self.data['train'], batch_size, seed, pool_batches=self.config.data.pool_batches,
-                                  fixed=self.config.data.fixed_batches, **self._batch_args())
+                                  **self._batch_args())
 
   def eval_batches(self, split: str, batch_size: int):
     return labeled.eval_batches(*self.data[split], batch_size, **self._batch_args())
@@ -126,19 +121,15 @@ class ClassificationTask(_SentenceTask):
       raise ValueError(f'task.max_norm must be >= 0 (0 = off); got {config.task.max_norm}.')
     if not 0 <= config.task.word_dropout < 1:
       raise ValueError(f'task.word_dropout must be in [0, 1); got {config.task.word_dropout}.')
-    labeled.check_cleaning(config.data.clean)
-    _check_pool_batches(config)
-    if config.data.vocab_from not in VOCAB_FROM:
-      raise ValueError(f'Unknown data.vocab_from {config.data.vocab_from!r}; choose one of: {", ".join(VOCAB_FROM)}.')
+    _check_data(config)
 
-  def __init__(self, config, workdir: str):
+  def __init__(self, config, workdir: str, resuming: bool = False):
     self.config = config
-    splits = labeled.load_labeled(config.data)
-    vocab_splits = ['train'] if config.data.vocab_from == 'train' else sorted(splits)
-    self.vocab = _vocabulary(config, workdir, [text for split in vocab_splits for text in splits[split][0]])
+    # The classes are the dataset's (a label outside them stops here, naming its file and line).
+    splits, num_classes = labeled.load_labeled(config.data)
+    self.vocab = _vocabulary(config, workdir, splits['train'][0])
     self.data = {split: (_encode(self.vocab, texts, config.data.max_len), labels)
                  for split, (texts, labels) in splits.items()}
-    num_classes = int(max(labels.max() for _, labels in splits.values())) + 1
     self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': num_classes}
 
   def init_variables(self, model, rng, batch, carry):
@@ -192,10 +183,9 @@ class PretrainTask(_SentenceTask):
       raise ValueError(f'Unknown task.objective {config.task.objective!r}; choose one of: {", ".join(OBJECTIVES)}.')
     if not 0 < config.task.mask_rate < 1:
       raise ValueError(f'task.mask_rate must be in (0, 1); got {config.task.mask_rate}.')
-    labeled.check_cleaning(config.data.clean)
-    _check_pool_batches(config)
+    _check_data(config)
 
-  def __init__(self, config, workdir: str):
+  def __init__(self, config, workdir: str, resuming: bool = False):
     self.config = config
     texts = labeled.pretraining_texts(config.data)
     # A fixed shuffle before the split, so valid is not one corpus's tail.

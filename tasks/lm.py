@@ -13,8 +13,10 @@ import jax.numpy as jnp
 import optax
 
 from data import corpus
+from data import files
 from data import lm_batching
 from data import tokenizers
+from tasks import base
 from tasks import registry
 
 BATCHINGS = ('stream', 'random')
@@ -46,24 +48,32 @@ def train_loss(model, params, batch, carry, rng):
 
 
 @registry.register('lm')
-class LMTask:
+class LMTask(base.Task):
   datasets = tuple(corpus.CORPORA)
   placeholder_dims = {'vocab_size': 2, 'seq_len': 8}
 
-  def __init__(self, config, workdir: str):
+  @staticmethod
+  def check_config(config) -> None:
     if config.data.batching not in BATCHINGS:
       raise ValueError(f'Unknown data.batching {config.data.batching!r}; choose one of: {", ".join(BATCHINGS)}.')
+    if config.data.seq_len < 1:
+      raise ValueError(f'data.seq_len must be >= 1; got {config.data.seq_len}.')
+
+  def __init__(self, config, workdir: str, resuming: bool = False):
+    self.check_config(config)
     self.config = config.data
     texts = corpus.load_corpus(config.data)
-    saved = tokenizer_dir(workdir)
-    if os.path.exists(os.path.join(saved, 'tokenizer.json')):
-      self.tokenizer = tokenizers.load(saved)  # A resumed run keeps the vocabulary it trained with.
-    else:
-      self.tokenizer = tokenizers.build_tokenizer(
-          config.data.tokenizer, texts['train'], vocab_size=config.data.vocab_size,
-          lowercase=config.data.lowercase)
-      if jax.process_index() == 0:  # Every process builds the same one; one writes it.
-        self.tokenizer.save(saved)
+    for split, text in texts.items():
+      if len(text) < 2:  # One token predicts nothing: no loss, no metric.
+        raise files.DataError(f'The {split} split of data.name={config.data.name!r} holds {len(text)} characters; '
+                              'it needs at least 2 (check data.max_chars and the corpus file).')
+    # A resumed run keeps the vocabulary it trained with; a stale one (other text or settings) is refused.
+    source = {'tokenizer': config.data.tokenizer, 'vocab_size': config.data.vocab_size,
+              'lowercase': config.data.lowercase, 'train_text_sha256': tokenizers.text_fingerprint([texts['train']])}
+    self.tokenizer = tokenizers.load_or_build(
+        tokenizer_dir(workdir), source, rebuild_stale=not resuming, write=jax.process_index() == 0,
+        build=lambda: tokenizers.build_tokenizer(config.data.tokenizer, texts['train'],
+                                                 vocab_size=config.data.vocab_size, lowercase=config.data.lowercase))
     self.ids = {split: self.tokenizer.encode(text) for split, text in texts.items()}
     # Predicted tokens per character of each split, to turn nats/token into bits/char.
     self.tokens_per_char = {split: (len(self.ids[split]) - 1) / max(len(text), 1) for split, text in texts.items()}
@@ -94,3 +104,13 @@ class LMTask:
   def summarize(self, split: str, metrics: dict) -> dict:
     loss = metrics['loss']
     return dict(metrics, ppl=math.exp(min(loss, 700.0)), bpc=loss * self.tokens_per_char[split] / math.log(2))
+
+  def default_max_loss(self) -> float:
+    # 100 times the loss of predicting every token uniformly: far past any run that is still learning.
+    return 100.0 * math.log(self.tokenizer.vocab_size)
+
+  def fit(self, model) -> None:
+    model.fit(self.ids['train'])
+
+  def count_based_loss(self, model, split: str) -> float:
+    return float(-model.log_probs(self.ids[split]).mean())

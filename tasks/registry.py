@@ -1,17 +1,18 @@
 """Name-based task registry: `config.task.name` -> a task object.
 
-A task owns its data (batchers over its splits), its loss and its metrics, and
-the carry a batch hands to the next (recurrent states of a stream, or ()).
-Metrics are returned as {name: (weighted sum, weight)} so that batches and
-steps add up exactly and the host divides once.
+Every task is a tasks.base.Task: the interface the train loop relies on.
 """
 from typing import Callable
+
+from tasks import base
 
 _TASKS: dict[str, Callable] = {}
 
 
 def register(name: str):
   def decorator(cls):
+    if not issubclass(cls, base.Task):
+      raise TypeError(f'task {name!r}: {cls.__name__} must subclass tasks.base.Task')
     _TASKS[name] = cls
     return cls
   return decorator
@@ -27,6 +28,9 @@ def task_class(name: str):
   return _TASKS[name]
 
 
-def build(config, workdir: str):
-  """The task of `config.task.name`; tasks that save state (a tokenizer) keep it in `workdir`."""
-  return task_class(config.task.name)(config, workdir)
+def build(config, workdir: str, resuming: bool = False):
+  """The task of `config.task.name`; tasks that save state (a tokenizer) keep it in `workdir`.
+
+  resuming: the workdir holds a checkpoint, so saved state must be reused as it is, never rebuilt.
+  """
+  return task_class(config.task.name)(config, workdir, resuming)

@@ -7,18 +7,19 @@ import jax.numpy as jnp
 from data import batching
 from data import synthetic
 from data import timeseries
+from tasks import base
 from tasks import registry
 
 DATASETS = {'timeseries': timeseries.load_splits, 'adding': synthetic.adding_splits}
 
 
 @registry.register('regression')
-class RegressionTask:
+class RegressionTask(base.Task):
   datasets = tuple(DATASETS)
   placeholder_dims = {}  # These models need nothing from the data to be built.
 
-  def __init__(self, config, workdir=None):
-    del workdir
+  def __init__(self, config, workdir: str = '', resuming: bool = False):
+    del workdir, resuming  # Nothing is derived from the data and saved.
     self.splits = DATASETS[config.data.name](config.data)
     self.model_dims = {}
 
@@ -27,9 +28,6 @@ class RegressionTask:
 
   def eval_batches(self, split: str, batch_size: int):
     return batching.eval_batches(self.splits[split], batch_size)
-
-  def init_carry(self, model, batch_size: int):
-    return ()  # Windows are independent.
 
   def init_variables(self, model, rng, batch, carry):
     return model.init(rng, batch['inputs'])
@@ -48,6 +46,3 @@ class RegressionTask:
     sums, carry = self.eval_metrics(model, params, batch, carry)
     total, count = sums['mse']
     return total / jnp.maximum(count, 1.0), (sums, carry)
-
-  def summarize(self, split: str, metrics: dict) -> dict:
-    return metrics

@@ -22,6 +22,7 @@ import sacrebleu
 from data import parallel
 from models import seq2seq
 from tasks import decoding
+from tasks import base
 from tasks import registry
 
 SAMPLING_SCHEDULES = ('none', 'linear', 'exponential', 'inverse_sigmoid')
@@ -84,13 +85,13 @@ def decode_length(src_len: int, limit: int) -> int:
 
 
 @registry.register('translation')
-class TranslationTask:
+class TranslationTask(base.Task):
   datasets = parallel.DATASETS
   placeholder_dims = {'src_vocab_size': 8, 'tgt_vocab_size': 8}
 
   check_config = staticmethod(check_config)
 
-  def __init__(self, config, workdir: str):
+  def __init__(self, config, workdir: str, resuming: bool = False):
     check_config(config)
     self.config = config
     self.lines = parallel.load_parallel(config.data)
@@ -106,9 +107,6 @@ class TranslationTask:
 
   def eval_batches(self, split: str, batch_size: int):
     return parallel.eval_batches(*self.ids[split], batch_size, pad_multiple=self.config.data.pad_multiple)
-
-  def init_carry(self, model, batch_size: int):
-    return ()  # Sentence pairs are independent.
 
   def init_variables(self, model, rng, batch, carry):
     return model.init(rng, batch['src'], batch['src_len'], batch['tgt_in'])

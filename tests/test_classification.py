@@ -1,4 +1,8 @@
-"""Classification and pretraining tasks: masking, LM sums, model selection, fine-tuning, folds in sweeps."""
+"""Classification and pretraining tasks: masking, LM sums, classes, model selection, fine-tuning, folds in sweeps.
+
+Tests that read SST-2 or MR skip (saying so) unless $SEQLAB_DATA_DIR holds sentiment/; the others write their
+own LABEL TEXT files.
+"""
 import json
 import os
 
@@ -9,6 +13,7 @@ import pytest
 
 import models
 import tasks
+from data import files
 from data import labeled
 from tasks import classification
 from training import checkpoint
@@ -24,10 +29,26 @@ def _data_dir():
   return data_dir
 
 
-def _config(path, **overrides):
+def _config(path, data_dir=None, **overrides):
+  """The tiny variant of a config; data_dir None: $SEQLAB_DATA_DIR (skips without it), '' for none."""
+  data_dir = _data_dir() if data_dir is None else data_dir
   config = config_loading.load_config(f'{path}:tiny')
-  return config_loading.apply_overrides(config, dict({'log.progress_bar': False, 'data.dir': _data_dir()},
-                                                     **overrides))
+  return config_loading.apply_overrides(config, dict({'log.progress_bar': False, 'data.dir': data_dir}, **overrides))
+
+
+def _write_files(directory, **splits):
+  """directory/SPLIT for each split's LABEL TEXT lines; the data.* overrides that read them."""
+  directory.mkdir(parents=True, exist_ok=True)
+  for split, lines in splits.items():
+    (directory / split).write_text(''.join(line + '\n' for line in lines))
+  return {'data.name': 'files', **{f'data.{split}_path': str(directory / split) for split in splits}}
+
+
+def _sentences(n, seed=0):
+  """n LABEL TEXT lines, two classes told apart by their words, with capitals, hyphens and periods."""
+  rng = np.random.RandomState(seed)
+  words = (['Dull', 'bad', 'slow-paced', "isn't", 'flat'], ['Good', 'great', 'well-made', "it's", 'fun'])
+  return [f'{i % 2} ' + ' '.join(rng.choice(words[i % 2], rng.randint(1, 9))) + ' .' for i in range(n)]
 
 
 def test_masking_proportions_on_a_large_sample():
@@ -96,7 +117,7 @@ def test_best_valid_parameters_are_the_ones_evaluated(tmp_path):
   records = _records(tmp_path / 'metrics.jsonl')
   valid = {r['step']: r['accuracy'] for r in records if r['split'] == 'valid'}
   assert sorted(valid) == [2, 4, 6, 8]  # Each step's own parameters, the last step's too.
-  # The first of the best (select_ties=earlier) is reported, evaluated again to the same figure.
+  # The first of the best (ties: the earlier) is reported, evaluated again to the same figure.
   assert results['select/step'] == min(s for s, a in valid.items() if a == max(valid.values()))
   assert results['valid/accuracy'] == pytest.approx(valid[results['select/step']])
   assert 0.0 <= results['test/accuracy'] <= 100.0
@@ -107,30 +128,53 @@ def test_best_valid_parameters_are_the_ones_evaluated(tmp_path):
   assert _records(tmp_path / 'metrics.jsonl') == records
 
 
-def test_vocab_from_all_gives_words_seen_only_outside_training_their_own_ids(tmp_path):
-  overrides = {'data.max_vocab': 0, 'data.name': 'sst2'}
-  by_train = tasks.build(_config('configs/classify/kim_cnn.py', **overrides), str(tmp_path / 'train'))
-  by_all = tasks.build(_config('configs/classify/kim_cnn.py', **overrides, **{'data.vocab_from': 'all'}),
-                       str(tmp_path / 'all'))
-  train_words = {w for ids in by_train.data['train'][0] for w in by_train.vocab.decode(ids).split()}
-  test_words = {w for ids in by_all.data['test'][0] for w in by_all.vocab.decode(ids).split()}
-  assert test_words - train_words  # SST-2's test has words its training file lacks ...
-  for ids in by_all.data['test'][0] + by_all.data['valid'][0]:
-    assert labeled.UNK_ID not in ids  # ... and each has a row of its own, none is <unk>.
-  assert any(labeled.UNK_ID in ids for ids in by_train.data['test'][0])
-  assert set(by_train.vocab.words) < set(by_all.vocab.words)
+def test_a_label_outside_the_classes_is_an_error_naming_its_file_and_line(tmp_path):
+  """A stray 7 in a 0/1 file once made an 8-class model without a word."""
+  lines = _sentences(20)
+  build = lambda **splits: tasks.build(_config('configs/classify/boe.py', '', **_write_files(tmp_path / 'd', **splits)),
+                                       str(tmp_path / 'run'))
+  with pytest.raises(files.DataError, match=r"^Label 7 is not one of the 2 classes \(0 to 1\) of the training file "
+                                            rf"{tmp_path / 'd' / 'train'}: {tmp_path / 'd' / 'test'}, line 3\.$"):
+    build(train=lines, valid=lines[:4], test=lines[:2] + ['7 a stray label'] + lines[2:4])
+  # In the training file itself: a class id past classes without examples.
+  with pytest.raises(files.DataError, match=rf"^Label 7 leaves classes 2, 3, 4, 5, 6 without a training example: "
+                                            rf"{tmp_path / 'd' / 'train'}, line 5\."):
+    build(train=lines[:4] + ['7 a stray label'] + lines[4:], valid=lines[:4], test=lines[:4])
+  # Three real classes: the model gets three outputs.
+  three = lines + ['2 a third kind of sentence'] * 3
+  assert build(train=three, valid=lines[:4], test=three[-4:]).model_dims['num_classes'] == 3
 
 
-@pytest.mark.parametrize('ties, want_step', [('earlier', 2), ('later', 6)])
-def test_best_parameters_on_a_tie_follow_select_ties(tmp_path, ties, want_step):
-  """Valid accuracies 70, 80, 75, 80: the tie at 80 keeps step 2 or step 6 (Kim's code: `>=`)."""
-  best = loop.BestParams(str(tmp_path / ties), 'accuracy', 'max', ties)
-  for step, accuracy in ((1, 70.0), (2, 80.0), (4, 75.0), (6, 80.0)):
+def test_sst2_and_mr_are_binary_whatever_their_files_hold(tmp_path):
+  (tmp_path / 'sentiment').mkdir()
+  (tmp_path / 'sentiment' / 'mr.all').write_text(''.join(line + '\n' for line in _sentences(40) + ['2 neutral .']))
+  with pytest.raises(files.DataError, match=r"^Label 2 is not one of the 2 classes \(0 to 1\) of data.name='mr': "
+                                            rf"{tmp_path / 'sentiment' / 'mr.all'}, line 41\.$"):
+    tasks.build(_config('configs/classify/boe.py', str(tmp_path), **{'data.name': 'mr'}), str(tmp_path / 'run'))
+
+
+@pytest.mark.parametrize('config_path', ['configs/classify/cnn.py', 'configs/classify/kim_cnn.py'])
+def test_cnn_configs_train_their_tiny_variant(tmp_path, config_path):
+  overrides = _write_files(tmp_path / 'd', train=_sentences(40), valid=_sentences(12, 1), test=_sentences(12, 2))
+  config = _config(config_path, '', **overrides, **{'train.num_steps': 4, 'eval.every_steps': 2})
+  results = loop.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert results['select/step'] in (2, 4) and 0.0 <= results['test/accuracy'] <= 100.0
+  words = set(open(tmp_path / 'run' / 'vocab' / 'vocab.txt').read().split())
+  if 'kim_cnn' in config_path:  # Kim's clean_str: lower case, hyphens and clitics split, periods dropped.
+    assert {'dull', 'slow', 'paced', 'is', "n't", 'it', "'s"} <= words and not words & {'.', 'Dull', "isn't"}
+  else:  # The text as written.
+    assert {'.', 'Dull', 'slow-paced', "isn't"} <= words
+
+
+def test_best_parameters_on_a_tie_are_the_earlier_ones(tmp_path):
+  """Valid accuracies 70, 80, 75, 80, 60: only a strict improvement replaces the best, so step 2 stays."""
+  best = loop.BestParams(str(tmp_path), 'accuracy', 'max')
+  for step, accuracy in ((1, 70.0), (2, 80.0), (4, 75.0), (6, 80.0), (8, 60.0)):
     best.offer(step, {'accuracy': accuracy}, {'w': jnp.full((2,), float(step))})
   step, params = best.load({'w': jnp.zeros((2,))})
   best.close()
-  assert step == want_step
-  np.testing.assert_array_equal(params['w'], [want_step, want_step])
+  assert step == 2
+  np.testing.assert_array_equal(params['w'], [2.0, 2.0])
 
 
 def test_sweep_pretrains_then_fine_tunes_every_fold_from_all_pretrained_weights(tmp_path):
@@ -191,21 +235,20 @@ def get_sweep():
 
 
 def test_config_errors_name_the_choices():
+  """Config checks only: no data is read."""
   with pytest.raises(config_loading.ConfigError, match='mlm'):
-    config_loading.validate(_config('configs/pretrain/mlm.py', **{'task.objective': 'bert'}))
+    config_loading.validate(_config('configs/pretrain/mlm.py', '', **{'task.objective': 'bert'}))
   with pytest.raises(config_loading.ConfigError, match='max, min'):
-    config_loading.validate(_config('configs/classify/boe.py', **{'eval.select_mode': 'best'}))
-  with pytest.raises(config_loading.ConfigError, match='earlier, later'):
-    config_loading.validate(_config('configs/classify/boe.py', **{'eval.select_ties': 'last'}))
-  with pytest.raises(config_loading.ConfigError, match='train, all'):
-    config_loading.validate(_config('configs/classify/boe.py', **{'data.vocab_from': 'test'}))
+    config_loading.validate(_config('configs/classify/boe.py', '', **{'eval.select_mode': 'best'}))
+  with pytest.raises(config_loading.ConfigError, match="Unknown data.clean 'kimm'; choose one of: '', 'kim'"):
+    config_loading.validate(_config('configs/classify/boe.py', '', **{'data.clean': 'kimm'}))
   with pytest.raises(config_loading.ConfigError, match='not a trained workdir'):
-    config_loading.validate(_config('configs/classify/boe.py', init_from='/nonexistent'))
+    config_loading.validate(_config('configs/classify/boe.py', '', init_from='/nonexistent'))
   with pytest.raises(config_loading.ConfigError, match='sst2'):
-    config_loading.validate(_config('configs/classify/boe.py', **{'data.name': 'imdb'}))
+    config_loading.validate(_config('configs/classify/boe.py', '', **{'data.name': 'imdb'}))
   with pytest.raises(config_loading.ConfigError, match=r'task.word_dropout must be in \[0, 1\)'):
-    config_loading.validate(_config('configs/classify/kim_cnn.py', **{'task.word_dropout': 1.0}))
+    config_loading.validate(_config('configs/classify/kim_cnn.py', '', **{'task.word_dropout': 1.0}))
   with pytest.raises(config_loading.ConfigError, match=r'data.pool_batches must be >= 1'):
-    config_loading.validate(_config('configs/classify/kim_cnn.py', **{'data.pool_batches': 0}))
-  with pytest.raises(config_loading.ConfigError, match=r'needs data.pool_batches=1; got 100'):
-    config_loading.validate(_config('configs/classify/boe.py', **{'data.fixed_batches': True}))
+    config_loading.validate(_config('configs/classify/kim_cnn.py', '', **{'data.pool_batches': 0}))
+  for path in ('configs/classify/cnn.py', 'configs/classify/kim_cnn.py'):
+    config_loading.validate(_config(path, ''))  # The shipped configs pass.

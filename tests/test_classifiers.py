@@ -1,4 +1,5 @@
-"""Sentence classifiers: padding and lengths, pooling against numpy loops, causality by gradient, LM-head params."""
+"""Sentence classifiers (and Kim's CNN): padding and lengths, pooling against numpy loops, dropout forms, causality by
+gradient, LM-head params."""
 import functools
 
 import flax.linen as nn
@@ -10,6 +11,7 @@ import pytest
 
 import models
 from models import classifiers
+from models import kim_cnn
 from models import rnn
 
 V, K, B, T = 13, 3, 4, 6
@@ -18,7 +20,8 @@ TRANSFORMER = dict(max_len=12, width=8, depth=2, num_heads=2, dropout=0.1, atten
 
 MODELS = {
     'boe': classifiers.BagOfEmbeddings(V, K, embed_dim=6, hidden_sizes=(5,), activation='relu', dropout=0.2),
-    'kim_cnn': classifiers.KimCNN(V, K, embed_dim=6, filter_widths=(2, 3, 5), num_filters=4),
+    'cnn': classifiers.TextCNN(V, K, embed_dim=6, filter_widths=(2, 3, 5), num_filters=4),
+    'kim_cnn': kim_cnn.KimCNN(V, K, embed_dim=6, filter_widths=(2, 3, 5), num_filters=4),
     'bilstm_final': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=5, dropout=0.2),
     'bigru_max': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=5, num_layers=2, cell='gru', pooling='max'),
     'lstm_mean': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=5, num_layers=2, bidirectional=False,
@@ -73,57 +76,87 @@ def test_extra_padding_and_garbage_past_the_length_change_no_logit(name):
     np.testing.assert_allclose(lm_padded[real], lm[real], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize('wide,pad_window', [(True, False), (False, False), (True, True)])
-def test_kim_cnn_pads_exactly_and_pools_valid_windows_like_a_numpy_loop(wide, pad_window):
-  tokens, lengths = _batch()
-  params = _params('kim_cnn')
-  model = MODELS['kim_cnn'].clone(wide=wide, pad_window=pad_window)
-  features = lambda *args: model.apply({'params': params}, *args, method='features')
-  padded = _garbage_padded(tokens, lengths, extra=3)
-  np.testing.assert_array_equal(features(padded, lengths), features(tokens, lengths))
-  table = np.asarray(params['embed']['embedding'])
-  expected = np.zeros((B, 3 * 4), np.float32)
-  for b, length in enumerate(LENGTHS):
-    for j, w in enumerate((2, 3, 5)):
-      kernel_WDF, bias_F = np.asarray(params[f'convs_{j}']['kernel']), np.asarray(params[f'convs_{j}']['bias'])
-      real = table[np.asarray(tokens)[b, :length]]
-      if pad_window:  # Kim's code: every row padded far past the sentence, so windows of zeros alone count.
-        x = np.concatenate([np.zeros((4, 6)), real, np.zeros((T + 4 - length, 6))])
-      elif wide:  # w - 1 zero vectors on each side; an empty sentence has no window and pools to zeros.
-        x = np.concatenate([np.zeros((w - 1, 6)), real, np.zeros((w - 1, 6))]) if length else np.zeros((0, 6))
-      else:  # A sentence shorter than w: one window, zeros after it.
-        x = np.concatenate([real, np.zeros((max(w - length, 0), 6))])
+def _conv_pool_reference(params, tokens, lengths, widths, rows):
+  """Max over windows of relu(window . kernel + bias), a numpy loop in float64; rows(real, w) builds the
+  sequence of word vectors whose windows of width w are pooled (no windows: zeros)."""
+  table = np.asarray(params['embed']['embedding'], np.float64)
+  F = params['convs_0']['kernel'].shape[-1]
+  expected = np.zeros((len(lengths), len(widths) * F))
+  for b, length in enumerate(lengths):
+    real = table[np.asarray(tokens)[b, :length]]
+    for j, w in enumerate(widths):
+      kernel_WDF = np.asarray(params[f'convs_{j}']['kernel'], np.float64)
+      bias_F = np.asarray(params[f'convs_{j}']['bias'], np.float64)
+      x = rows(real, w)
       windows = [np.maximum(np.einsum('wd,wdf->f', x[i:i + w], kernel_WDF) + bias_F, 0.0)
                  for i in range(len(x) - w + 1)]
-      expected[b, 4 * j:4 * (j + 1)] = np.max(windows, axis=0) if windows else 0.0
-  np.testing.assert_allclose(features(padded, lengths), expected, rtol=1e-5, atol=1e-5)
+      expected[b, F * j:F * (j + 1)] = np.max(windows, axis=0) if windows else 0.0
+  return expected
 
 
-def test_kim_cnn_dropout_at_test_keeps_units_unscaled_in_training_and_scales_features_at_test():
+def test_cnn_pools_the_narrow_windows_like_a_numpy_loop():
+  """Windows within the sentence; a sentence shorter than w (an empty one too) has one, zeros after it."""
   tokens, lengths = _batch()
-  params = _params('kim_cnn')
-  kernel_FK, bias_K = np.asarray(params['output']['kernel']), np.asarray(params['output']['bias'])
-  features = np.asarray(MODELS['kim_cnn'].apply({'params': params}, tokens, lengths, method='features'))
-  kim = MODELS['kim_cnn'].clone(dropout_at_test=True)
-  np.testing.assert_allclose(kim.apply({'params': params}, tokens, lengths),
-                             features * 0.5 @ kernel_FK + bias_K, rtol=1e-5, atol=1e-5)
-  rngs = {'dropout': jax.random.PRNGKey(3)}
-  inverted = np.asarray(MODELS['kim_cnn'].apply({'params': params}, tokens, lengths, train=True, rngs=rngs))
-  unscaled = np.asarray(kim.apply({'params': params}, tokens, lengths, train=True, rngs=rngs))
-  # The same units dropped (one mask draw), the kept ones not doubled.
-  np.testing.assert_allclose(unscaled - bias_K, (inverted - bias_K) * 0.5, rtol=1e-5, atol=1e-5)
-  assert not np.allclose(unscaled, features @ kernel_FK + bias_K, atol=1e-3)  # Some units were dropped.
+  zeros = lambda n: np.zeros((n, 6))
+  expected = _conv_pool_reference(_params('cnn'), tokens, lengths, (2, 3, 5),
+                                  lambda real, w: np.concatenate([real, zeros(max(w - len(real), 0))]))
+  features = _apply('cnn', _garbage_padded(tokens, lengths, extra=3), lengths, method='features')
+  np.testing.assert_allclose(features, expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize('scheme', ['kim', 'lenet'])
-def test_kim_inits_draw_uniform_convolutions_and_a_zero_output_layer(scheme):
-  model = classifiers.KimCNN(V, K, init_scheme=scheme, init_len=64)
+def test_kim_cnn_pools_wide_windows_and_a_window_of_padding_like_a_numpy_loop():
+  """Kim's code: w_max - 1 zero vectors before each sentence and zeros after it, so every window holding a
+  real token counts, and (padded far enough) a window of zero vectors alone joins every max."""
+  tokens, lengths = _batch()
+  zeros = lambda n: np.zeros((n, 6))
+  kim_row = lambda real, w: np.concatenate([zeros(4), real, zeros(5)])  # Widest filter 5.
+  expected = _conv_pool_reference(_params('kim_cnn'), tokens, lengths, (2, 3, 5), kim_row)
+  features = _apply('kim_cnn', _garbage_padded(tokens, lengths, extra=3), lengths, method='features')
+  np.testing.assert_allclose(features, expected, rtol=1e-5, atol=1e-5)
+  # The reference tells the pieces apart: without the padding window, or narrow, some feature differs.
+  wide_only = lambda real, w: np.concatenate([zeros(w - 1), real, zeros(w - 1)]) if len(real) else zeros(0)
+  narrow = lambda real, w: np.concatenate([real, zeros(max(w - len(real), 0))])
+  for rows in (wide_only, narrow):
+    other = _conv_pool_reference(_params('kim_cnn'), tokens, lengths, (2, 3, 5), rows)
+    assert np.abs(other - expected).max() > 1e-3
+
+
+def _dropped_features(name, tokens, lengths, rng):
+  """(logits, what the dropout layer returned) of one training pass."""
+  logits, state = MODELS[name].apply({'params': _params(name)}, tokens, lengths, train=True, rngs={'dropout': rng},
+                                     capture_intermediates=lambda module, _: module.name == 'drop',
+                                     mutable=['intermediates'])
+  return np.asarray(logits), np.asarray(state['intermediates']['drop']['__call__'][0])
+
+
+@pytest.mark.parametrize('name', ['cnn', 'kim_cnn'])
+def test_cnn_dropout_forms(name):
+  """cnn: inverted dropout (kept units x 1 / (1 - p) in training, features as they are at test). kim_cnn: the
+  paper's (kept units unscaled in training, features x (1 - p) at test)."""
+  tokens, lengths = _batch()
+  params = _params(name)
+  kernel_FK, bias_K = np.asarray(params['output']['kernel'], np.float64), np.asarray(params['output']['bias'])
+  features_BF = np.asarray(_apply(name, tokens, lengths, method='features'), np.float64)
+  train_scale, test_scale = (1.0, 0.5) if name == 'kim_cnn' else (2.0, 1.0)  # p = 0.5.
+  np.testing.assert_allclose(_apply(name, tokens, lengths), features_BF * test_scale @ kernel_FK + bias_K,
+                             rtol=1e-5, atol=1e-5)
+  logits, dropped_BF = _dropped_features(name, tokens, lengths, jax.random.PRNGKey(3))
+  kept_BF = dropped_BF != 0
+  assert 0.2 < kept_BF[features_BF != 0].mean() < 0.8  # Some units dropped, some kept.
+  np.testing.assert_allclose(logits, features_BF * kept_BF * train_scale @ kernel_FK + bias_K, rtol=1e-5, atol=1e-5)
+
+
+def test_kim_init_draws_lenet_uniform_convolutions_and_a_zero_output_layer():
+  model = kim_cnn.KimCNN(V, K, init_len=64)
   params = model.init(jax.random.PRNGKey(0), *_batch())['params']
-  assert not np.any(np.asarray(params['output']['kernel']))
+  assert not np.any(np.asarray(params['output']['kernel'])) and not np.any(np.asarray(params['output']['bias']))
+  embedding = np.asarray(params['embed']['embedding'])
+  assert np.abs(embedding).max() <= 0.25  # U(-0.25, 0.25): sd 0.25 / sqrt(3).
+  np.testing.assert_allclose(embedding.std(), 0.25 / np.sqrt(3.0), rtol=0.05)
   for j, w in enumerate((3, 4, 5)):
     kernel = np.asarray(params[f'convs_{j}']['kernel'])
-    # Kim's code: U(-0.01, 0.01) for ReLU; Theano LeNet (Kim's tanh): Glorot's bound, fan_out over the pool.
-    bound = 0.01 if scheme == 'kim' else np.sqrt(6.0 / (w * 300 + 100 * w * 300 / (64 - w + 1)))
+    # Theano LeNet (Kim's code's tanh branch): Glorot's bound, fan_out over the pooled length 64 - w + 1.
+    bound = np.sqrt(6.0 / (w * 300 + 100 * w * 300 / (64 - w + 1)))
     assert kernel.shape == (w, 300, 100) and np.abs(kernel).max() <= bound
     np.testing.assert_allclose(kernel.std(), bound / np.sqrt(3.0), rtol=0.02)  # U(-a, a): sd a / sqrt(3).
     assert not np.any(np.asarray(params[f'convs_{j}']['bias']))
@@ -249,7 +282,7 @@ def test_max_norm_rescales_only_the_output_columns_above_the_norm():
   assert clipped['convs_0'] is params['convs_0'] and clipped['output']['bias'] is params['output']['bias']
 
 
-@pytest.mark.parametrize('name', ['boe', 'kim_cnn', 'bilstm_final', 'bert_pre_pooler', 'gpt'])  # One per family.
+@pytest.mark.parametrize('name', ['boe', 'cnn', 'kim_cnn', 'bilstm_final', 'bert_pre_pooler', 'gpt'])  # Each family.
 def test_train_mode_draws_dropout_from_its_rng_and_empty_sentences_stay_finite(name):
   tokens, lengths = _batch(lengths=np.zeros(B, int))
   model = MODELS[name]
@@ -271,14 +304,18 @@ def _config(name, **fields):
 
 
 def test_builders_read_the_config_and_keep_the_module_defaults():
+  cnn = models.build(_config('cnn', embed_dim=8, filter_widths=[2, 3]), vocab_size=V, num_classes=K)
+  assert isinstance(cnn, classifiers.TextCNN) and not isinstance(cnn, kim_cnn.KimCNN)
+  assert (cnn.embed_dim, cnn.filter_widths, cnn.num_filters, cnn.dropout) == (8, (2, 3), 100, 0.5) and hash(cnn)
   kim = models.build(_config('kim_cnn', embed_dim=8), vocab_size=V, num_classes=K)
-  assert (kim.embed_dim, kim.filter_widths, kim.num_filters, kim.dropout) == (8, (3, 4, 5), 100, 0.5)
+  assert isinstance(kim, kim_cnn.KimCNN)
+  assert (kim.embed_dim, kim.filter_widths, kim.num_filters, kim.dropout, kim.init_len) == (8, (3, 4, 5), 100, 0.5, 64)
   boe = models.build(_config('boe', hidden_sizes=[4, 4], activation='relu'), vocab_size=V, num_classes=K)
   assert boe.hidden_sizes == (4, 4) and hash(boe)
   gpt = models.build(_config('gpt_classifier', width=8, num_heads=2, max_len=10), vocab_size=V, num_classes=2)
   assert isinstance(gpt, classifiers.GPTClassifier) and gpt.num_classes == 2
   assert gpt.apply(gpt.init(jax.random.PRNGKey(0), *_batch()), *_batch()).shape == (B, 2)
-  assert {'boe', 'kim_cnn', 'rnn_classifier', 'transformer_classifier', 'gpt_classifier'} <= set(models.names())
+  assert {'boe', 'cnn', 'kim_cnn', 'rnn_classifier', 'transformer_classifier', 'gpt_classifier'} <= set(models.names())
 
 
 @pytest.mark.parametrize('name,field,value,choices', [
@@ -287,7 +324,6 @@ def test_builders_read_the_config_and_keep_the_module_defaults():
     ('boe', 'activation', 'gelu', 'tanh, relu'),
     ('transformer_classifier', 'norm', 'sandwich', 'pre, post'),
     ('gpt_classifier', 'activation', 'swish', 'gelu, relu'),
-    ('kim_cnn', 'init_scheme', 'lecun', 'flax, kim, lenet'),
 ])
 def test_builders_reject_unknown_choices_naming_the_valid_ones(name, field, value, choices):
   with pytest.raises(ValueError, match=f'model.{field} .*{choices}'):
@@ -301,5 +337,9 @@ def test_builders_reject_bad_sizes():
     models.build(_config('kim_cnn', dropout=1.0), vocab_size=V, num_classes=K)
   with pytest.raises(ValueError, match='filter_widths'):
     models.build(_config('kim_cnn', filter_widths=(3, 0)), vocab_size=V, num_classes=K)
+  with pytest.raises(ValueError, match='filter_widths needs at least one'):
+    models.build(_config('cnn', filter_widths=()), vocab_size=V, num_classes=K)
+  with pytest.raises(ValueError, match=r'init_len \(4\) must be at least the widest filter \(5\)'):
+    models.build(_config('kim_cnn', init_len=4), vocab_size=V, num_classes=K)
   with pytest.raises(ValueError, match='max_len'):
     _apply('gpt', jnp.zeros((1, 13), jnp.int32), jnp.ones((1,), jnp.int32))

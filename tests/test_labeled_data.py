@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from data import batching
+from data import files
+from data import kim_text
 from data import labeled
 
 DATA_DIR = os.environ.get('SEQLAB_DATA_DIR', '')
@@ -105,9 +107,10 @@ def test_files_dataset_with_a_triple_and_with_one_file(tmp_path):
   _write(str(tmp_path / 'd/train'), lines[:40])
   _write(str(tmp_path / 'd/valid'), lines[40:50])
   _write(str(tmp_path / 'test'), lines[50:])
-  splits = labeled.load_labeled(_config(
+  splits, num_classes = labeled.load_labeled(_config(
       name='files', dir=str(tmp_path), train_path='d/train', valid_path='d/valid',
       test_path=str(tmp_path / 'test')))  # Absolute paths are kept.
+  assert num_classes == 3  # The training file's labels 0, 1, 2.
   for split, part in (('train', lines[:40]), ('valid', lines[40:50]), ('test', lines[50:])):
     assert splits[split][0] == [line.split(' ', 1)[1] for line in part]
     assert splits[split][1].tolist() == [int(line[0]) for line in part]
@@ -115,8 +118,8 @@ def test_files_dataset_with_a_triple_and_with_one_file(tmp_path):
   _write(str(tmp_path / 'all'), lines)
   config = _config(name='files', dir=str(tmp_path), path='all', num_folds=4, fold=1,
                    split_seed=5, valid_fraction=0.2)
-  splits = labeled.load_labeled(config)
-  assert [len(splits[s][0]) for s in ('train', 'valid', 'test')] == [36, 9, 15]
+  splits, num_classes = labeled.load_labeled(config)
+  assert num_classes == 3 and [len(splits[s][0]) for s in ('train', 'valid', 'test')] == [36, 9, 15]
   assert sum((_pairs(splits[s]) for s in ('train', 'valid', 'test')), collections.Counter()) \
       == _file_pairs(str(tmp_path / 'all'))
   fold_1 = np.sort(labeled.kfold_indices(60, 4, 5)[1])  # The test fold, in file order.
@@ -138,6 +141,21 @@ def test_configuration_errors_name_the_problem(tmp_path):
     labeled.load_labeled(_config(name='files', dir=str(tmp_path), path='all', fold=10))
 
 
+def test_one_file_cut_into_folds_takes_its_classes_from_the_whole_file(tmp_path):
+  """Every fold gets the same classes; a stray label is an error naming the line, whichever fold it is in."""
+  lines = _examples(30)  # Classes 0, 1, 2.
+  config = _config(name='files', dir=str(tmp_path), path='all', num_folds=3)
+  _write(str(tmp_path / 'all'), lines)
+  assert labeled.load_labeled(config)[1] == 3
+  _write(str(tmp_path / 'all'), lines[:10] + ['5 stray'] + lines[10:])
+  with pytest.raises(files.DataError, match=rf"^Label 5 leaves classes 3, 4 without a training example: "
+                                            rf"{tmp_path / 'all'}, line 11\."):
+    labeled.load_labeled(config)
+  _write(str(tmp_path / 'all'), [])
+  with pytest.raises(files.DataError, match='No labeled examples to train on'):
+    labeled.load_labeled(config)
+
+
 def test_kim_cleaning_splits_hyphens_and_clitics_and_drops_other_symbols(tmp_path):
   cases = {
       "it's so laddish , wo n't sit still .": "it 's so laddish , wo n't sit still",
@@ -146,13 +164,14 @@ def test_kim_cleaning_splits_hyphens_and_clitics_and_drops_other_symbols(tmp_pat
       'café ... – x': 'caf x',
   }
   for raw, cleaned in cases.items():
-    assert labeled.clean_text(raw, 'kim') == cleaned
-    assert labeled.clean_text(raw, '') == raw
+    assert kim_text.clean_str(raw) == cleaned
+    assert labeled.normalizer('kim')(raw) == cleaned and labeled.normalizer('')(raw) == raw
   _write(str(tmp_path / 'train'), ['1 A re-make .', '0 Dull-ish'])
   _write(str(tmp_path / 'valid'), ['1 x'])
   _write(str(tmp_path / 'test'), ['0 y'])
   paths = dict(name='files', dir=str(tmp_path), train_path='train', valid_path='valid', test_path='test')
-  assert labeled.load_labeled(_config(clean='kim', **paths))['train'][0] == ['a re make', 'dull ish']
+  assert labeled.load_labeled(_config(clean='kim', **paths))[0]['train'][0] == ['a re make', 'dull ish']
+  assert labeled.load_labeled(_config(**paths))[0]['train'][0] == ['A re-make .', 'Dull-ish']
   with pytest.raises(ValueError, match="Unknown data.clean 'kimm'; choose one of: '', 'kim'"):
     labeled.load_labeled(_config(clean='kimm', **paths))
 
@@ -164,13 +183,14 @@ def test_mr_folds_partition_the_file_identically_every_call():
   tests = collections.Counter()
   for fold in range(10):
     config = _config(name='mr', dir=data_dir, fold=fold)  # The other fields take their defaults.
-    splits = labeled.load_labeled(config)
+    splits, num_classes = labeled.load_labeled(config)
+    assert num_classes == 2
     sizes = {split: len(texts) for split, (texts, _) in splits.items()}
     assert sizes['test'] in (1066, 1067) and sizes['valid'] == round(0.1 * (10662 - sizes['test']))
     assert sum((_pairs(s) for s in splits.values()), collections.Counter()) == everything
     tests += _pairs(splits['test'])
     if fold == 0:
-      again = labeled.load_labeled(config)
+      again, _ = labeled.load_labeled(config)
       for split in splits:
         assert again[split][0] == splits[split][0]
         assert np.array_equal(again[split][1], splits[split][1])
@@ -179,7 +199,8 @@ def test_mr_folds_partition_the_file_identically_every_call():
 
 
 def test_sst2_has_its_published_sizes():
-  splits = labeled.load_labeled(_config(name='sst2', dir=_real_data_dir()))
+  splits, num_classes = labeled.load_labeled(_config(name='sst2', dir=_real_data_dir()))
+  assert num_classes == 2
   assert {split: len(splits[split][0]) for split in splits} == {'train': 6920, 'valid': 872, 'test': 1821}
   assert set(np.unique(splits['train'][1]).tolist()) == {0, 1}
 
@@ -367,22 +388,3 @@ def test_pretraining_texts_of_the_real_corpora():
   assert len(texts) == 6920 + 10662 + 29000
   assert texts[-29000] == 'two young , white males are outside near many bushes .'
   assert texts[0].startswith('a stirring , funny')
-
-
-def test_fixed_batches_keep_their_sentences_and_fill_the_last_with_distinct_repeats():
-  """fixed=True (Kim's code): every batch full; the same batches each epoch, only their order reshuffled."""
-  ids, labels = _ids(103, seed=5), np.arange(103, dtype=np.int32)  # Labels name the examples.
-  batcher = labeled.LabeledBatcher(ids, labels, batch_size=10, seed=2, pad_multiple=1, pool_batches=1, fixed=True)
-  assert batcher.steps_per_epoch == 11
-  epochs = []
-  for _ in range(3):
-    batches = [next(batcher) for _ in range(batcher.steps_per_epoch)]
-    assert all(b['weight'].sum() == 10 for b in batches)
-    for b in batches:
-      _check_rows(b, ids, labels)
-    epochs.append([tuple(sorted(b['label'].tolist())) for b in batches])
-  drawn = np.array([i for batch in epochs[0] for i in batch])
-  counts = np.bincount(drawn, minlength=103)
-  assert counts.min() == 1 and counts.max() == 2 and (counts == 2).sum() == 7  # 110 rows = 103 + 7 repeats.
-  assert sorted(epochs[0]) == sorted(epochs[1]) == sorted(epochs[2])
-  assert epochs[0] != epochs[1]

@@ -1,5 +1,7 @@
 """Checkpoints of the train state and the data position. The only module that touches orbax."""
 import os
+import shutil
+import sys
 
 import jax
 import orbax.checkpoint as ocp
@@ -15,7 +17,8 @@ class Checkpointer:
   def __init__(self, directory: str, max_to_keep: int = 2):
     options = ocp.CheckpointManagerOptions(
         max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False)
-    self._manager = ocp.CheckpointManager(os.path.abspath(directory), options=options)
+    self._directory = os.path.abspath(directory)
+    self._manager = ocp.CheckpointManager(self._directory, options=options)
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -33,6 +36,28 @@ class Checkpointer:
     restored = self._manager.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(abstract), data=ocp.args.JsonRestore()))
     return restored['state'], restored['data']
+
+  def restore_newest_intact(self, like_state, unreadable_dir: str):
+    """(step, state, data position) of the newest checkpoint that restores, or None if there is none.
+
+    A newer one that fails (a truncated array file, a missing _METADATA) is moved, whole, to
+    `unreadable_dir` (kept, not deleted) and reported in one line, so the run goes on from the one
+    before and saves that step again later.
+    """
+    for step in sorted(self.all_steps(), reverse=True):
+      try:
+        state, data = self.restore(step, like_state)
+        return step, state, data
+      except Exception as e:  # orbax and tensorstore raise many kinds; any of them means unreadable.
+        first_line = (str(e).strip().splitlines() or [''])[0][:200]
+        os.makedirs(unreadable_dir, exist_ok=True)
+        moved = os.path.join(unreadable_dir, str(step))
+        shutil.rmtree(moved, ignore_errors=True)
+        shutil.move(os.path.join(self._directory, str(step)), moved)
+        self._manager.reload()
+        print(f'Checkpoint step {step} is unreadable ({type(e).__name__}: {first_line}); moved to {moved!r}, '
+              'resuming from the one before it.', file=sys.stderr)
+    return None
 
   def restore_params(self, step: int):
     """Only the parameters of `step`, as saved (no target structure needed): for sampling and fine-tuning."""

@@ -7,14 +7,14 @@ import ml_collections
 
 import models
 import tasks
+from training import errors
 from training import optim
 from training import sharding
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class ConfigError(ValueError):
-  """A config key or value that cannot work, with the accepted choices."""
+ConfigError = errors.ConfigError
 
 
 def load_module(path: str):
@@ -117,20 +117,20 @@ def validate(config) -> None:
                   'optimizer.clip_norm': config.optimizer.clip_norm, 'eval.every_steps': config.eval.every_steps,
                   'eval.batch_size': config.eval.batch_size, 'checkpoint.every_steps': config.checkpoint.every_steps,
                   'schedule.warmup_steps': config.schedule.warmup_steps}
+  if config.train.max_loss < 0 and config.train.max_loss != -1:
+    raise ConfigError(f'train.max_loss must be > 0, 0 (the task\'s default) or -1 (no limit); '
+                      f'got {config.train.max_loss!r}.')
   for key, value in non_negative.items():
     if value < 0:
       raise ConfigError(f'{key} must be >= 0; got {value!r}.')
   _choice(config.eval.select_mode, ['max', 'min'], 'eval.select_mode')
-  _choice(config.eval.select_ties, ['earlier', 'later'], 'eval.select_ties')
   _check_mesh(config)
   if config.init_from and not os.path.exists(os.path.join(config.init_from, 'checkpoints')):
     raise ConfigError(f'init_from {config.init_from!r} is not a trained workdir (it has no checkpoints/).')
-  task_check = getattr(tasks.registry.task_class(config.task.name), 'check_config', None)
-  if task_check is not None:  # The task's own fields.
-    try:
-      task_check(config)
-    except (ValueError, KeyError, AttributeError) as e:
-      raise ConfigError(str(e)) from e
+  try:  # The task's own fields.
+    tasks.registry.task_class(config.task.name).check_config(config)
+  except (ValueError, KeyError, AttributeError) as e:
+    raise ConfigError(str(e)) from e
   try:  # The builder checks the model's own fields; data-dependent sizes get placeholders.
     models.build(config.model, **tasks.registry.task_class(config.task.name).placeholder_dims)
   except (ValueError, KeyError, AttributeError) as e:

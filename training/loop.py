@@ -1,6 +1,5 @@
 """train_and_evaluate(config, workdir): the one training loop every task goes through."""
-import functools
-import json
+import contextlib
 import os
 import sys
 import time
@@ -18,10 +17,14 @@ import models
 import tasks
 from training import checkpoint
 from training import config_loading
+from training import errors
 from training import optim
 from training import plots
 from training import sharding
+from training import workdir as workdir_files
 from training import writers
+
+UNREADABLE_CHECKPOINTS = 'checkpoints_unreadable'  # Where checkpoints that fail to restore are moved, kept.
 
 
 @flax.struct.dataclass
@@ -40,9 +43,7 @@ def make_train_step(model, task, tx, schedule):
     loss_fn = lambda params: task.loss(model, params, batch, state.carry, rng, state.step)
     (loss, (sums, carry)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    if hasattr(task, 'project_params'):  # Constraints such as a max-norm on the output weights.
-      params = task.project_params(params)
+    params = task.project_params(optax.apply_updates(state.params, updates))  # A max-norm, or as is.
     grad_norm = optax.tree.norm(grads)
     metrics = dict(sums, loss=(loss, 1.0), grad_norm=(grad_norm, 1.0),
                    learning_rate=(schedule(state.step), 1.0))
@@ -111,8 +112,8 @@ def load_pretrained(params, workdir: str):
 class BestParams:
   """The parameters of the best validation metric so far, saved in WORKDIR/best (survives a resume)."""
 
-  def __init__(self, workdir: str, metric: str, mode: str, ties: str = 'earlier'):
-    self.metric, self.sign, self.later_wins_ties = metric, (1.0 if mode == 'max' else -1.0), ties == 'later'
+  def __init__(self, workdir: str, metric: str, mode: str):
+    self.metric, self.sign = metric, (1.0 if mode == 'max' else -1.0)
     self._ckpt = checkpoint.Checkpointer(os.path.join(workdir, 'best'), max_to_keep=1)
 
   def offer(self, step: int, metrics: dict, params) -> None:
@@ -126,7 +127,7 @@ class BestParams:
       better = True
     else:
       new, old = self.sign * metrics[self.metric], self.sign * self._value(best, params)
-      better = new >= old if self.later_wins_ties else new > old
+      better = new > old  # Of equally good evaluations, the earlier is kept.
     if better:
       self._ckpt.save(step, {'params': params}, {'value': metrics[self.metric]})
 
@@ -142,47 +143,18 @@ class BestParams:
     self._ckpt.close()
 
 
-def evaluate(task, model, eval_step, params, split: str, batch_size: int, final: bool | None = None,
-             mesh=None) -> dict:
-  """Metrics of one whole split, the carry passed from batch to batch.
-
-  Tasks that generate (translation) add metrics of their decoded output, the
-  cheap ones at periodic evaluations and all of them at the `final` one.
-  """
+def evaluate(task, model, eval_step, params, split: str, batch_size: int, mesh=None) -> dict:
+  """Metrics of one whole split, the carry passed from batch to batch."""
   put = (lambda tree: sharding.put_batch(tree, mesh)) if mesh is not None else (lambda tree: tree)
   carry, sums = put(task.init_carry(model, batch_size)), []
   for batch in task.eval_batches(split, batch_size):
     batch_sums, carry = eval_step(params, put(batch), carry)
     sums.append(batch_sums)
-  metrics = task.summarize(split, _reduce(sums))
-  if final is not None and hasattr(task, 'decode_metrics'):  # Metrics of generated output (BLEU).
-    metrics.update(task.decode_metrics(model, params, split, final))
-  return metrics
+  return task.summarize(split, _reduce(sums))
 
 
-def _flatten(tree: dict, prefix: str = '') -> dict:
-  flat = {}
-  for key, value in tree.items():
-    if isinstance(value, dict):
-      flat.update(_flatten(value, f'{prefix}{key}.'))
-    else:
-      flat[f'{prefix}{key}'] = value
-  return flat
-
-
-def _note_config_change(path: str, config_dict: dict) -> None:
-  """A resumed run may change its config (e.g. train longer); say which fields changed."""
-  if not os.path.exists(path):
-    return
-  with open(path) as f:
-    old, new = _flatten(json.load(f)), _flatten(json.loads(json.dumps(config_dict)))  # tuples -> lists
-  changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-  if changed:
-    print(f'Note: the config differs from the one saved in {path} in: {", ".join(changed)}', file=sys.stderr)
-
-
-class _Schedule:
-  """Which steps log, evaluate and checkpoint."""
+class Timetable:
+  """Which steps log, evaluate and checkpoint, and where a multi-step call must stop."""
 
   def __init__(self, config, total_steps: int, steps_per_epoch: int):
     self.total = total_steps
@@ -220,13 +192,9 @@ def is_main_process() -> bool:
   return jax.process_index() == 0
 
 
-def _write_config(workdir: str, config, derived: dict) -> None:
-  if not is_main_process():
-    return
-  path = os.path.join(workdir, 'config.json')
-  config_dict = dict(config.to_dict(), derived=derived)
-  _note_config_change(path, config_dict)
-  writers.write_json(path, config_dict)
+def _write_config(workdir: str, config, derived: dict, history: list) -> None:
+  if is_main_process():
+    workdir_files.write_config(workdir, config.to_dict(), derived, history)
 
 
 def _finish(workdir: str, writer, step: int, results: dict) -> dict:
@@ -240,62 +208,88 @@ def _finish(workdir: str, writer, step: int, results: dict) -> dict:
 
 
 def fit_and_evaluate(config, workdir: str, task, model) -> dict:
-  """Count-based models: one pass of counting over the training stream, then evaluation."""
+  """Count-based models: one pass of counting over the training data, then evaluation."""
   start = time.time()
-  model.fit(task.ids['train'])
-  _write_config(workdir, config, {'ngrams_per_order': model.num_ngrams(), 'storage_bytes': model.storage_bytes()})
+  task.fit(model)
+  _write_config(workdir, config, {'ngrams_per_order': model.num_ngrams(), 'storage_bytes': model.storage_bytes()},
+                [])
   writer = writers.MetricWriter(workdir)
   writer.truncate_after(-1)
   writer.write(0, 'fit', {'seconds': time.time() - start, 'storage_bytes': model.storage_bytes(),
                           **{f'ngrams_{k + 1}': n for k, n in enumerate(model.num_ngrams())}})
   results = {'model/ngrams': float(sum(model.num_ngrams())), 'model/storage_bytes': float(model.storage_bytes())}
   for split in config.eval.splits.split(','):
-    nll = -model.log_probs(task.ids[split])
-    metrics = task.summarize(split, {'loss': float(nll.mean())})
+    metrics = task.summarize(split, {'loss': task.count_based_loss(model, split)})
     writer.write(0, split, metrics)
     results.update({f'{split}/{k}': v for k, v in metrics.items()})
   return _finish(workdir, writer, 0, results)
 
 
-def train_and_evaluate(config, workdir: str) -> dict:
-  """Trains (resuming from `workdir` if it holds a checkpoint), evaluates, returns results."""
+def train_and_evaluate(config, workdir: str, config_change: str = 'refuse') -> dict:
+  """Trains (resuming from `workdir` if it holds a checkpoint), evaluates, returns results.
+
+  config_change: 'refuse' stops a resumed run whose config differs from the one its checkpoints were
+  trained with; 'allow' continues it and records the change in config.json (training/workdir.py).
+  """
   config_loading.validate(config)
-  os.makedirs(workdir, exist_ok=True)
-  task = tasks.build(config, workdir)
+  try:
+    os.makedirs(workdir, exist_ok=True)
+  except OSError as e:
+    raise errors.WorkdirError(f'Cannot use workdir {workdir!r}: {e.strerror or e}.') from None
+  if not os.access(workdir, os.W_OK):
+    raise errors.WorkdirError(f'Cannot write to workdir {workdir!r} (read-only or not yours).')
+  lock = workdir_files.Lock(workdir) if is_main_process() else contextlib.nullcontext()
+  with lock:
+    return _train_and_evaluate(config, workdir, config_change)
+
+
+def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
+  ckpt = checkpoint.Checkpointer(ckpt_dir(workdir), config.checkpoint.max_to_keep)
+  resuming_from = ckpt.latest_step()
+  # Checked before the data load and any compile: a refused run changes nothing in the workdir.
+  history = []
+  if resuming_from is not None:
+    history = workdir_files.check_resumed_config(workdir, config.to_dict(), config_change, resuming_from)
+  task = tasks.build(config, workdir, resuming=resuming_from is not None)
   model = models.build(config.model, **task.model_dims)
-  if getattr(model, 'count_based', False):
+  if models.is_count_based(config.model.name):
+    ckpt.close()
     return fit_and_evaluate(config, workdir, task, model)
   batcher = task.train_batcher(config.train.batch_size, config.seed)
   steps_per_epoch = batcher.steps_per_epoch
   total_steps = config.train.num_steps or config.train.num_epochs * steps_per_epoch
-  when = _Schedule(config, total_steps, steps_per_epoch)
+  when = Timetable(config, total_steps, steps_per_epoch)
   eval_batch_size = config.eval.batch_size or config.train.batch_size
   tx = optim.build_optimizer(config, total_steps, steps_per_epoch)
   schedule = optim.build_schedule(config, total_steps, steps_per_epoch)
-
-  _write_config(workdir, config, {'total_steps': total_steps, 'steps_per_epoch': steps_per_epoch,
-                                  'eval_every_steps': when.eval, 'checkpoint_every_steps': when.ckpt})
+  max_loss = {0.0: task.default_max_loss(), -1.0: 0.0}.get(config.train.max_loss, config.train.max_loss)
 
   mesh = sharding.build_mesh(config.mesh)  # validate() has checked that batches and heads divide over it.
   state, state_sharding = create_train_state(config, task, model, tx, mesh)
   n_params = sum(p.size for p in jax.tree.leaves(state.params))
 
-  ckpt = checkpoint.Checkpointer(ckpt_dir(workdir), config.checkpoint.max_to_keep)
-  writer = writers.MetricWriter(workdir, active=is_main_process())
-  start = ckpt.latest_step()
-  if config.init_from and start is None:
+  restored = ckpt.restore_newest_intact(state, os.path.join(workdir, UNREADABLE_CHECKPOINTS))
+  if restored is None and resuming_from is not None:
+    print(f'No checkpoint in {ckpt_dir(workdir)!r} could be read; training from step 0.', file=sys.stderr)
+  if restored is None and config.init_from:
     params, loaded, fresh = load_pretrained(state.params, config.init_from)
     params = jax.device_put(params, state_sharding.params)
     state = state.replace(params=params, opt_state=jax.jit(tx.init, out_shardings=state_sharding.opt_state)(params))
     print(f'Initialized {len(loaded)} parameter arrays from {config.init_from}; fresh: {", ".join(fresh) or "none"}.')
+  start, last_saved = 0, None
+  if restored is not None:
+    start, state, data_state = restored  # Onto this run's mesh, whatever mesh saved it.
+    batcher.restore(data_state)
+    last_saved = start
+    print(f'Resuming {workdir} from step {start}.', file=sys.stderr)
+  # Only now does the workdir's config describe the checkpoints beside it.
+  _write_config(workdir, config, {'total_steps': total_steps, 'steps_per_epoch': steps_per_epoch,
+                                  'eval_every_steps': when.eval, 'checkpoint_every_steps': when.ckpt},
+                history if restored is not None else [])
   best = None
   if config.eval.select_metric:
-    best = BestParams(workdir, config.eval.select_metric, config.eval.select_mode, config.eval.select_ties)
-  if start is not None:
-    state, data_state = ckpt.restore(start, state)  # Onto this run's mesh, whatever mesh saved it.
-    batcher.restore(data_state)
-    print(f'Resuming {workdir} from step {start}.', file=sys.stderr)
-  start = start or 0
+    best = BestParams(workdir, config.eval.select_metric, config.eval.select_mode)
+  writer = writers.MetricWriter(workdir, active=is_main_process())
   writer.truncate_after(start)
 
   metrics_sharding = sharding.replicated(mesh)
@@ -303,34 +297,33 @@ def train_and_evaluate(config, workdir: str) -> dict:
   eval_carry_sharding = sharding.carry_shardings(jax.eval_shape(lambda: task.init_carry(model, eval_batch_size)), mesh)
   eval_step = jax.jit(lambda params, batch, carry: task.eval_metrics(model, params, batch, carry),
                       out_shardings=(metrics_sharding, eval_carry_sharding))
-  evaluate_split = functools.partial(evaluate, task, model, eval_step, batch_size=eval_batch_size, mesh=mesh)
+
+  def evaluate_split(params, split: str, final: bool) -> dict:
+    """Teacher-forced metrics, and those of generated output (cheap ones, or all when `final`)."""
+    metrics = evaluate(task, model, eval_step, params, split, eval_batch_size, mesh)
+    return dict(metrics, **task.decode_metrics(model, params, split, final))
 
   bar = tqdm.tqdm(total=total_steps, initial=start, unit='step', dynamic_ncols=True,
                   disable=not (config.log.progress_bar and sys.stderr.isatty() and is_main_process()))
   print(f'{config.model.name}: {n_params:,} parameters; {total_steps} steps, {steps_per_epoch} per epoch.')
-  window, finite_flags, last_saved = [], [], start
+  window = []
   window_start = time.time()
   step = start
   while step < total_steps:
     num = min(config.train.steps_per_call, when.next_stop(step) - step)
     batches = [next(batcher) for _ in range(num)]
-    state, (metrics, finite) = train_steps(state, put_steps(batches, mesh))
+    state, outputs = train_steps(state, put_steps(batches, mesh))
     step += num
-    window.append(metrics)
-    finite_flags.append(finite)
+    window.append(outputs)
     bar.update(num)
     if when.logs(step):
-      flags = np.concatenate(jax.device_get(finite_flags)).tolist()
-      if not all(flags):
-        bad = step - len(flags) + 1 + flags.index(False)
-        raise FloatingPointError(
-            f'Non-finite loss or gradient at step {bad}; stopping. The last good checkpoint '
-            f'(step {last_saved}) is kept in {ckpt_dir(workdir)}.')
-      train_metrics = task.summarize('train', _reduce(window))
-      train_metrics['steps_per_sec'] = len(flags) / (time.time() - window_start)
+      metrics_list, finite = zip(*jax.device_get(window))
+      _check_diverged(step, metrics_list, finite, max_loss, last_saved, ckpt_dir(workdir))
+      train_metrics = task.summarize('train', _reduce(list(metrics_list)))
+      train_metrics['steps_per_sec'] = sum(len(f) for f in finite) / (time.time() - window_start)
       writer.write(step, 'train', train_metrics)
       bar.set_postfix(loss=f'{train_metrics["loss"]:.4g}')
-      window, finite_flags, window_start = [], [], time.time()
+      window, window_start = [], time.time()
     if when.evaluates(step):
       valid = evaluate_split(state.params, 'valid', final=False)
       writer.write(step, 'valid', valid)
@@ -362,6 +355,23 @@ def train_and_evaluate(config, workdir: str) -> dict:
     results.update({f'{split}/{k}': v for k, v in split_metrics.items()})
   ckpt.close()
   return _finish(workdir, writer, total_steps, results)
+
+
+def _check_diverged(step: int, metrics_list, finite, max_loss: float, last_saved, directory: str) -> None:
+  """Raises Diverged naming the first of the window's steps whose loss or gradient is non-finite, or whose
+  loss exceeds max_loss (0: no limit); `step` is the window's last step."""
+  finite_K = np.concatenate([np.asarray(f).reshape(-1) for f in finite])
+  loss_K = np.concatenate([np.asarray(m['loss'][0]).reshape(-1) for m in metrics_list])
+  bad_K = ~finite_K | ((loss_K > max_loss) if max_loss > 0 else False)
+  if not bad_K.any():
+    return
+  i = int(np.argmax(bad_K))
+  bad = step - len(bad_K) + 1 + i
+  what = 'Non-finite loss or gradient' if not finite_K[i] else f'Loss {loss_K[i]:.4g} above train.max_loss {max_loss:.4g}'
+  kept = (f'The last checkpoint, step {last_saved}, is kept in {directory!r}.' if last_saved is not None
+          else 'No checkpoint had been saved yet.')
+  raise errors.Diverged(bad, f'{what} at step {bad}; stopping. {kept} A lower optimizer.learning_rate or an '
+                             'optimizer.clip_norm may help.')
 
 
 def create_train_state(config, task, model, tx, mesh):

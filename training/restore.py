@@ -10,13 +10,14 @@ from data import tokenizers
 from tasks import lm
 from tasks import translation
 from training import checkpoint
+from training import errors
 from training import loop
 
 
 def _load_config(workdir: str):
   config_path = os.path.join(workdir, 'config.json')
   if not os.path.exists(config_path):
-    raise FileNotFoundError(f'{workdir!r} is not a training workdir: {config_path!r} does not exist.')
+    raise errors.WorkdirError(f'{workdir!r} is not a training workdir: {config_path!r} does not exist.')
   with open(config_path) as f:
     return ml_collections.ConfigDict(json.load(f))
 
@@ -25,7 +26,7 @@ def _latest_params(workdir: str):
   ckpt = checkpoint.Checkpointer(loop.ckpt_dir(workdir))
   step = ckpt.latest_step()
   if step is None:
-    raise FileNotFoundError(f'No checkpoint in {loop.ckpt_dir(workdir)!r} yet.')
+    raise errors.WorkdirError(f'No checkpoint in {loop.ckpt_dir(workdir)!r} yet.')
   return ckpt.restore_params(step), step
 
 
@@ -33,11 +34,11 @@ def load_lm(workdir: str):
   """(model, params, tokenizer, step) of a trained (not count-based) LM workdir's latest checkpoint."""
   config = _load_config(workdir)
   if config.task.name != 'lm':
-    raise ValueError(f'{workdir!r} holds a {config.task.name!r} run; a language model needs task.name "lm".')
+    raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; a language model needs task.name "lm".')
   tokenizer = tokenizers.load(lm.tokenizer_dir(workdir))
+  if models.is_count_based(config.model.name):
+    raise errors.WorkdirError(f'{workdir!r} holds a count-based {config.model.name!r} model, which has no parameters to load.')
   model = models.build(config.model, vocab_size=tokenizer.vocab_size, seq_len=config.data.seq_len)
-  if getattr(model, 'count_based', False):
-    raise ValueError(f'{workdir!r} holds a count-based {config.model.name!r} model, which has no parameters to load.')
   params, step = _latest_params(workdir)
   return model, params, tokenizer, step
 
@@ -46,10 +47,10 @@ def load_translator(workdir: str):
   """(config, model, params, source vocabulary, target vocabulary, step) of a translation workdir."""
   config = _load_config(workdir)
   if config.task.name != 'translation':
-    raise ValueError(f'{workdir!r} holds a {config.task.name!r} run; translation needs task.name "translation".')
+    raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; translation needs task.name "translation".')
   directory = translation.vocab_dir(workdir)
   if not os.path.isdir(directory):
-    raise FileNotFoundError(f'No saved vocabularies in {directory!r}.')
+    raise errors.WorkdirError(f'No saved vocabularies in {directory!r}.')
   src_vocab, tgt_vocab = parallel.build_vocabularies(config.data, [], [], directory)
   model = models.build(config.model, src_vocab_size=src_vocab.vocab_size, tgt_vocab_size=tgt_vocab.vocab_size)
   params, step = _latest_params(workdir)

@@ -35,6 +35,7 @@ import time
 import numpy as np
 
 from training import config_loading
+from training import errors
 from training import loop
 from training import plots
 from training import writers
@@ -116,8 +117,8 @@ def _train(config, out: str, label: str, metrics: tuple, quiet: bool) -> None:
   try:
     with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
       results = loop.train_and_evaluate(config, out)
-  except FloatingPointError as error:
-    results = {'diverged': 1.0, 'diverged_at_step': float(str(error).split('at step ')[1].split(';')[0])}
+  except errors.Diverged as error:
+    results = {'diverged': 1.0, 'diverged_at_step': float(error.step)}
     writers.write_json(os.path.join(out, 'results.json'), results)
     print(f'    diverged: {error}', flush=True)
     return

@@ -1,9 +1,12 @@
 """Metrics to metrics.jsonl and TensorBoard; small helpers for atomic JSON files."""
 import json
 import os
+import sys
 import time
 
 from tensorboardX import SummaryWriter
+
+from data.files import DataError
 
 
 def write_json(path: str, obj) -> None:
@@ -16,10 +19,21 @@ def write_json(path: str, obj) -> None:
 
 
 def read_jsonl(path: str) -> list[dict]:
+  """The records of a JSONL file. A last line cut short (a process killed while appending it) is dropped
+  with a warning; a bad line before the last is an error naming it."""
   if not os.path.exists(path):
     return []
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  with open(path, encoding='utf-8', errors='replace') as f:
+    lines = [(number, line) for number, line in enumerate(f, 1) if line.strip()]
+  records = []
+  for i, (number, line) in enumerate(lines):
+    try:
+      records.append(json.loads(line))
+    except ValueError:
+      if i < len(lines) - 1:
+        raise DataError(f'{path!r} line {number} is not a JSON record: {line[:80]!r}.') from None
+      print(f'Warning: dropping the half-written last line {number} of {path!r}.', file=sys.stderr)
+  return records
 
 
 class MetricWriter:

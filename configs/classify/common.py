@@ -27,9 +27,8 @@ def get_config(variant=''):
   c.data.valid_path = ''
   c.data.test_path = ''
   c.data.path = ''
-  c.data.clean = ''  # 'kim': Kim's (2014) preprocessing (hyphens and periods split off/dropped, clitics split).
-  c.data.min_count = 1  # Words seen fewer times (in data.vocab_from's splits) become <unk>.
-  c.data.vocab_from = 'train'  # 'all': valid's and test's words get rows too (random, never trained; Kim's code).
+  c.data.clean = ''  # A registered text normalizer applied as the files are read: '' (as written) or 'kim'.
+  c.data.min_count = 1  # Words seen fewer times in training become <unk>.
   c.data.max_vocab = 0  # Cap on the vocabulary, the 4 special ids included; 0 = none.
   c.data.max_len = 0  # Sentences are cut to this many tokens; 0 = never.
   c.data.min_len = 1  # Batches are at least this long (the widest convolution).
@@ -37,8 +36,6 @@ def get_config(variant=''):
   # Training batches are cut from length-sorted pools of this many batches (similar lengths share a batch:
   # little padding); 1 = batches of uniformly random sentences, as Kim (2014) draws them.
   c.data.pool_batches = 100
-  # True (Kim's code; needs pool_batches=1): batches cut once, the last filled with repeats; epochs reorder them.
-  c.data.fixed_batches = False
   c.data.pretrain_corpus = 'sst2,mr,multi30k'  # Pretraining only: see configs/pretrain.
   c.data.pretrain_exclude = ''  # Pretraining only: sentences dropped from it, e.g. sst2_eval.
 

@@ -1,0 +1,71 @@
+"""The interface between a task and the train loop: what every task provides and the optional hooks.
+
+A task owns its data (batchers over its splits), its loss and its metrics, and the carry one batch hands
+to the next (recurrent states of a stream, or ()). Metrics are {name: (weighted sum, weight)} so batches
+and steps add up exactly and the host divides once. The optional hooks have defaults here, so the loop
+calls them on every task without asking which task it has.
+"""
+import abc
+
+
+class Task(abc.ABC):
+  datasets: tuple = ()  # The data.name values the task reads.
+  placeholder_dims: dict = {}  # Data-dependent model sizes, stand-ins for checking a config before any data load.
+
+  def __init__(self, config, workdir: str):
+    self.model_dims = {}  # Sizes the model takes from the data (vocab_size ...), set by the task.
+
+  @staticmethod
+  def check_config(config) -> None:
+    """Raises ValueError naming a task field that cannot work; runs before any data load or compile."""
+
+  # Data.
+  @abc.abstractmethod
+  def train_batcher(self, batch_size: int, seed: int):
+    """An endless iterator of training batches with `steps_per_epoch`, `state()` and `restore(state)`."""
+
+  @abc.abstractmethod
+  def eval_batches(self, split: str, batch_size: int):
+    """The batches of one whole split, in order."""
+
+  def init_carry(self, model, batch_size: int):
+    """What the first batch continues from; () when batches are independent."""
+    return ()
+
+  # Model and loss.
+  @abc.abstractmethod
+  def init_variables(self, model, rng, batch, carry):
+    """model.init on an example batch."""
+
+  @abc.abstractmethod
+  def loss(self, model, params, batch, carry, rng, step):
+    """(scalar loss, (metric sums, carry)); jitted inside the train step."""
+
+  @abc.abstractmethod
+  def eval_metrics(self, model, params, batch, carry):
+    """(metric sums, carry) of one evaluation batch; jitted."""
+
+  def summarize(self, split: str, metrics: dict) -> dict:
+    """Host-side: the divided metrics, plus any derived from them (perplexity ...)."""
+    return metrics
+
+  # Optional hooks.
+  def project_params(self, params):
+    """Parameters after each update, put back inside a constraint (a max-norm); traced in the train step."""
+    return params
+
+  def decode_metrics(self, model, params, split: str, final: bool) -> dict:
+    """Metrics of generated output (BLEU): the cheap ones at periodic evaluations, all at the `final` one."""
+    return {}
+
+  def default_max_loss(self) -> float:
+    """The training loss past which a run counts as diverged when train.max_loss is 0; 0 = no limit."""
+    return 0.0
+
+  def fit(self, model) -> None:
+    """Count-based models: fit `model` by counting over the training data (no gradient steps)."""
+    raise NotImplementedError(f'{type(self).__name__} has no count-based models.')
+
+  def count_based_loss(self, model, split: str) -> float:
+    """The mean loss of a fitted count-based model on `split`."""
+    raise NotImplementedError(f'{type(self).__name__} has no count-based models.')
