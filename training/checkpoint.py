@@ -7,6 +7,11 @@ import jax
 import orbax.checkpoint as ocp
 
 
+def directory(workdir: str) -> str:
+  """Where a workdir keeps its train-state checkpoints."""
+  return os.path.join(workdir, 'checkpoints')
+
+
 class Checkpointer:
   """Saves {state pytree, data position (JSON)} per step under `directory`.
 

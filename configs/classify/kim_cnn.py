@@ -7,26 +7,13 @@ Results, and the details of Kim's code measured and left out: docs/results/kim_c
 
   python train.py --config=configs/classify/kim_cnn.py --workdir=runs/classify/kim_cnn
 """
-from configs.classify import common
+from configs.classify import cnn
 
 
 def get_config(variant=''):
-  c = common.get_config(variant)
+  c = cnn.get_config(variant)  # Kim's hyper-parameters; what his code adds:
   c.model.name = 'kim_cnn'
-  c.model.embed_dim = 300
-  c.model.filter_widths = (3, 4, 5)
-  c.model.num_filters = 100
-  c.model.dropout = 0.5
   c.model.init_len = 64  # The padded row length that LeNet's conv fan_out assumes (MR in Kim's code).
   c.data.clean = 'kim'  # Kim's code's preprocessing (clean_str) of MR and SST-2.
-  c.task.max_norm = 3.0
-  c.data.min_len = 5  # The widest filter.
   c.data.pool_batches = 1  # Kim's random batches, not length-grouped ones.
-  c.optimizer.name = 'adadelta'
-  c.optimizer.learning_rate = 1.0
-  c.optimizer.rho = 0.95
-  c.optimizer.eps = 1e-6
-  c.train.num_epochs = 25
-  if variant == 'tiny':
-    c.model.embed_dim, c.model.num_filters = 16, 4
   return c
