@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from models import attention
+from tests import tolerances
 
 
 def _qkv(B=2, T=4, S=6, H=2, D=3, seed=0):
@@ -42,8 +43,9 @@ def test_einsum_attention_with_causal_and_padding_masks_equals_a_loop_over_queri
   np.testing.assert_array_equal(mask[:, 0], visible)
   out, weights = attention.dot_product_attention(q, k, v, mask)
   expected_out, expected_weights = _loop_attention(q, k, v, visible)
-  np.testing.assert_allclose(weights, expected_weights, rtol=1e-5, atol=1e-6)
-  np.testing.assert_allclose(out, expected_out, rtol=1e-5, atol=1e-6)
+  # Scores: D-term dot products (of size |q||k|, up to 10 here) through an S-term softmax; then S-term sums.
+  tolerances.assert_close(weights, expected_weights, 6 * (3 + 6), scale=10.0)
+  tolerances.assert_close(out, expected_out, 6 * (3 + 6) + 6, scale=10.0 * np.abs(v).max())
   assert attention.combine_masks(None, None) is None
 
 
@@ -54,10 +56,10 @@ def test_masked_keys_get_exactly_zero_weight_and_a_fully_masked_row_stays_finite
   weights = np.asarray(weights)
   assert (weights[0][..., ~valid[0]] == 0.0).all()  # Exactly, not merely small.
   assert (weights[0][..., valid[0]] > 0.0).all()
-  np.testing.assert_allclose(weights[0].sum(-1), 1.0, rtol=1e-6)
+  tolerances.assert_close(weights[0].sum(-1), np.ones((2, 3)), 2 * 5)  # Normalized over S = 5, summed over S.
   # Row 1 masks every key: float32-min logits (not -inf) give finite uniform weights, not NaN.
   assert np.isfinite(np.asarray(out)).all()
-  np.testing.assert_allclose(weights[1], 1 / 5, rtol=1e-6)
+  tolerances.assert_close(weights[1], np.full((2, 3, 5), 1 / 5), 2 * 5)
 
 
 def _mha_params(module, x, kv=None):
@@ -78,19 +80,26 @@ def test_cross_attention_with_padding_equals_projections_and_a_loop():
   (out, cache), state = module.apply({'params': params}, x, kv, mask=mask, mutable='intermediates')
   assert cache is None and out.shape == (2, 3, 7)
 
-  project = lambda name, inputs: np.einsum('bsc,chd->bshd', inputs, params[name]['kernel']) + params[name]['bias']
+  p64 = jax.tree.map(lambda a: np.asarray(a, np.float64), params)
+  project = lambda name, inputs: np.einsum('bsc,chd->bshd', inputs.astype(np.float64), p64[name]['kernel']) + (
+      p64[name]['bias'])
   visible = np.broadcast_to(valid[:, None, :], (2, 3, 5))
   heads, weights = _loop_attention(project('query', x), project('key', kv), project('value', kv), visible)
-  expected = np.einsum('bthd,hdo->bto', heads, params['out']['kernel']) + params['out']['bias']
-  np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+  expected = np.einsum('bthd,hdo->bto', heads, p64['out']['kernel']) + p64['out']['bias']
+  # Projections over 4 and 6 inputs, scores over D = 3 through a softmax over S = 5, the sum over S and the
+  # output projection over H·D = 6.
+  terms = 6 + 3 + 5 + 5 + 6
+  tolerances.assert_close(out, expected, terms)
   sown, = state['intermediates']['attention_weights']
   assert sown.shape == (2, 2, 3, 5)
-  np.testing.assert_allclose(sown, weights, rtol=1e-5, atol=1e-6)
+  tolerances.assert_close(sown, weights, terms, scale=np.abs(project('query', x)).max() * np.abs(
+      project('key', kv)).max() * 3)  # The weights carry the error of their scores.
   assert (np.asarray(sown)[0, :, :, 3:] == 0.0).all() and (np.asarray(sown)[1, :, :, 1] == 0.0).all()
 
   changed = kv.copy()
   changed[~valid] = 100.0 * rng.randn(int((~valid).sum()), 6)
   out_changed, _ = module.apply({'params': params}, x, changed, mask=mask)
+  # Exactly: the padded keys' weights are exactly zero, so they add exact zeros in the same order.
   np.testing.assert_array_equal(out_changed, out)
 
 
@@ -100,15 +109,17 @@ def test_self_attention_with_a_cache_token_by_token_equals_the_full_causal_pass(
   module = attention.MultiHeadAttention(num_heads=2, head_dim=2, out_features=C)
   params = _mha_params(module, x)
   full, _ = module.apply({'params': params}, x, mask=attention.causal_mask(T, T))
+  close = lambda got, want, terms: tolerances.assert_close(got, want, terms, scale=np.abs(full).max())
   step = jax.jit(lambda x_B1C, cache: module.apply(
       {'params': params}, x_B1C, mask=attention.causal_mask(1, T + 2, offset=cache['index']), cache=cache))
   cache = attention.init_cache(2, T + 2, 2, 2)  # Two spare slots stay masked.
   for t in range(T):
     out, cache = step(x[:, t:t + 1], cache)
-    np.testing.assert_allclose(out[:, 0], full[:, t], rtol=1e-5, atol=1e-6)
+    # The same sums over another number of (masked) keys: projections over C = 4, D = 2, S up to 7, H·D = 4.
+    close(out[:, 0], full[:, t], 4 + 2 + 7 + 7 + 4)
     assert int(cache['index']) == t + 1
-  key = np.einsum('btc,chd->bthd', x, params['key']['kernel'])
-  np.testing.assert_allclose(cache['k'][:, :T], key, rtol=1e-5, atol=1e-6)
+  key = np.einsum('btc,chd->bthd', x.astype(np.float64), np.asarray(params['key']['kernel'], np.float64))
+  tolerances.assert_close(cache['k'][:, :T], key, C)
   assert (np.asarray(cache['k'][:, T:]) == 0).all()
 
 
@@ -117,5 +128,8 @@ def test_causal_dot_product_attention_equals_torch_scaled_dot_product_attention(
   q, k, v = _qkv(T=5, S=5, H=3, D=4, seed=3)
   out, _ = attention.dot_product_attention(q, k, v, attention.causal_mask(5, 5))
   to_torch = lambda a: torch.from_numpy(a).transpose(1, 2)  # (B, T, H, D) -> (B, H, T, D).
-  expected = torch.nn.functional.scaled_dot_product_attention(to_torch(q), to_torch(k), to_torch(v), is_causal=True)
-  np.testing.assert_allclose(out, expected.transpose(1, 2).numpy(), rtol=1e-5, atol=1e-6)
+  expected = torch.nn.functional.scaled_dot_product_attention(to_torch(q).double(), to_torch(k).double(),
+                                                             to_torch(v).double(), is_causal=True)
+  # Scores over D = 4 (of size up to |q||k|), a softmax and a sum over S = 5, in float32 on our side only.
+  tolerances.assert_close(out, expected.transpose(1, 2).numpy(), 4 + 5 + 5,
+                          scale=np.abs(q).max() * np.abs(k).max() * np.abs(v).max())

@@ -14,6 +14,8 @@ import sys
 import numpy as np
 import pytest
 
+from tests import tolerances
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MESHES = ((8, 1, 1), (2, 4, 1), (2, 1, 4), (1, 8, 1))
 STEPS = 20
@@ -46,6 +48,19 @@ def lm_overrides(model: str, data_dir: str, mesh=(1, 1, 1), steps: int = STEPS) 
 
 def config_spec(model: str) -> str:
   return f'configs/charlm/{model}.py:tiny'
+
+
+def training_rel(model: str, steps: int = STEPS) -> float:
+  """The relative tolerance between two runs of `steps` training steps that differ only in how their sums are
+  split over devices (and so in their order): a logged number carries the rounding of every step so far,
+  forward and backward through a token's path (16 tokens; the GPT's one block of width 32 or the LSTM's
+  layer of 16 over E = 8; a softmax over about 30 characters) and the gradient's sum over the batch's 8 · 16
+  tokens."""
+  if model == 'gpt':
+    path = tolerances.transformer_terms(32, 1, 16, 4, 4)
+  else:
+    path = 16 * (8 + 4 * 16) + 16 + 30
+  return tolerances.rel(steps * 2 * (path + 8 * 16))
 
 
 def _train(model, data_dir, workdir, mesh, steps=STEPS):
@@ -167,7 +182,7 @@ def test_every_mesh_trains_like_one_device_and_shards_as_the_rules_say(root, mod
   assert len(reference) == STEPS and reference[-1] < reference[0]
   for mesh in MESHES:
     name = 'x'.join(map(str, mesh))
-    np.testing.assert_allclose(out[name]['losses'], reference, rtol=1e-5, err_msg=f'mesh {name}')
+    np.testing.assert_allclose(out[name]['losses'], reference, rtol=training_rel(model), err_msg=f'mesh {name}')
     shards = out[name]
     for path, (shape, shard) in shards['params'].items():
       assert shard == expected_shard(path, shape, mesh), (name, path)
@@ -180,10 +195,10 @@ def test_every_mesh_trains_like_one_device_and_shards_as_the_rules_say(root, mod
 
 def test_checkpoint_saved_on_8_devices_resumes_on_2(root):
   out = run_child('remesh', 'gpt', root / 'remesh', root / 'data')
-  np.testing.assert_allclose(out['resumed_losses'], out['full_losses'], rtol=1e-5)
+  np.testing.assert_allclose(out['resumed_losses'], out['full_losses'], rtol=training_rel('gpt'))
   assert out['resumed'].keys() == out['full'].keys()
   for key, value in out['full'].items():
-    assert out['resumed'][key] == pytest.approx(value, rel=1e-5), key
+    assert out['resumed'][key] == pytest.approx(value, rel=training_rel('gpt')), key
 
 
 def test_mesh_errors_name_the_problem_before_compiling(root):
@@ -214,7 +229,8 @@ def test_two_processes_train_like_one(root):
   for proc in procs:
     _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr[-3000:]
-  np.testing.assert_allclose(train_losses(str(root / 'two')), train_losses(str(root / 'one')), rtol=1e-5)
+  np.testing.assert_allclose(train_losses(str(root / 'two')), train_losses(str(root / 'one')),
+                             rtol=training_rel('gpt', steps=10))
   with open(root / 'two' / 'config.json') as f:
     assert json.load(f)['mesh']['data'] == -1
   assert json.load(open(root / 'two' / 'results.json')).keys() == json.load(open(root / 'one' / 'results.json')).keys()

@@ -1,6 +1,7 @@
 """The train loop end to end: outputs, resumption (also after SIGKILL), NaN stops."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -68,27 +69,68 @@ def test_resume_from_a_checkpoint_equals_the_uninterrupted_run(tiny_config, tmp_
   assert len(keys) == len(set(keys))  # Records past the checkpoint were rewritten, not repeated.
 
 
-def test_sigkill_mid_run_then_resume_gives_the_same_results(tmp_path):
-  args = ['--config=configs/timeseries/deep_rnn_dense.py:tiny', '--config.train.num_steps=3000',
-          '--config.checkpoint.every_steps=100', '--config.eval.every_steps=1000']
-  env = dict(os.environ, JAX_PLATFORMS='cpu')
-  command = [sys.executable, os.path.join(config_loading.REPO_ROOT, 'train.py'), *args]
-  workdir = tmp_path / 'killed'
-  process = subprocess.Popen(command + [f'--workdir={workdir}'], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, cwd=config_loading.REPO_ROOT)
-  def saved_steps():
-    return [int(d) for d in os.listdir(workdir / 'checkpoints') if d.isdigit()] if (workdir / 'checkpoints').exists() else []
-  deadline = time.time() + 120
-  while time.time() < deadline and max(saved_steps(), default=0) < 200:
-    time.sleep(0.005)
-  process.send_signal(signal.SIGKILL)
-  process.wait()
-  assert not (workdir / 'results.json').exists(), 'the run finished before it could be killed'
-  subprocess.run(command + [f'--workdir={workdir}'], env=env, check=True, capture_output=True,
-                 cwd=config_loading.REPO_ROOT, timeout=300)
-  subprocess.run(command + [f'--workdir={tmp_path / "whole"}'], env=env, check=True, capture_output=True,
-                 cwd=config_loading.REPO_ROOT, timeout=300)
-  assert _read(workdir / 'results.json') == _read(tmp_path / 'whole' / 'results.json')
+def _finished_steps(checkpoints):
+  """Steps whose orbax folder is committed: named by the bare step (orbax writes into a
+  '<step>.orbax-checkpoint-tmp-*' folder and renames it when done) and holding its metadata."""
+  if not checkpoints.exists():
+    return []
+  return sorted(int(d.name) for d in checkpoints.iterdir()
+                if d.name.isdigit() and (d / '_CHECKPOINT_METADATA').exists())
+
+
+def _train_records(workdir):
+  records = [json.loads(line) for line in open(workdir / 'metrics.jsonl')]
+  return [(r['step'], r['loss']) for r in records if r['split'] == 'train']
+
+
+def test_sigkill_after_a_checkpoint_then_resume_gives_the_same_results(tmp_path):
+  """SIGKILL once a committed checkpoint is on disk (while the run goes on), then resume: the same results
+  and training records as an uninterrupted run."""
+  def start(workdir, num_steps):
+    """train.py in a child process, its stderr in workdir.log (a pipe nobody reads could stall it)."""
+    command = [sys.executable, os.path.join(config_loading.REPO_ROOT, 'train.py'),
+               '--config=configs/timeseries/deep_rnn_dense.py:tiny', f'--config.train.num_steps={num_steps}',
+               '--config.checkpoint.every_steps=50', '--config.eval.every_steps=1000',
+               '--config.log.progress_bar=False', f'--workdir={workdir}']
+    with open(f'{workdir}.log', 'w') as log:
+      return subprocess.Popen(command, env=dict(os.environ, JAX_PLATFORMS='cpu'), stdout=subprocess.DEVNULL,
+                              stderr=log, cwd=config_loading.REPO_ROOT)
+
+  def finish(process, workdir):
+    assert process.wait(timeout=600) == 0, open(f'{workdir}.log').read()[-3000:]
+    return open(f'{workdir}.log').read()
+
+  # The run must still be going when its first checkpoint appears: 250 steps and 5 saves remain after it.
+  # Should a stalled test process miss that, a ten times longer run tries again.
+  for num_steps in (300, 3000):
+    whole = tmp_path / f'whole_{num_steps}'
+    uninterrupted = start(whole, num_steps)  # Alongside.
+    killed = tmp_path / f'killed_{num_steps}'
+    process = start(killed, num_steps)
+    deadline = time.monotonic() + 300  # Starting jax and compiling take seconds; 300 s means it is stuck.
+    while not _finished_steps(killed / 'checkpoints') and process.poll() is None and time.monotonic() < deadline:
+      time.sleep(0.002)
+    saved = _finished_steps(killed / 'checkpoints')
+    running = process.poll() is None
+    process.kill()  # SIGKILL.
+    process.wait()
+    assert saved, f'no committed checkpoint (running: {running}): {open(f"{killed}.log").read()[-3000:]}'
+    if running:
+      break
+    uninterrupted.kill()
+    uninterrupted.wait()
+  else:
+    pytest.fail('the run finished before it could be killed, twice')
+  assert process.returncode == -signal.SIGKILL
+  assert not (killed / 'results.json').exists()
+  assert max(saved) < num_steps  # Killed mid-run, with a checkpoint of that run on disk.
+  latest = max(_finished_steps(killed / 'checkpoints'))  # Saves may have gone on until the kill landed.
+
+  resumed_log = finish(start(killed, num_steps), killed)
+  assert re.search(rf'from step {latest}\b', resumed_log), resumed_log[-3000:]  # Not from scratch.
+  finish(uninterrupted, whole)
+  assert _read(killed / 'results.json') == _read(whole / 'results.json')
+  assert _train_records(killed) == _train_records(whole)
 
 
 def test_nonfinite_loss_stops_naming_the_step_and_keeps_the_good_checkpoint(tiny_config, tmp_path):
@@ -99,5 +141,5 @@ def test_nonfinite_loss_stops_naming_the_step_and_keeps_the_good_checkpoint(tiny
   bad_step = int(error.value.args[0].split('at step ')[1].split(';')[0])
   saved = sorted(int(d) for d in os.listdir(tmp_path / 'checkpoints'))
   assert saved and max(saved) == bad_step - 1
-  assert f'(step {bad_step - 1})' in str(error.value)
+  assert re.search(rf'checkpoint\b.*\bstep {bad_step - 1}\b', str(error.value)), str(error.value)
   assert not (tmp_path / 'results.json').exists()
