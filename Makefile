@@ -30,7 +30,7 @@ train: install
 	$(PY) train.py --config=$(CONFIG) --workdir=$(WORKDIR)
 
 ablate: install
-	$(PY) ablate.py --sweep=configs/ablations/$(SWEEP).py --workdir=runs/ablate/$(SWEEP)
+	$(PY) ablate.py --sweep=configs/ablations/$(SWEEP).py --workdir=runs/ablate/$(SWEEP) --records=results/$(SWEEP)
 
 bench: install
 	$(PY) bench/$(BENCH).py

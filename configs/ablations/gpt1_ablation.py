@@ -20,7 +20,7 @@ rate 3e-4, the best valid epoch's parameters tested; the scratch row trains 10 a
 
 # GPT-1 fine-tunes for 3 epochs ("sufficient for most cases"); the model trained from scratch keeps the
 # classifier configs' 10, so pretraining is measured against a baseline given more steps, not fewer.
-# Learning rates chosen on SST-2 dev, seed 0 (README): fine-tuning 3e-4 of {1e-4, 2e-4, 3e-4, 5e-4, 1e-3};
+# Learning rates chosen on SST-2 dev, seed 0 (docs/results/gpt1_ablation.md): fine-tuning 3e-4 of {1e-4, 2e-4, 3e-4, 5e-4, 1e-3};
 # from scratch the Transformer config's 1e-4 of {5e-5, 1e-4, 2e-4, 5e-4}.
 # The LSTM (Adam, constant lr) needs more: its λ = 0.5 fine-tuning chose 1e-3 × 10 epochs, the LSTM config's
 # own recipe, of {3e-4, 1e-3, 3e-3} × {3, 10} epochs. The masked-LM encoder's dev chose FINE_TUNE too, of

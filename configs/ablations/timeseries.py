@@ -2,8 +2,7 @@
 
   make ablate SWEEP=timeseries   # = python ablate.py --sweep=configs/ablations/timeseries.py --workdir=runs/ablate/timeseries
 
-Writes table.md, table.csv and curves.png; see the README's results section for
-the measured table and its runtime.
+Writes table.md, table.csv and curves.png; docs/results/timeseries.md has the measured table and its runtime.
 """
 
 
