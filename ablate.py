@@ -31,6 +31,8 @@ flags.DEFINE_integer('first_seed', 0, 'Train seeds from this one on only (the ea
                      'the tables count every finished seed.')
 flags.DEFINE_bool('pretrain_only', False, 'Train only the pretraining runs of the (chosen) rows; no row.')
 flags.DEFINE_string('records', '', 'Folder of finished runs\' records to sync with the workdir (see above).')
+flags.DEFINE_enum('config_change', 'refuse', ['refuse', 'allow'],
+                  'An unfinished run whose config differs from its config.json: refuse, or allow (recorded there).')
 flags.mark_flags_as_required(['sweep', 'workdir'])
 FLAGS = flags.FLAGS
 
@@ -43,7 +45,8 @@ def _train() -> dict:
     sweeps.sync_records(FLAGS.workdir, FLAGS.records)
   if not FLAGS.table_only:
     sweeps.run_sweep(sweep, FLAGS.workdir, FLAGS.seeds, quiet=not FLAGS.verbose, rows=FLAGS.rows,
-                     pretrain_only=FLAGS.pretrain_only, first_seed=FLAGS.first_seed, records=FLAGS.records)
+                     pretrain_only=FLAGS.pretrain_only, first_seed=FLAGS.first_seed, records=FLAGS.records,
+                     config_change=FLAGS.config_change)
   return sweep
 
 

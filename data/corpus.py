@@ -3,6 +3,7 @@
 A corpus is one file of text; the splits are contiguous character ranges of it,
 cut by one of two published schemes so results compare with their papers.
 """
+from configs import checks
 from data import files
 
 # Corpus name -> file under the data directory (see ../shared/data/README.md).
@@ -28,8 +29,7 @@ def split_text(text: str, split: str) -> dict:
   90% is rounded down: 1,115,394 characters of Tiny Shakespeare give nanoGPT's
   1,003,854 train and 111,540 valid characters.
   """
-  if split not in SPLITS:
-    raise ValueError(f'Unknown split scheme {split!r}; choose one of {", ".join(SPLITS)}.')
+  checks.check_choice(split, SPLITS, 'data.split')
   n_train = len(text) * 9 // 10  # Integer arithmetic: int(n * 0.9) can round wrongly.
   train, rest = text[:n_train], text[n_train:]
   if split == 'nanogpt':
@@ -43,9 +43,7 @@ def load_corpus(data_config) -> dict:
 
   data_config.max_chars > 0 keeps only that prefix of the corpus before splitting.
   """
-  name = data_config.name
-  if name not in CORPORA:
-    raise ValueError(f'Unknown corpus {name!r} (data.name); choose one of {", ".join(sorted(CORPORA))}.')
+  name = checks.check_choice(data_config.name, sorted(CORPORA), 'data.name')
   text = load_text(data_config.dir, CORPORA[name])
   max_chars = data_config.get('max_chars', 0)  # A prefix of the corpus, for quick runs and tests.
   return split_text(text[:max_chars] if max_chars else text, data_config.split)

@@ -10,8 +10,9 @@ error naming its file and line. Datasets without an official split
 split_seed, so every training seed sees the same folds.
 
 Ids reserve PAD = 0, UNK = 1, CLS = 2 and MASK = 3 (the last two for models
-and masked-LM pretraining), and batches are numpy dicts of fixed-size rows
-grouped by length, so few distinct shapes reach `jit`:
+and masked-LM pretraining) before the words of a word tokenizer
+(data/tokenizers.py), and batches are numpy dicts of fixed-size rows grouped
+by length (data/batching.py), so few distinct shapes reach `jit`:
 
   'tokens' (B, T) int32    word ids, PAD after length
   'length' (B,)   int32
@@ -23,12 +24,13 @@ T is the longest length in the batch, at least min_len and 1, rounded up to a
 multiple of pad_multiple. Empty sentences are kept, in training too: length 0
 and a row of PAD, so models must pool over max(length, 1) positions.
 """
-import collections
+import functools
 import os
 import re
 
 import numpy as np
 
+from configs import checks
 from data import batching
 from data import files
 from data import tokenizers
@@ -43,10 +45,10 @@ MR = 'sentiment/mr.all'
 MULTI30K_EN = 'multi30k/train.en.gz'
 PRETRAIN_CORPORA = ('sst2', 'mr', 'multi30k')
 
-PAD_ID, UNK_ID, CLS_ID, MASK_ID = 0, 1, 2, 3
-NUM_SPECIAL = 4
-SPECIALS = ('<pad>', '<unk>', '<cls>', '<mask>')  # Their words, in id order.
-VOCAB_FILE = 'vocab.txt'
+# The ids before the words, by role (models/classifiers.py reads PAD and CLS at these ids).
+RESERVED = ('pad', 'unk', 'cls', 'mask')
+PAD_ID, UNK_ID, CLS_ID, MASK_ID = (RESERVED.index(role) for role in ('pad', 'unk', 'cls', 'mask'))
+NUM_RESERVED = len(RESERVED)  # Words are ids NUM_RESERVED .. vocab_size - 1.
 
 _LABEL = re.compile(r'[0-9]+')  # Not int(): it also takes '+1', ' 1', '1_0' and '-1'.
 
@@ -84,10 +86,7 @@ def register_normalizer(name: str):
 
 def normalizer(name: str):
   """The text -> text function that data.clean names."""
-  if name not in _NORMALIZERS:
-    raise ValueError(f'Unknown data.clean {name!r}; choose one of: {", ".join(map(repr, sorted(_NORMALIZERS)))} '
-                     "('' keeps the text as written).")
-  return _NORMALIZERS[name]
+  return _NORMALIZERS[checks.check_choice(name, sorted(_NORMALIZERS), 'data.clean')]
 
 
 def read_labeled(path: str) -> tuple:
@@ -205,8 +204,8 @@ def load_labeled(data_config) -> tuple:
   file, or the one file that is cut into folds): its largest label + 1, every class occurring there. A
   label outside the classes, in any split, is a DataError naming its file and line.
   """
-  name, data_dir = data_config.get('name', ''), data_config.get('dir', '')
-  normalize = normalizer(data_config.get('clean', ''))
+  name = checks.check_choice(data_config.get('name', ''), DATASETS, 'data.name')
+  data_dir, normalize = data_config.get('dir', ''), normalizer(data_config.get('clean', ''))
 
   def read(path: str, num_classes: int = 0, whose: str = '') -> tuple:
     texts, labels = read_labeled(path)  # One example per line: example i is line i + 1.
@@ -221,87 +220,28 @@ def load_labeled(data_config) -> tuple:
       return splits, num_classes
     texts, labels, _ = read(files.data_path(data_dir, MR), num_classes, whose)
     return _kfold_splits(texts, labels, data_config), num_classes
-  if name == 'files':
-    paths = _files_paths(data_config)
-    if 'all' in paths:
-      texts, labels, num_classes = read(_user_path(data_dir, paths['all']))
-      return _kfold_splits(texts, labels, data_config), num_classes
-    train_path = _user_path(data_dir, paths['train'])
-    texts, labels, num_classes = read(train_path)
-    whose = f'the training file {train_path}'
-    splits = {split: read(_user_path(data_dir, paths[split]), num_classes, whose)[:2] for split in ('valid', 'test')}
-    return dict(train=(texts, labels), **splits), num_classes
-  raise ValueError(f'Unknown labeled dataset {name!r} (data.name); choose one of {", ".join(DATASETS)}.')
+  paths = _files_paths(data_config)  # name == 'files'.
+  if 'all' in paths:
+    texts, labels, num_classes = read(_user_path(data_dir, paths['all']))
+    return _kfold_splits(texts, labels, data_config), num_classes
+  train_path = _user_path(data_dir, paths['train'])
+  texts, labels, num_classes = read(train_path)
+  whose = f'the training file {train_path}'
+  splits = {split: read(_user_path(data_dir, paths[split]), num_classes, whose)[:2] for split in ('valid', 'test')}
+  return dict(train=(texts, labels), **splits), num_classes
 
 
-class Vocabulary:
-  """Whitespace-separated words: the specials, then words by decreasing count (ties alphabetical)."""
+def vocabulary(directory: str, texts: list, min_count: int, max_vocab: int, rebuild_stale: bool,
+               write: bool = True) -> tokenizers.Vocabulary:
+  """The words of texts (split at whitespace, as written) after the RESERVED ids, saved in directory.
 
-  def __init__(self, words: list):
-    self.words = list(words)  # Id i is words[i]; the first NUM_SPECIAL are SPECIALS.
-    self._index = {word: i for i, word in enumerate(self.words)}
-    if tuple(self.words[:NUM_SPECIAL]) != SPECIALS or len(self._index) != len(self.words):
-      raise ValueError(f'A vocabulary starts with {", ".join(SPECIALS)} and holds distinct words.')
-
-  @classmethod
-  def build(cls, texts: list, min_count: int = 1, max_size: int = 0) -> 'Vocabulary':
-    """Words seen at least min_count times; max_size > 0 caps the size, specials included."""
-    if min_count < 1:
-      raise ValueError(f'min_count must be >= 1, got {min_count}.')
-    if max_size and max_size <= NUM_SPECIAL:
-      raise ValueError(f'max_size counts the {NUM_SPECIAL} specials, so it must exceed them '
-                       f'(or be 0 for no cap), got {max_size}.')
-    counts = collections.Counter(word for text in texts for word in text.split())
-    for special in SPECIALS:
-      counts.pop(special, None)  # A literal '<unk>' in the text stays the special.
-    # Ties go to the word that sorts first, so the vocabulary is a function of the texts.
-    words = sorted((w for w in counts if counts[w] >= min_count), key=lambda w: (-counts[w], w))
-    if max_size:
-      words = words[:max_size - NUM_SPECIAL]
-    return cls(list(SPECIALS) + words)
-
-  @property
-  def vocab_size(self) -> int:
-    return len(self.words)
-
-  def encode(self, text: str) -> np.ndarray:
-    """The ids of text's words, int32 (N,); unknown words are UNK_ID."""
-    return np.array([self._index.get(w, UNK_ID) for w in text.split()], np.int32)
-
-  def decode(self, ids) -> str:
-    """The words of ids joined by spaces, PAD skipped (so a padded row decodes whole)."""
-    return ' '.join(self.words[i] for i in np.asarray(ids).reshape(-1).tolist() if i != PAD_ID)
-
-  def save(self, directory: str) -> None:
-    """directory/vocab.txt: line i is the word of id i, specials included."""
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, VOCAB_FILE)
-    # Written whole, then renamed, so a run killed while saving leaves no half file to load.
-    with open(path + '.tmp', 'w', encoding='utf-8') as f:
-      f.write(''.join(word + '\n' for word in self.words))
-    os.replace(path + '.tmp', path)
-
-  @classmethod
-  def load(cls, directory: str) -> 'Vocabulary':
-    path = os.path.join(directory, VOCAB_FILE)
-    if not os.path.exists(path):
-      raise FileNotFoundError(f'No saved vocabulary in {directory!r}: {path!r} does not exist.')
-    return cls(read_lines(path))
-
-  @classmethod
-  def build_or_load(cls, texts: list, directory: str, min_count: int = 1,
-                    max_size: int = 0) -> 'Vocabulary':
-    """The vocabulary saved in directory, else one built from texts and saved there."""
-    if not os.path.exists(os.path.join(directory, VOCAB_FILE)):
-      vocab = cls.build(texts, min_count, max_size)
-      vocab.save(directory)
-      return vocab
-    vocab = cls.load(directory)
-    # A resumed run must not silently embed more words than its config allows.
-    if max_size and vocab.vocab_size > max_size:
-      raise ValueError(f'{directory!r} holds a vocabulary of {vocab.vocab_size} words, more '
-                       f'than max_size={max_size}.')
-    return vocab
+  Words seen at least min_count times, by decreasing count (ties alphabetical); max_vocab > 0 caps the
+  size, the reserved ids included. A vocabulary saved there from other texts or settings is rebuilt when
+  rebuild_stale, else refused (tokenizers.load_or_build).
+  """
+  return tokenizers.load_or_build_vocabulary(
+      directory, RESERVED, 'word', texts, rebuild_stale, write, vocab_size=max_vocab, size_key='data.max_vocab',
+      min_count=min_count, newline=False)
 
 
 def normalize_text(line: str) -> str:
@@ -371,28 +311,13 @@ def pretraining_texts(data_config) -> list:
   return [text for text in texts if text.strip()]
 
 
-def _round_up(n: int, multiple: int) -> int:
-  return -(-n // multiple) * multiple
-
-
-def _make_batch(ids: list, labels: np.ndarray, index: np.ndarray, batch_size: int,
-                pad_multiple: int, min_len: int) -> dict:
+def make_batch(ids: list, labels: np.ndarray, index: np.ndarray, batch_size: int, pad_multiple: int,
+               min_len: int) -> dict:
   """The batch of examples `index` (at most batch_size), filler rows appended."""
-  length_B = np.zeros(batch_size, np.int32)
-  length_B[:len(index)] = [len(ids[i]) for i in index]
-  # At least one column, so a batch of empty sentences still has a shape a model takes.
-  width = _round_up(max(1, min_len, int(length_B.max())), pad_multiple)
-  tokens_BT = np.full((batch_size, width), PAD_ID, np.int32)
-  for row, i in enumerate(index):
-    tokens_BT[row, :len(ids[i])] = ids[i]
-  label_B = np.zeros(batch_size, np.int32)
-  label_B[:len(index)] = labels[index]
-  weight_B = np.zeros(batch_size, np.float32)
-  weight_B[:len(index)] = 1
-  index_B = np.full(batch_size, -1, np.int32)
-  index_B[:len(index)] = index
-  return {'tokens': tokens_BT, 'length': length_B, 'label': label_B, 'weight': weight_B,
-          'index': index_B}
+  tokens_BT, length_B = batching.pad_sequences([ids[i] for i in index], batch_size, pad_multiple, min_len, PAD_ID)
+  return {'tokens': tokens_BT, 'length': length_B, 'label': batching.fill_rows(labels[index], batch_size, 0, np.int32),
+          'weight': batching.fill_rows(np.ones(len(index)), batch_size, 0, np.float32),
+          'index': batching.fill_rows(index, batch_size, -1, np.int32)}
 
 
 def _check_examples(ids: list, labels) -> np.ndarray:
@@ -402,24 +327,20 @@ def _check_examples(ids: list, labels) -> np.ndarray:
   return labels
 
 
-class LabeledBatcher(batching.LengthGroupedBatcher):
+def train_batcher(ids: list, labels, batch_size: int, seed: int, pad_multiple: int = 8, min_len: int = 1,
+                  pool_batches: int = 100) -> batching.LengthGroupedBatcher:
   """Length-grouped batches of labeled sentences; a short last batch is filled with rows of weight 0."""
-
-  def __init__(self, ids: list, labels, batch_size: int, seed: int, pad_multiple: int = 8,
-               min_len: int = 1, pool_batches: int = 100):
-    self.labels = _check_examples(ids, labels)
-    if not len(ids):
-      raise ValueError('No labeled sentences to train on.')
-    super().__init__([len(s) for s in ids], batch_size, seed, pool_batches)
-    self.ids, self.pad_multiple, self.min_len = ids, pad_multiple, min_len
-
-  def make_batch(self, index: np.ndarray) -> dict:
-    return _make_batch(self.ids, self.labels, index, self.batch_size, self.pad_multiple, self.min_len)
+  labels = _check_examples(ids, labels)
+  if not len(ids):
+    raise ValueError('No labeled sentences to train on.')
+  make = functools.partial(make_batch, ids, labels, batch_size=batch_size, pad_multiple=pad_multiple,
+                           min_len=min_len)
+  return batching.LengthGroupedBatcher([len(s) for s in ids], batch_size, seed, make, pool_batches)
 
 
 def eval_batches(ids: list, labels, batch_size: int, pad_multiple: int = 8, min_len: int = 1):
   """Every example once, sorted by length (stable); 'index' restores split order."""
   labels = _check_examples(ids, labels)
-  order = np.argsort([len(s) for s in ids], kind='stable')
-  for start in range(0, len(ids), batch_size):
-    yield _make_batch(ids, labels, order[start:start + batch_size], batch_size, pad_multiple, min_len)
+  make = functools.partial(make_batch, ids, labels, batch_size=batch_size, pad_multiple=pad_multiple,
+                           min_len=min_len)
+  return batching.split_batches(make, len(ids), batch_size, lengths=[len(s) for s in ids])

@@ -11,6 +11,8 @@ tells a recurrent model to start from a zero state instead of the carried one.
 """
 import numpy as np
 
+from data import batching
+
 
 def _as_ids(ids, min_len: int) -> np.ndarray:
   ids = np.asarray(ids)
@@ -36,7 +38,7 @@ def _window(inputs_BL: np.ndarray, targets_BL: np.ndarray, weight_BL: np.ndarray
   return batch
 
 
-class StreamBatcher:
+class StreamBatcher(batching.Epochs):
   """Endless epochs over the stream cut into batch_size contiguous rows.
 
   The first batch_size * (len(ids) // batch_size) tokens are laid out row-major
@@ -47,6 +49,7 @@ class StreamBatcher:
   weight 0. Epochs are identical, and `reset` is set on each one's first window.
   Its position is (epoch, window), saved with every checkpoint like EpochBatcher.
   """
+  seed = 0  # Epochs draw nothing: every epoch is the windows in order.
 
   def __init__(self, ids, batch_size: int, seq_len: int):
     ids = _as_ids(ids, 2 * batch_size)
@@ -56,24 +59,13 @@ class StreamBatcher:
     self._inputs_BL, self._targets_BL = rows_BL[:, :-1], rows_BL[:, 1:]
     self._weight_BL = np.ones(self._inputs_BL.shape, np.float32)
     self.steps_per_epoch = -(-(row_len - 1) // seq_len)
-    self.epoch, self.index = 0, 0
 
-  def state(self) -> dict:
-    return {'epoch': self.epoch, 'index': self.index}
+  def epoch_batches(self, rng: np.random.Generator) -> list:
+    return list(range(self.steps_per_epoch))
 
-  def restore(self, state: dict) -> None:
-    self.epoch, self.index = int(state['epoch']), int(state['index'])
-
-  def __iter__(self):
-    return self
-
-  def __next__(self) -> dict:
-    batch = _window(self._inputs_BL, self._targets_BL, self._weight_BL,
-                    self.index * self.seq_len, self.seq_len, reset=self.index == 0)
-    self.index += 1
-    if self.index == self.steps_per_epoch:
-      self.epoch, self.index = self.epoch + 1, 0
-    return batch
+  def make_batch(self, window: int) -> dict:
+    return _window(self._inputs_BL, self._targets_BL, self._weight_BL, window * self.seq_len, self.seq_len,
+                   reset=window == 0)
 
 
 def eval_stream_batches(ids, batch_size: int, seq_len: int):

@@ -2,8 +2,9 @@
 
 A corpus is one pair of line-aligned files per split (sentence i of the source
 file translates sentence i of the target file). Ids reserve PAD = 0, BOS = 1 and
-EOS = 2 above whichever tokenizer the config names, and batches are numpy dicts
-of fixed-size rows grouped by length, so few distinct shapes reach `jit`:
+EOS = 2 before those of whichever tokenizer the config names (data/tokenizers.py),
+and batches are numpy dicts of fixed-size rows grouped by length
+(data/batching.py), so few distinct shapes reach `jit`:
 
   'src'     (B, S) int32    source ids, PAD after src_len
   'src_len' (B,)   int32
@@ -16,10 +17,12 @@ of fixed-size rows grouped by length, so few distinct shapes reach `jit`:
 S and T are rounded up to a multiple of pad_multiple; padding rows have lengths
 0 and weight 0.
 """
+import functools
 import os
 
 import numpy as np
 
+from configs import checks
 from data import batching
 from data import files
 from data import tokenizers
@@ -29,8 +32,9 @@ SPLITS = ('train', 'valid', 'test')
 # Multi30k task 1 (Elliott et al., 2016), raw files as ../shared/data/README.md lists them.
 MULTI30K = {'train': 'multi30k/train', 'valid': 'multi30k/val', 'test': 'multi30k/test_2016_flickr'}
 
-PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
-NUM_RESERVED = 3  # Tokenizer id i is model id i + NUM_RESERVED.
+RESERVED = ('pad', 'bos', 'eos')  # The ids before the tokenizer's, by role; its id i is id i + 3.
+PAD_ID, BOS_ID, EOS_ID = (RESERVED.index(role) for role in ('pad', 'bos', 'eos'))
+TOKENIZERS = ('bpe', 'unigram', 'word')
 
 
 def read_lines(path: str) -> list:
@@ -55,16 +59,13 @@ def _side_path(data_dir: str, prefix: str, lang: str) -> str:
 
 
 def _split_prefixes(data_config) -> dict:
-  if data_config.name == 'multi30k':
+  if checks.check_choice(data_config.name, DATASETS, 'data.name') == 'multi30k':
     return MULTI30K
-  if data_config.name == 'files':
-    prefixes = {split: data_config.get(f'{split}_prefix', '') for split in SPLITS}
-    for split, prefix in prefixes.items():
-      if not prefix:
-        raise ValueError(f"data.name='files' needs data.{split}_prefix (files PREFIX.LANG[.gz]).")
-    return prefixes
-  raise ValueError(f'Unknown parallel corpus {data_config.name!r} (data.name); '
-                   f'choose one of {", ".join(DATASETS)}.')
+  prefixes = {split: data_config.get(f'{split}_prefix', '') for split in SPLITS}
+  for split, prefix in prefixes.items():
+    if not prefix:
+      raise ValueError(f"data.name='files' needs data.{split}_prefix (files PREFIX.LANG[.gz]).")
+  return prefixes
 
 
 def load_parallel(data_config) -> dict:
@@ -90,139 +91,55 @@ def load_parallel(data_config) -> dict:
   return splits
 
 
-class Vocabulary:
-  """One tokenizer with its ids shifted up by NUM_RESERVED, making room for PAD, BOS, EOS."""
-
-  def __init__(self, tokenizer: tokenizers.Tokenizer):
-    self.tokenizer = tokenizer
-
-  @property
-  def vocab_size(self) -> int:
-    return self.tokenizer.vocab_size + NUM_RESERVED
-
-  def encode(self, line: str) -> np.ndarray:
-    """The ids of one line, int32 (N,), without BOS or EOS."""
-    return (self.tokenizer.encode(line) + NUM_RESERVED).astype(np.int32)
-
-  def decode(self, ids) -> str:
-    """The text of ids up to the first EOS, skipping PAD and BOS."""
-    ids = np.asarray(ids, np.int64).reshape(-1)
-    eos = np.flatnonzero(ids == EOS_ID)
-    if len(eos):
-      ids = ids[:eos[0]]
-    ids = ids[ids >= NUM_RESERVED]
-    return self.tokenizer.decode(ids - NUM_RESERVED)
-
-  def decode_batch(self, ids_BT) -> list:
-    return [self.decode(row) for row in np.asarray(ids_BT)]
-
-  def save(self, directory: str) -> None:
-    self.tokenizer.save(directory)
-
-  @classmethod
-  def load(cls, directory: str) -> 'Vocabulary':
-    return cls(tokenizers.load(directory))
-
-
-def encode_lines(vocab: Vocabulary, lines: list) -> list:
-  return [vocab.encode(line) for line in lines]
-
-
-def _saved(directory: str) -> bool:
-  return os.path.exists(os.path.join(directory, tokenizers.CONFIG_FILE))
-
-
-def _train_vocabulary(data_config, lines: list) -> Vocabulary:
-  kind = data_config.tokenizer
-  text = '\n'.join(lines)
+def _vocabulary(data_config, directory: str, lines: list, rebuild_stale: bool, write: bool):
+  kind = checks.check_choice(data_config.tokenizer, TOKENIZERS, 'data.tokenizer')
   if kind == 'word':
     # Sized by min_count, not vocab_size; words are lower-cased with punctuation
     # split off, and decode detokenizes for BLEU on raw text.
-    return Vocabulary(tokenizers.build_tokenizer(
-        'word', text, lowercase=True, min_count=data_config.get('min_count', 2),
-        split_punctuation=True))
-  if kind in ('bpe', 'unigram'):
-    if data_config.vocab_size <= NUM_RESERVED:
-      raise ValueError(f'data.vocab_size must exceed the {NUM_RESERVED} reserved ids, '
-                       f'got {data_config.vocab_size}.')
-    return Vocabulary(tokenizers.build_tokenizer(kind, text, data_config.vocab_size - NUM_RESERVED))
-  raise ValueError(f"Unknown translation tokenizer {kind!r} (data.tokenizer); "
-                   "choose one of bpe, unigram, word.")
+    options = dict(lowercase=True, min_count=data_config.get('min_count', 2), split_punctuation=True)
+  else:
+    options = dict(vocab_size=data_config.vocab_size, size_key='data.vocab_size')
+  return tokenizers.load_or_build_vocabulary(directory, RESERVED, kind, lines, rebuild_stale, write, **options)
 
 
-def _check_loaded(data_config, vocab: Vocabulary, directory: str) -> Vocabulary:
-  """A resumed run must not silently train with a vocabulary its config does not describe."""
-  kind = vocab.tokenizer.kind
-  sized = kind in ('bpe', 'unigram') and vocab.vocab_size != data_config.vocab_size
-  if kind != data_config.tokenizer or sized:
-    raise ValueError(
-        f'{directory!r} holds a {kind} vocabulary of {vocab.vocab_size} ids, but the config asks '
-        f'for data.tokenizer={data_config.tokenizer!r}, data.vocab_size={data_config.vocab_size}.')
-  return vocab
+def _directories(data_config, directory: str) -> tuple:
+  """(source, target) directories: directory/joint twice with data.joint_vocab, else directory/src and /tgt."""
+  if data_config.joint_vocab:
+    return (os.path.join(directory, 'joint'),) * 2
+  return os.path.join(directory, 'src'), os.path.join(directory, 'tgt')
 
 
-def build_vocabularies(data_config, train_src_lines: list, train_tgt_lines: list,
-                       directory: str) -> tuple:
-  """(source, target) Vocabulary, loaded from directory if saved there, else trained and saved.
+def build_vocabularies(data_config, train_src_lines: list, train_tgt_lines: list, directory: str,
+                       resuming: bool = False, write: bool = True) -> tuple:
+  """(source, target) Vocabulary of the training lines, loaded from directory if built there from them.
 
-  joint_vocab: one vocabulary of both sides' training text, in directory/joint,
-  returned twice; otherwise directory/src and directory/tgt.
+  data.joint_vocab: one vocabulary of both sides' lines, returned twice. A saved vocabulary built from
+  other lines or settings is rebuilt, or refused when `resuming` (its checkpoints index it).
   """
-  joint_dir = os.path.join(directory, 'joint')
-  src_dir, tgt_dir = os.path.join(directory, 'src'), os.path.join(directory, 'tgt')
-  joint = data_config.joint_vocab
-  other_saved = (_saved(src_dir) and _saved(tgt_dir)) if joint else _saved(joint_dir)
-  if other_saved:
-    raise ValueError(
-        f'{directory!r} holds {"separate" if joint else "joint"} vocabularies but the config '
-        f'sets data.joint_vocab={joint}.')
-  if joint:
-    if _saved(joint_dir):
-      vocab = _check_loaded(data_config, Vocabulary.load(joint_dir), joint_dir)
-    else:
-      vocab = _train_vocabulary(data_config, list(train_src_lines) + list(train_tgt_lines))
-      vocab.save(joint_dir)
+  src_dir, tgt_dir = _directories(data_config, directory)
+  if data_config.joint_vocab:
+    vocab = _vocabulary(data_config, src_dir, list(train_src_lines) + list(train_tgt_lines), not resuming, write)
     return vocab, vocab
-  if _saved(src_dir) and _saved(tgt_dir):
-    return (_check_loaded(data_config, Vocabulary.load(src_dir), src_dir),
-            _check_loaded(data_config, Vocabulary.load(tgt_dir), tgt_dir))
-  # A run killed between the two saves left only one: train both again.
-  src_vocab = _train_vocabulary(data_config, train_src_lines)
-  tgt_vocab = _train_vocabulary(data_config, train_tgt_lines)
-  src_vocab.save(src_dir)
-  tgt_vocab.save(tgt_dir)
-  return src_vocab, tgt_vocab
+  return (_vocabulary(data_config, src_dir, train_src_lines, not resuming, write),
+          _vocabulary(data_config, tgt_dir, train_tgt_lines, not resuming, write))
 
 
-def _round_up(n: int, multiple: int) -> int:
-  return -(-n // multiple) * multiple
+def load_vocabularies(data_config, directory: str) -> tuple:
+  """(source, target) Vocabulary saved in directory, as they are (for translating with a trained run)."""
+  return tuple(tokenizers.Vocabulary(tokenizers.load(side), RESERVED) for side in _directories(data_config, directory))
 
 
-def _make_batch(src_ids: list, tgt_ids: list, index: np.ndarray, batch_size: int,
-                pad_multiple: int) -> dict:
+def make_batch(src_ids: list, tgt_ids: list, index: np.ndarray, batch_size: int, pad_multiple: int) -> dict:
   """The batch of examples `index` (at most batch_size), padding rows appended."""
-  src_len_B = np.zeros(batch_size, np.int32)
-  tgt_len_B = np.zeros(batch_size, np.int32)
-  src_len_B[:len(index)] = [len(src_ids[i]) for i in index]
-  tgt_len_B[:len(index)] = [len(tgt_ids[i]) + 1 for i in index]  # + BOS in, + EOS out.
-  # At least pad_multiple columns, so an all-empty source still has a shape a model takes.
-  src_width = _round_up(max(1, int(src_len_B.max())), pad_multiple)
-  tgt_width = _round_up(int(tgt_len_B.max()), pad_multiple)
-  src_BS = np.full((batch_size, src_width), PAD_ID, np.int32)
-  tgt_in_BT = np.full((batch_size, tgt_width), PAD_ID, np.int32)
-  tgt_out_BT = np.full((batch_size, tgt_width), PAD_ID, np.int32)
-  for row, i in enumerate(index):
-    src, tgt = src_ids[i], tgt_ids[i]
-    src_BS[row, :len(src)] = src
-    tgt_in_BT[row, 0] = BOS_ID
-    tgt_in_BT[row, 1:len(tgt) + 1] = tgt
-    tgt_out_BT[row, :len(tgt)] = tgt
-    tgt_out_BT[row, len(tgt)] = EOS_ID
-  weight_BT = (np.arange(tgt_width) < tgt_len_B[:, None]).astype(np.float32)
-  index_B = np.full(batch_size, -1, np.int32)
-  index_B[:len(index)] = index
+  src_BS, src_len_B = batching.pad_sequences([src_ids[i] for i in index], batch_size, pad_multiple, 1, PAD_ID)
+  # Teacher forcing: the decoder reads BOS + target and predicts target + EOS, n + 1 positions each.
+  tgt_in_BT, tgt_len_B = batching.pad_sequences([np.insert(tgt_ids[i], 0, BOS_ID) for i in index], batch_size,
+                                                pad_multiple, 1, PAD_ID)
+  tgt_out_BT, _ = batching.pad_sequences([np.append(tgt_ids[i], EOS_ID) for i in index], batch_size,
+                                         pad_multiple, 1, PAD_ID)
+  weight_BT = (np.arange(tgt_in_BT.shape[1]) < tgt_len_B[:, None]).astype(np.float32)
   return {'src': src_BS, 'src_len': src_len_B, 'tgt_in': tgt_in_BT, 'tgt_out': tgt_out_BT,
-          'tgt_len': tgt_len_B, 'weight': weight_BT, 'index': index_B}
+          'tgt_len': tgt_len_B, 'weight': weight_BT, 'index': batching.fill_rows(index, batch_size, -1, np.int32)}
 
 
 def _check_pairs(src_ids: list, tgt_ids: list) -> int:
@@ -231,24 +148,19 @@ def _check_pairs(src_ids: list, tgt_ids: list) -> int:
   return len(src_ids)
 
 
-class ParallelBatcher(batching.LengthGroupedBatcher):
-  """Length-grouped batches of sentence pairs (grouped by source + target length); a short last
-  batch is padded with empty rows."""
-
-  def __init__(self, src_ids: list, tgt_ids: list, batch_size: int, seed: int,
-               pad_multiple: int = 8, pool_batches: int = 100):
-    if not _check_pairs(src_ids, tgt_ids):
-      raise ValueError('No sentence pairs to train on.')
-    super().__init__([len(s) + len(t) for s, t in zip(src_ids, tgt_ids)], batch_size, seed, pool_batches)
-    self.src_ids, self.tgt_ids, self.pad_multiple = src_ids, tgt_ids, pad_multiple
-
-  def make_batch(self, index: np.ndarray) -> dict:
-    return _make_batch(self.src_ids, self.tgt_ids, index, self.batch_size, self.pad_multiple)
+def train_batcher(src_ids: list, tgt_ids: list, batch_size: int, seed: int, pad_multiple: int = 8,
+                  pool_batches: int = 100) -> batching.LengthGroupedBatcher:
+  """Length-grouped batches of sentence pairs (grouped by source + target length); a short last batch is
+  padded with empty rows."""
+  if not _check_pairs(src_ids, tgt_ids):
+    raise ValueError('No sentence pairs to train on.')
+  make = functools.partial(make_batch, src_ids, tgt_ids, batch_size=batch_size, pad_multiple=pad_multiple)
+  return batching.LengthGroupedBatcher([len(s) + len(t) for s, t in zip(src_ids, tgt_ids)], batch_size, seed,
+                                       make, pool_batches)
 
 
 def eval_batches(src_ids: list, tgt_ids: list, batch_size: int, pad_multiple: int = 8):
   """Every example once, sorted by source length (stable); 'index' restores corpus order."""
-  size = _check_pairs(src_ids, tgt_ids)
-  order = np.argsort([len(s) for s in src_ids], kind='stable')
-  for start in range(0, size, batch_size):
-    yield _make_batch(src_ids, tgt_ids, order[start:start + batch_size], batch_size, pad_multiple)
+  make = functools.partial(make_batch, src_ids, tgt_ids, batch_size=batch_size, pad_multiple=pad_multiple)
+  return batching.split_batches(make, _check_pairs(src_ids, tgt_ids), batch_size,
+                                lengths=[len(s) for s in src_ids])

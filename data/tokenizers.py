@@ -1,10 +1,15 @@
-"""Tokenizers behind one interface: char, word and sentencepiece (bpe, unigram).
+"""Tokenizers behind one interface: char, word and sentencepiece (bpe, unigram), and the vocabulary of a task.
 
-Each one maps text to int32 ids and back, knows its vocabulary size and its
-special ids, and saves itself to a directory as `tokenizer.json` (its kind and
-data, plus the .model file for sentencepiece) that `load(directory)` restores.
-All are built from the training split only, so valid and test text can hold
-unknown symbols; those map to the `<unk>` id, which is always 0.
+Each tokenizer maps text to int32 ids and back, knows its vocabulary size and
+its special ids, and saves itself to a directory as `tokenizer.json` (its kind
+and data, plus the .model file for sentencepiece) that `load(directory)`
+restores. All are built from the training split only, so valid and test text
+can hold unknown symbols; those map to the `<unk>` id, which is always 0.
+
+A `Vocabulary` puts the ids a task reserves (padding, BOS, EOS, CLS, MASK)
+before a tokenizer's. A workdir keeps its tokenizer with the source it was built
+from (`load_or_build`, `load_or_build_vocabulary`), so a stale one is never
+reused.
 """
 import abc
 import collections
@@ -17,6 +22,7 @@ import re
 import numpy as np
 import sentencepiece as spm
 
+from configs import checks
 from data import files
 
 CONFIG_FILE = 'tokenizer.json'
@@ -140,12 +146,14 @@ def _detokenize(words: list) -> str:
 
 
 class WordTokenizer(Tokenizer):
-  """Whitespace-separated words; `<eos>` stands for each newline.
+  """Whitespace-separated words; with `newline`, `<eos>` stands for each newline.
 
-  Ids: `<unk>` = 0, `<eos>` = 1, then the kept words, most frequent first.
-  decode joins the words of a line with single spaces and lines with '\\n', so
-  it rebuilds the line structure; other whitespace is not kept. A literal
-  '<unk>' word in the text (as in PTB) encodes to the `<unk>` id.
+  Ids: `<unk>` = 0, `<eos>` = 1 (with newline), then the kept words, most
+  frequent first. decode joins the words of a line with single spaces and lines
+  with '\\n', so it rebuilds the line structure; other whitespace is not kept. A
+  literal '<unk>' word in the text (as in PTB) encodes to the `<unk>` id.
+  Without newline (text of one sentence per example), a newline is whitespace
+  like any other and there is no `<eos>`.
 
   split_punctuation splits punctuation off words ("bushes." -> "bushes", ".";
   "man's" stays whole), and decode then detokenizes plainly ("a man ." ->
@@ -154,44 +162,51 @@ class WordTokenizer(Tokenizer):
   kind = 'word'
 
   def __init__(self, words: list, lowercase: bool, split_punctuation: bool = False,
-               min_count: int = 1):
-    self.vocab = [UNK, EOS] + list(words)
+               min_count: int = 1, newline: bool = True):
+    self.specials = [UNK, EOS] if newline else [UNK]
+    self.vocab = self.specials + list(words)
     self.lowercase = lowercase
     self.split_punctuation = split_punctuation
     self.min_count = min_count  # Recorded only: it already shaped `words`.
+    self.newline = newline
     self._index = {word: i for i, word in enumerate(self.vocab)}
-    if len(self._index) != len(self.vocab):
+    if len(self._index) != len(self.vocab) or (EOS in self._index and not newline):
       raise ValueError('WordTokenizer expects distinct words, none of them <unk> or <eos>.')
 
   def _words(self, line: str) -> list:
     return _WORD_PATTERN.findall(line) if self.split_punctuation else line.split()
 
+  def _lines(self, text: str) -> list:
+    return text.split('\n') if self.newline else [text]
+
   @classmethod
   def train(cls, text: str, vocab_size: int, lowercase: bool, min_count: int = 1,
-            split_punctuation: bool = False) -> 'WordTokenizer':
-    """Keeps the vocab_size - 2 most frequent words (all when vocab_size is 0)
+            split_punctuation: bool = False, newline: bool = True) -> 'WordTokenizer':
+    """Keeps the vocab_size - (2 or 1 without newline) most frequent words (all when vocab_size is 0)
     among those seen at least min_count times."""
     if lowercase:
       text = text.lower()
-    tokenizer = cls([], lowercase, split_punctuation, min_count)
+    tokenizer = cls([], lowercase, split_punctuation, min_count, newline)
     counts = collections.Counter(
-        word for line in text.split('\n') for word in tokenizer._words(line))
+        word for line in tokenizer._lines(text) for word in tokenizer._words(line))
     for special in (UNK, EOS):
       counts.pop(special, None)
     # Ties go to the word that sorts first, so the vocabulary is a function of the text.
     words = sorted((w for w in counts if counts[w] >= min_count), key=lambda word: (-counts[word], word))
     if vocab_size:
-      if vocab_size < 3:
+      specials = ', '.join(tokenizer.specials)
+      if vocab_size <= len(tokenizer.specials):
         raise ValueError(
-            f'A word vocabulary needs vocab_size >= 3 (<unk>, <eos> and a word), got {vocab_size}.')
-      words = words[:vocab_size - 2]
-    return cls(words, lowercase, split_punctuation, min_count)
+            f'A word vocabulary needs vocab_size >= {len(tokenizer.specials) + 1} ({specials} and a word), '
+            f'got {vocab_size}.')
+      words = words[:vocab_size - len(tokenizer.specials)]
+    return cls(words, lowercase, split_punctuation, min_count, newline)
 
   def encode(self, text: str) -> np.ndarray:
     if self.lowercase:
       text = text.lower()
     ids = []
-    for i, line in enumerate(text.split('\n')):
+    for i, line in enumerate(self._lines(text)):
       if i:
         ids.append(1)
       ids.extend(self._index.get(word, 0) for word in self._words(line))
@@ -201,7 +216,7 @@ class WordTokenizer(Tokenizer):
     join = _detokenize if self.split_punctuation else ' '.join
     lines, line = [], []
     for i in np.asarray(ids).tolist():
-      if i == 1:
+      if i == 1 and self.newline:
         lines.append(join(line))
         line = []
       else:
@@ -215,17 +230,17 @@ class WordTokenizer(Tokenizer):
 
   @property
   def special_ids(self) -> dict:
-    return {'unk': 0, 'eos': 1}
+    return {'unk': 0, 'eos': 1} if self.newline else {'unk': 0}
 
   def _data(self, directory: str) -> dict:
-    return {'words': self.vocab[2:], 'lowercase': self.lowercase,
-            'split_punctuation': self.split_punctuation, 'min_count': self.min_count}
+    return {'words': self.vocab[len(self.specials):], 'lowercase': self.lowercase,
+            'split_punctuation': self.split_punctuation, 'min_count': self.min_count, 'newline': self.newline}
 
   @classmethod
   def _from_data(cls, data: dict, directory: str) -> 'WordTokenizer':
     # Files saved before these options existed lack them; the defaults are that behaviour.
     return cls(data['words'], data['lowercase'], data.get('split_punctuation', False),
-               data.get('min_count', 1))
+               data.get('min_count', 1), data.get('newline', True))
 
 
 class SentencePieceTokenizer(Tokenizer):
@@ -304,19 +319,18 @@ KINDS = {'char': CharTokenizer, 'word': WordTokenizer,
 
 def build_tokenizer(kind: str, train_text: str, vocab_size: int = 0,
                     lowercase: bool = False, byte_fallback: bool = False,
-                    min_count: int = 1, split_punctuation: bool = False) -> Tokenizer:
+                    min_count: int = 1, split_punctuation: bool = False, newline: bool = True) -> Tokenizer:
   """Builds a tokenizer of `kind` from the training text.
 
   vocab_size counts every id, specials included: 0 keeps the whole vocabulary of
   the text for 'word' and must be 0 for 'char' (its vocabulary is the text's
   characters); 'bpe' and 'unigram' need it. lowercase, min_count (drop words
-  seen fewer times) and split_punctuation are for 'word' only, byte_fallback
-  for 'bpe' and 'unigram' only.
+  seen fewer times), split_punctuation and newline (False: no <eos>) are for
+  'word' only, byte_fallback for 'bpe' and 'unigram' only.
   """
-  if kind not in KINDS:
-    raise ValueError(f'Unknown tokenizer {kind!r}; choose one of {", ".join(KINDS)}.')
+  checks.check_choice(kind, tuple(KINDS), 'tokenizer')
   word_options = {'lowercase': lowercase, 'min_count': min_count != 1,
-                  'split_punctuation': split_punctuation}
+                  'split_punctuation': split_punctuation, 'newline': not newline}
   for option, given in word_options.items():
     if given and kind != 'word':
       raise ValueError(f'{option} applies to the word tokenizer only, not {kind!r}.')
@@ -330,7 +344,7 @@ def build_tokenizer(kind: str, train_text: str, vocab_size: int = 0,
           f'The char vocabulary is the characters of the text; pass vocab_size=0, not {vocab_size}.')
     return CharTokenizer.train(train_text)
   if kind == 'word':
-    return WordTokenizer.train(train_text, vocab_size, lowercase, min_count, split_punctuation)
+    return WordTokenizer.train(train_text, vocab_size, lowercase, min_count, split_punctuation, newline)
   if vocab_size <= 0:
     raise ValueError(f'A {kind} tokenizer needs vocab_size > 0, got {vocab_size}.')
   return SentencePieceTokenizer.train(kind, train_text, vocab_size, byte_fallback)
@@ -362,7 +376,8 @@ def load_or_build(directory: str, source: dict, build, rebuild_stale: bool, writ
   was trained with it), else a DataError, since the checkpoints beside it index its vocabulary.
   """
   saved = saved_source(directory)
-  if saved == source:
+  if saved == source or (saved == {} and not rebuild_stale):
+    # {}: saved before tokenizers recorded their source; a run resuming with it keeps it, unchecked.
     return load(directory)
   if saved is not None and not rebuild_stale:
     changed = sorted(k for k in saved.keys() | source.keys() if saved.get(k) != source.get(k))
@@ -374,6 +389,80 @@ def load_or_build(directory: str, source: dict, build, rebuild_stale: bool, writ
   if write:
     tokenizer.save(directory, source)
   return tokenizer
+
+
+class Vocabulary:
+  """A tokenizer's ids behind ids reserved for roles the model gives them (padding, sentence start and
+  end, a classifier slot, a mask), so that every task reads text through one tokenizer family.
+
+  reserved: the roles, in id order (ids 0 .. R-1), declared by the task. The tokenizer's id i is id
+  i + R, except that a reserved 'unk' is the tokenizer's own <unk> (its id 0) moved to that place, its
+  other ids then following from R: an unknown word has one id however the text was tokenized.
+  """
+
+  def __init__(self, tokenizer: Tokenizer, reserved: tuple):
+    self.tokenizer, self.reserved = tokenizer, tuple(reserved)
+    self.ids = {role: i for i, role in enumerate(self.reserved)}  # The reserved ids by role.
+    if len(self.ids) != len(self.reserved):
+      raise ValueError(f'Reserved roles must be distinct; got {self.reserved}.')
+    self._unk = self.ids.get('unk')
+    self._offset = _added_ids(self.reserved)
+
+  @property
+  def vocab_size(self) -> int:
+    return self.tokenizer.vocab_size + self._offset
+
+  @property
+  def num_reserved(self) -> int:
+    """The first id that is not reserved: the tokenizer's ids (words, pieces) are [num_reserved, vocab_size)."""
+    return len(self.reserved)
+
+  def encode(self, text: str) -> np.ndarray:
+    """The ids of text, int32 (N,), with no reserved id added (no BOS or EOS)."""
+    ids = self.tokenizer.encode(text)
+    shifted = ids + self._offset
+    if self._unk is not None:
+      shifted = np.where(ids == 0, self._unk, shifted)
+    return shifted.astype(np.int32)
+
+  def decode(self, ids) -> str:
+    """The text of ids up to the first reserved 'eos' (if one is reserved), the other reserved ids skipped
+    (but 'unk', the tokenizer's <unk>), so a padded row decodes whole."""
+    ids = np.asarray(ids, np.int64).reshape(-1)
+    if 'eos' in self.ids:
+      eos = np.flatnonzero(ids == self.ids['eos'])
+      if len(eos):
+        ids = ids[:eos[0]]
+    tokens = ids - self._offset
+    kept = ids >= self.num_reserved
+    if self._unk is not None:
+      tokens = np.where(ids == self._unk, 0, tokens)
+      kept |= ids == self._unk
+    return self.tokenizer.decode(tokens[kept])
+
+
+def _added_ids(reserved: tuple) -> int:
+  """How many ids `reserved` adds before a tokenizer's own: each role, but 'unk', which the tokenizer has."""
+  return len(reserved) - ('unk' in reserved)
+
+
+def load_or_build_vocabulary(directory: str, reserved: tuple, kind: str, texts: list, rebuild_stale: bool,
+                             write: bool = True, vocab_size: int = 0, size_key: str = 'vocab_size',
+                             **options) -> Vocabulary:
+  """The Vocabulary of a `kind` tokenizer trained on texts (one text per line) behind `reserved` ids, kept
+  in `directory` as load_or_build keeps a tokenizer (a stale one is rebuilt when rebuild_stale, else refused).
+
+  vocab_size counts every id, the reserved ones included (0: every word of the texts, for 'word'), and
+  size_key names it in errors; options (lowercase, min_count ...) go to build_tokenizer.
+  """
+  if vocab_size and vocab_size <= len(reserved):
+    raise ValueError(f'{size_key} counts the {len(reserved)} reserved ids ({", ".join(reserved)}), so it must '
+                     f'exceed them (or be 0 where the text decides); got {vocab_size}.')
+  added = _added_ids(reserved)
+  source = dict(tokenizer=kind, vocab_size=vocab_size, reserved=list(reserved), **options,
+                train_text_sha256=text_fingerprint(texts))
+  build = lambda: build_tokenizer(kind, '\n'.join(texts), vocab_size - added if vocab_size else 0, **options)
+  return Vocabulary(load_or_build(directory, source, build, rebuild_stale, write), reserved)
 
 
 def load(directory: str) -> Tokenizer:

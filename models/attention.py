@@ -20,6 +20,11 @@ def causal_mask(q_len: int, k_len: int, offset=0):
   return (k_1S <= q_T1)[None, None]
 
 
+def length_mask(length_B, T: int):
+  """(B, T) boolean: True at the first length_B[b] positions of row b, the real tokens of right-padded rows."""
+  return jnp.arange(T)[None, :] < length_B[:, None]
+
+
 def padding_mask(valid_BS):
   """(B, 1, 1, S) from a (B, S) boolean of real (not padded) keys."""
   return valid_BS.astype(bool)[:, None, None, :]

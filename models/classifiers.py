@@ -21,6 +21,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from configs import checks
 from models import attention
 from models import registry
 from models import rnn
@@ -31,11 +32,6 @@ NEG = attention.NEG
 BOE_ACTIVATIONS = {'tanh': jnp.tanh, 'relu': jax.nn.relu}
 RNN_CELLS = ('lstm', 'gru')
 POOLINGS = ('final', 'mean', 'max')
-
-
-def valid_mask(length_B, T: int):
-  """(B, T) boolean: True at the real tokens of right-padded rows."""
-  return jnp.arange(T)[None, :] < length_B[:, None]
 
 
 def max_norm(params, max_norm_value: float):
@@ -76,7 +72,7 @@ class BagOfEmbeddings(_NoLM, nn.Module):
     self.output = nn.Dense(self.num_classes)
 
   def features(self, tokens_BT, length_B, train: bool = False):
-    valid_BT = valid_mask(length_B, tokens_BT.shape[1])
+    valid_BT = attention.length_mask(length_B, tokens_BT.shape[1])
     sum_BD = jnp.einsum('btd,bt->bd', self.embed(tokens_BT), valid_BT.astype(jnp.float32))
     x_BD = self.drop(sum_BD / jnp.maximum(length_B, 1)[:, None], deterministic=not train)  # Empty rows: zeros.
     for dense in self.hidden:
@@ -120,7 +116,7 @@ class TextCNN(_NoLM, nn.Module):
   def features(self, tokens_BT, length_B, train: bool = False):
     del train  # Dropout comes after the pooled features.
     T, widest = tokens_BT.shape[1], max(self.filter_widths)
-    x_BTD = self.embed(tokens_BT) * valid_mask(length_B, T)[..., None]
+    x_BTD = self.embed(tokens_BT) * attention.length_mask(length_B, T)[..., None]
     x_BTD = jnp.pad(x_BTD, ((0, 0), (0, max(widest - T, 0)), (0, 0)))  # Rows shorter than the widest filter.
     pooled = []
     for w, conv in zip(self.filter_widths, self.convs):
@@ -167,7 +163,7 @@ class RNNClassifier(nn.Module):
   def encode(self, tokens_BT, length_B, train: bool = False):
     """The top layer's outputs (B, T, H·directions), forward half first; zeros at padding."""
     drop = lambda x: self.drop(x, deterministic=not train)
-    valid_TB = valid_mask(length_B, tokens_BT.shape[1]).T
+    valid_TB = attention.length_mask(length_B, tokens_BT.shape[1]).T
     x_TBD = drop(self.embed(tokens_BT.T))
     for i in range(self.num_layers):
       h_TBH, _ = self.forward_rnn[i](x_TBD, valid=valid_TB)
@@ -186,7 +182,7 @@ class RNNClassifier(nn.Module):
       return jnp.concatenate([last_BC[:, :self.hidden], h_BTC[:, 0, self.hidden:]], axis=-1)
     if self.pooling == 'mean':
       return h_BTC.sum(axis=1) / jnp.maximum(length_B, 1)[:, None]
-    valid_BT1 = valid_mask(length_B, h_BTC.shape[1])[..., None]
+    valid_BT1 = attention.length_mask(length_B, h_BTC.shape[1])[..., None]
     return jnp.where(length_B[:, None] > 0, jnp.max(jnp.where(valid_BT1, h_BTC, NEG), axis=1), 0.0)
 
   def _classify(self, h_BTC, length_B, train: bool):
@@ -287,7 +283,7 @@ class TransformerClassifier(_TransformerBase):
     """(B, 1 + T, C): the CLS slot, then one output per input position."""
     cls_B1 = jnp.full((tokens_BT.shape[0], 1), CLS, tokens_BT.dtype)
     tokens_BS = jnp.concatenate([cls_B1, tokens_BT], axis=1)
-    valid_BS = valid_mask(length_B + 1, tokens_BS.shape[1])
+    valid_BS = attention.length_mask(length_B + 1, tokens_BS.shape[1])
     return self._transform(tokens_BS, attention.padding_mask(valid_BS), train)
 
   def _pooled(self, h_BSC):
@@ -321,7 +317,7 @@ class GPTClassifier(_TransformerBase):
     """(B, T, C). Causal, so real positions never see the padding after them; the padding is set to PAD
     for an empty row, which reads position 0 whatever the batch holds there."""
     T = tokens_BT.shape[1]
-    tokens_BT = jnp.where(valid_mask(length_B, T), tokens_BT, PAD)
+    tokens_BT = jnp.where(attention.length_mask(length_B, T), tokens_BT, PAD)
     return self._transform(tokens_BT, attention.causal_mask(T, T), train)
 
   def _last(self, h_BTC, length_B):
@@ -355,11 +351,6 @@ def _from_config(module_cls, config, vocab_size, num_classes, sequences=()):
   return module_cls(vocab_size=vocab_size, num_classes=num_classes, **fields)
 
 
-def _check(value, choices, field):
-  if value not in choices:
-    raise ValueError(f'Unknown model.{field} {value!r}; choose one of: {", ".join(choices)}.')
-
-
 def _check_dropout(model, fields=('dropout',)):
   for field in fields:
     if not 0 <= getattr(model, field) < 1:
@@ -376,7 +367,7 @@ def _check_positive(model, fields):
 @registry.register('boe')
 def _boe(config, vocab_size, num_classes):
   model = _from_config(BagOfEmbeddings, config, vocab_size, num_classes, sequences=('hidden_sizes',))
-  _check(model.activation, tuple(BOE_ACTIVATIONS), 'activation')
+  checks.check_choice(model.activation, tuple(BOE_ACTIVATIONS), 'model.activation')
   _check_dropout(model)
   _check_positive(model, ('embed_dim', 'hidden_sizes'))
   return model
@@ -400,8 +391,8 @@ registry.register('cnn')(cnn_builder(TextCNN))
 @registry.register('rnn_classifier')
 def _rnn_classifier(config, vocab_size, num_classes):
   model = _from_config(RNNClassifier, config, vocab_size, num_classes)
-  _check(model.cell, RNN_CELLS, 'cell')
-  _check(model.pooling, POOLINGS, 'pooling')
+  checks.check_choice(model.cell, RNN_CELLS, 'model.cell')
+  checks.check_choice(model.pooling, POOLINGS, 'model.pooling')
   _check_dropout(model)
   _check_positive(model, ('embed_dim', 'hidden', 'num_layers'))
   return model
@@ -410,8 +401,8 @@ def _rnn_classifier(config, vocab_size, num_classes):
 def _transformer_builder(module_cls):
   def build(config, vocab_size, num_classes):
     model = _from_config(module_cls, config, vocab_size, num_classes)
-    _check(model.norm, transformer.NORMS, 'norm')
-    _check(model.activation, transformer.ACTIVATIONS, 'activation')
+    checks.check_choice(model.norm, transformer.NORMS, 'model.norm')
+    checks.check_choice(model.activation, transformer.ACTIVATIONS, 'model.activation')
     _check_dropout(model, ('dropout', 'attention_dropout'))
     _check_positive(model, ('max_len', 'width', 'depth', 'num_heads', 'mlp_ratio'))
     if model.width % model.num_heads:

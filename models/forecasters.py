@@ -1,6 +1,7 @@
 """Models that read a (B, T, D) window and predict the next `output_size` values."""
 import flax.linen as nn
 
+from configs import checks
 from models import registry
 from models import rnn
 
@@ -57,21 +58,15 @@ def _dense(config):
   return DenseForecaster(output_size=config.output_size)
 
 
-def _choice(config, field, choices):
-  value = config[field]
-  if value not in choices:
-    raise ValueError(f'Unknown model.{field} {value!r}; choose one of: {", ".join(sorted(choices))}.')
-  return value
-
-
 @registry.register('rnn')
 def _rnn(config):
-  head = _choice(config, 'head', ('dense', 'none'))
+  head = checks.check_choice(config.head, ('dense', 'none'), 'model.head')
   hidden_sizes = tuple(int(s) for s in config.hidden_sizes)
   if head == 'none' and hidden_sizes[-1] != config.output_size:
     raise ValueError(f'model.head="none" needs the last of model.hidden_sizes {hidden_sizes} '
                      f'to equal model.output_size ({config.output_size}).')
   return RNNForecaster(
       hidden_sizes=hidden_sizes, output_size=config.output_size,
-      cell=_choice(config, 'cell', rnn.CELLS), activation=_choice(config, 'activation', rnn.ACTIVATIONS),
+      cell=checks.check_choice(config.cell, sorted(rnn.CELLS), 'model.cell'),
+      activation=checks.check_choice(config.activation, sorted(rnn.ACTIVATIONS), 'model.activation'),
       forget_bias=config.get('forget_bias', 1.0), head=head, scan_unroll=config.scan_unroll)

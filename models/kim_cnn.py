@@ -25,6 +25,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from models import attention
 from models import classifiers
 from models import registry
 
@@ -53,7 +54,7 @@ class KimCNN(classifiers.TextCNN):
   def features(self, tokens_BT, length_B, train: bool = False):
     del train  # Dropout comes after the pooled features.
     pad = max(self.filter_widths) - 1
-    x_BTD = self.embed(tokens_BT) * classifiers.valid_mask(length_B, tokens_BT.shape[1])[..., None]
+    x_BTD = self.embed(tokens_BT) * attention.length_mask(length_B, tokens_BT.shape[1])[..., None]
     x_BTD = jnp.pad(x_BTD, ((0, 0), (pad, pad), (0, 0)))
     pooled = []
     for conv in self.convs:

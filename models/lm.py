@@ -7,6 +7,7 @@ states, or the last n-1 tokens of a fixed-window model.
 import flax.linen as nn
 import jax.numpy as jnp
 
+from configs import checks
 from models import registry
 from models import rnn
 
@@ -84,8 +85,7 @@ class FixedWindowLM(nn.Module):
 def _rnn_lm(config, vocab_size, seq_len):
   del seq_len  # A recurrence takes windows of any length.
   hidden_sizes = tuple(int(s) for s in config.hidden_sizes)
-  if config.cell not in rnn.CELLS:
-    raise ValueError(f'Unknown model.cell {config.cell!r}; choose one of: {", ".join(rnn.CELLS)}.')
+  checks.check_choice(config.cell, tuple(rnn.CELLS), 'model.cell')
   if config.tie_embeddings and hidden_sizes[-1] != config.embed_dim:
     raise ValueError(f'model.tie_embeddings needs the last of model.hidden_sizes {hidden_sizes} '
                      f'to equal model.embed_dim ({config.embed_dim}).')

@@ -16,6 +16,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from configs import checks
 from models import attention
 from models import registry
 from models import rnn
@@ -23,11 +24,6 @@ from models import transformer
 
 ATTENTIONS = ('none', 'additive', 'dot')
 NEG = attention.NEG
-
-
-def source_valid(src_len_B, length: int):
-  """(B, S) boolean: True at the real (not padded) source positions."""
-  return jnp.arange(length)[None, :] < src_len_B[:, None]
 
 
 def reverse_within_length(tokens_BS, len_B):
@@ -121,7 +117,7 @@ class RNNSeq2Seq(nn.Module):
       self.attention_combine = self.param('attention_combine', nn.initializers.lecun_normal(),
                                           (self.memory_dim + self.hidden, self.hidden))
     features = self.hidden
-    if self.deep_output and self.attention != 'dot':
+    if self.deep_output:
       features += self.embed_dim + (self.memory_dim if (self.attention == 'additive' or self.feed_context) else 0)
     if self.output_dim:
       self.pre_output = nn.Dense(self.output_dim)
@@ -130,7 +126,7 @@ class RNNSeq2Seq(nn.Module):
 
   # Encoder.
   def _encode(self, src_BS, src_len_B, train: bool):
-    valid_BS = source_valid(src_len_B, src_BS.shape[1])
+    valid_BS = attention.length_mask(src_len_B, src_BS.shape[1])
     if self.reverse_source:
       src_BS = reverse_within_length(src_BS, src_len_B)
     drop = lambda x: self.drop(x, deterministic=not train)
@@ -343,7 +339,7 @@ class TransformerSeq2Seq(nn.Module):
 
   def encode(self, src_BS, src_len_B, train: bool = False):
     self._check_length(src_BS.shape[1], 'A source')
-    valid_BS = source_valid(src_len_B, src_BS.shape[1])
+    valid_BS = attention.length_mask(src_len_B, src_BS.shape[1])
     x_BSC = self._embed(self.src_embed, getattr(self, 'src_positions', None), src_BS, 0, train)
     mask = attention.padding_mask(valid_BS)
     for block in self.encoder:
@@ -417,11 +413,6 @@ def cross_attention_map(model, params, src_BS, src_len_B, tgt_in_BT):
   return model.apply({'params': params}, src_BS, src_len_B, tgt_in_BT, method='cross_attention')
 
 
-def _check(value, choices, field):
-  if value not in choices:
-    raise ValueError(f'Unknown model.{field} {value!r}; choose one of: {", ".join(choices)}.')
-
-
 def _check_dropout(config, fields):
   for field in fields:
     if not 0 <= config[field] < 1:
@@ -435,13 +426,21 @@ def _check_shared(config, src_vocab_size, tgt_vocab_size):
 
 @registry.register('rnn_seq2seq')
 def _rnn_seq2seq(config, src_vocab_size, tgt_vocab_size):
-  _check(config.cell, ('lstm', 'gru'), 'cell')
-  _check(config.attention, ATTENTIONS, 'attention')
+  checks.check_choice(config.cell, ('lstm', 'gru'), 'model.cell')
+  checks.check_choice(config.attention, ATTENTIONS, 'model.attention')
   _check_dropout(config, ('dropout',))
   _check_shared(config, src_vocab_size, tgt_vocab_size)
   for field in ('embed_dim', 'hidden', 'encoder_layers', 'decoder_layers'):
     if config[field] < 1:
       raise ValueError(f'model.{field} must be >= 1; got {config[field]}.')
+  # Cho et al.'s context is the encoder summary, for a decoder without attention; Bahdanau's deep output
+  # reads the additive context, while Luong's dot attention has its own attentional output layer.
+  if config.feed_context and config.attention != 'none':
+    raise ValueError(f'model.feed_context feeds the encoder summary (Cho et al.) and needs model.attention="none"; '
+                     f'with attention {config.attention!r} the attention context is what each step reads.')
+  if config.deep_output and config.attention == 'dot':
+    raise ValueError('model.deep_output does not apply to dot attention, whose output layer reads '
+                     'tanh(W[context; state]) (Luong et al.); set it False.')
   return RNNSeq2Seq(
       src_vocab=src_vocab_size, tgt_vocab=tgt_vocab_size, cell=config.cell, embed_dim=config.embed_dim,
       hidden=config.hidden, encoder_layers=config.encoder_layers, decoder_layers=config.decoder_layers,
@@ -453,10 +452,10 @@ def _rnn_seq2seq(config, src_vocab_size, tgt_vocab_size):
 
 @registry.register('transformer_seq2seq')
 def _transformer_seq2seq(config, src_vocab_size, tgt_vocab_size):
-  _check(config.norm, transformer.NORMS, 'norm')
-  _check(config.activation, transformer.ACTIVATIONS, 'activation')
-  _check(config.positional, transformer.POSITIONALS, 'positional')
-  _check(config.dtype, tuple(transformer.DTYPES), 'dtype')
+  checks.check_choice(config.norm, transformer.NORMS, 'model.norm')
+  checks.check_choice(config.activation, transformer.ACTIVATIONS, 'model.activation')
+  checks.check_choice(config.positional, transformer.POSITIONALS, 'model.positional')
+  checks.check_choice(config.dtype, tuple(transformer.DTYPES), 'model.dtype')
   _check_dropout(config, ('dropout', 'attention_dropout'))
   _check_shared(config, src_vocab_size, tgt_vocab_size)
   if config.width % config.num_heads:

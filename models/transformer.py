@@ -13,6 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from configs import checks
 from models import attention
 from models import registry
 
@@ -235,17 +236,12 @@ class GPT(nn.Module):
     return nn.cond(full, GPT._slide, GPT._append, self, tokens_BT, carry)
 
 
-def _check_choice(value, choices, field):
-  if value not in choices:
-    raise ValueError(f'Unknown model.{field} {value!r}; choose one of: {", ".join(choices)}.')
-
-
 @registry.register('gpt')
 def _gpt(config, vocab_size, seq_len):
-  _check_choice(config.positional, POSITIONALS, 'positional')
-  _check_choice(config.norm, NORMS, 'norm')
-  _check_choice(config.activation, ACTIVATIONS, 'activation')
-  _check_choice(config.dtype, tuple(DTYPES), 'dtype')
+  checks.check_choice(config.positional, POSITIONALS, 'model.positional')
+  checks.check_choice(config.norm, NORMS, 'model.norm')
+  checks.check_choice(config.activation, ACTIVATIONS, 'model.activation')
+  checks.check_choice(config.dtype, tuple(DTYPES), 'model.dtype')
   if config.width % config.num_heads:
     raise ValueError(f'model.width ({config.width}) must be divisible by model.num_heads ({config.num_heads}).')
   if config.positional == 'sinusoidal' and config.width % 2:

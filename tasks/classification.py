@@ -18,15 +18,17 @@ and reads the pretrained run's vocabulary.
 """
 import math
 import os
-import shutil
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from configs import checks
 from data import kim_text  # noqa: F401  (registers the text normalizer data.clean='kim')
 from data import labeled
+from data import tokenizers
+from models import attention
 from models import classifiers
 from tasks import base
 from tasks import registry
@@ -38,15 +40,22 @@ def vocab_dir(workdir: str) -> str:
   return os.path.join(workdir, 'vocab')
 
 
-def _vocabulary(config, workdir: str, texts: list):
-  """The run's vocabulary: the pretrained run's when fine-tuning (ids must mean the same), else built on `texts`."""
-  directory = vocab_dir(workdir)
-  if config.get('init_from') and not os.path.exists(os.path.join(directory, 'vocab.txt')):
-    source = vocab_dir(config.init_from)
-    if not os.path.exists(os.path.join(source, 'vocab.txt')):
-      raise FileNotFoundError(f'init_from {config.init_from!r} holds no vocabulary ({source}/vocab.txt).')
-    shutil.copytree(source, directory, dirs_exist_ok=True)
-  return labeled.Vocabulary.build_or_load(texts, directory, config.data.min_count, config.data.max_vocab)
+def _vocabulary(config, workdir: str, texts: list, resuming: bool):
+  """The run's vocabulary, kept in its workdir: the pretrained run's when fine-tuning (ids must mean the same),
+  else built on `texts`. A stale one (other texts or settings) is rebuilt, or refused when resuming."""
+  directory, write = vocab_dir(workdir), jax.process_index() == 0
+  if not config.get('init_from'):
+    return labeled.vocabulary(directory, texts, config.data.min_count, config.data.max_vocab,
+                              rebuild_stale=not resuming, write=write)
+  pretrained = vocab_dir(config.init_from)
+  source = tokenizers.saved_source(pretrained)  # What the pretrained vocabulary was built from.
+  if source is None:
+    raise FileNotFoundError(f'init_from {config.init_from!r} holds no vocabulary '
+                            f'({os.path.join(pretrained, tokenizers.CONFIG_FILE)}).')
+  # Copied with its source, so that a resumed run reads it again, and one whose pretraining changed is refused.
+  tokenizer = tokenizers.load_or_build(directory, source, lambda: tokenizers.load(pretrained),
+                                       rebuild_stale=not resuming, write=write)
+  return tokenizers.Vocabulary(tokenizer, labeled.RESERVED)
 
 
 def _encode(vocab, texts: list, max_len: int) -> list:
@@ -57,10 +66,10 @@ def _encode(vocab, texts: list, max_len: int) -> list:
 def mask_tokens(rng, tokens_BT, length_B, vocab_size: int, rate: float = 0.15):
   """BERT's corruption: (inputs (B, T), chosen (B, T) bool), chosen among real tokens with probability `rate`."""
   choose_rng, kind_rng, word_rng = jax.random.split(rng, 3)
-  real_BT = classifiers.valid_mask(length_B, tokens_BT.shape[1])
+  real_BT = attention.length_mask(length_B, tokens_BT.shape[1])
   chosen_BT = (jax.random.uniform(choose_rng, tokens_BT.shape) < rate) & real_BT
   kind_BT = jax.random.uniform(kind_rng, tokens_BT.shape)
-  random_BT = jax.random.randint(word_rng, tokens_BT.shape, labeled.NUM_SPECIAL, vocab_size)
+  random_BT = jax.random.randint(word_rng, tokens_BT.shape, labeled.NUM_RESERVED, vocab_size)
   inputs_BT = jnp.where(chosen_BT & (kind_BT < 0.8), labeled.MASK_ID,
                         jnp.where(chosen_BT & (kind_BT < 0.9), random_BT, tokens_BT))
   return inputs_BT, chosen_BT
@@ -68,7 +77,7 @@ def mask_tokens(rng, tokens_BT, length_B, vocab_size: int, rate: float = 0.15):
 
 def drop_words(rng, tokens_BT, length_B, rate: float):
   """tokens_BT with each real token replaced by <unk> with probability `rate` (padding is kept)."""
-  real_BT = classifiers.valid_mask(length_B, tokens_BT.shape[1])
+  real_BT = attention.length_mask(length_B, tokens_BT.shape[1])
   dropped_BT = (jax.random.uniform(rng, tokens_BT.shape) < rate) & real_BT
   return jnp.where(dropped_BT, labeled.UNK_ID, tokens_BT)
 
@@ -76,7 +85,7 @@ def drop_words(rng, tokens_BT, length_B, rate: float):
 def causal_lm_sums(logits_BTV, tokens_BT, length_B):
   """(summed nll, count) and (correct, count) of predicting token t+1 from logits at t, real tokens only."""
   targets_BT = tokens_BT[:, 1:]
-  weight_BT = (jnp.arange(1, tokens_BT.shape[1])[None, :] < length_B[:, None]).astype(jnp.float32)
+  weight_BT = attention.length_mask(length_B - 1, tokens_BT.shape[1] - 1).astype(jnp.float32)  # Targets 1 .. len-1.
   return _token_sums(logits_BTV[:, :-1], targets_BT, weight_BT)
 
 
@@ -100,8 +109,8 @@ class _SentenceTask(base.Task):
     return dict(pad_multiple=self.config.data.pad_multiple, min_len=self.config.data.min_len)
 
   def train_batcher(self, batch_size: int, seed: int):
-    return labeled.LabeledBatcher(*self.data['train'], batch_size, seed, pool_batches=self.config.data.pool_batches,
-                                  **self._batch_args())
+    return labeled.train_batcher(*self.data['train'], batch_size, seed, pool_batches=self.config.data.pool_batches,
+                                 **self._batch_args())
 
   def eval_batches(self, split: str, batch_size: int):
     return labeled.eval_batches(*self.data[split], batch_size, **self._batch_args())
@@ -127,7 +136,7 @@ class ClassificationTask(_SentenceTask):
     self.config = config
     # The classes are the dataset's (a label outside them stops here, naming its file and line).
     splits, num_classes = labeled.load_labeled(config.data)
-    self.vocab = _vocabulary(config, workdir, splits['train'][0])
+    self.vocab = _vocabulary(config, workdir, splits['train'][0], resuming)
     self.data = {split: (_encode(self.vocab, texts, config.data.max_len), labels)
                  for split, (texts, labels) in splits.items()}
     self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': num_classes}
@@ -179,8 +188,7 @@ class PretrainTask(_SentenceTask):
 
   @staticmethod
   def check_config(config):
-    if config.task.objective not in OBJECTIVES:
-      raise ValueError(f'Unknown task.objective {config.task.objective!r}; choose one of: {", ".join(OBJECTIVES)}.')
+    checks.check_choice(config.task.objective, OBJECTIVES, 'task.objective')
     if not 0 < config.task.mask_rate < 1:
       raise ValueError(f'task.mask_rate must be in (0, 1); got {config.task.mask_rate}.')
     _check_data(config)
@@ -194,7 +202,7 @@ class PretrainTask(_SentenceTask):
     if not 0 < held_out < len(texts):
       raise ValueError(f'data.pretrain_valid must be in (0, {len(texts)}); got {held_out}.')
     splits = {'train': [texts[i] for i in order[held_out:]], 'valid': [texts[i] for i in order[:held_out]]}
-    self.vocab = _vocabulary(config, workdir, splits['train'])
+    self.vocab = _vocabulary(config, workdir, splits['train'], resuming)
     self.data = {split: (_encode(self.vocab, split_texts, config.data.max_len), np.zeros(len(split_texts), np.int32))
                  for split, split_texts in splits.items()}
     self.data['test'] = self.data['valid']  # No test split of its own: eval.splits should name valid only.

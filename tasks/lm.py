@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from configs import checks
 from data import corpus
 from data import files
 from data import lm_batching
@@ -54,8 +55,7 @@ class LMTask(base.Task):
 
   @staticmethod
   def check_config(config) -> None:
-    if config.data.batching not in BATCHINGS:
-      raise ValueError(f'Unknown data.batching {config.data.batching!r}; choose one of: {", ".join(BATCHINGS)}.')
+    checks.check_choice(config.data.batching, BATCHINGS, 'data.batching')
     if config.data.seq_len < 1:
       raise ValueError(f'data.seq_len must be >= 1; got {config.data.seq_len}.')
 

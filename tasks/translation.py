@@ -19,6 +19,7 @@ import numpy as np
 import optax
 import sacrebleu
 
+from configs import checks
 from data import parallel
 from models import seq2seq
 from tasks import decoding
@@ -50,9 +51,7 @@ def teacher_probability(config, step):
 def check_config(config) -> None:
   """Task fields, checked before anything loads or compiles."""
   task = config.task
-  if task.sampling_schedule not in SAMPLING_SCHEDULES:
-    raise ValueError(f'Unknown task.sampling_schedule {task.sampling_schedule!r}; '
-                     f'choose one of: {", ".join(SAMPLING_SCHEDULES)}.')
+  checks.check_choice(task.sampling_schedule, SAMPLING_SCHEDULES, 'task.sampling_schedule')
   if not 0 <= task.label_smoothing < 1:
     raise ValueError(f'task.label_smoothing must be in [0, 1); got {task.label_smoothing}.')
   if task.sampling_schedule == 'exponential' and not 0 < task.sampling_k < 1:
@@ -95,15 +94,16 @@ class TranslationTask(base.Task):
     check_config(config)
     self.config = config
     self.lines = parallel.load_parallel(config.data)
+    # A resumed run keeps the vocabularies it trained with; stale ones (other text or settings) are refused.
     self.src_vocab, self.tgt_vocab = parallel.build_vocabularies(
-        config.data, *self.lines['train'], vocab_dir(workdir))
+        config.data, *self.lines['train'], vocab_dir(workdir), resuming=resuming, write=jax.process_index() == 0)
     self.ids = {split: ([self.src_vocab.encode(line) for line in src], [self.tgt_vocab.encode(line) for line in tgt])
                 for split, (src, tgt) in self.lines.items()}
     self.model_dims = {'src_vocab_size': self.src_vocab.vocab_size, 'tgt_vocab_size': self.tgt_vocab.vocab_size}
     self._decoders = {}
 
   def train_batcher(self, batch_size: int, seed: int):
-    return parallel.ParallelBatcher(*self.ids['train'], batch_size, seed, pad_multiple=self.config.data.pad_multiple)
+    return parallel.train_batcher(*self.ids['train'], batch_size, seed, pad_multiple=self.config.data.pad_multiple)
 
   def eval_batches(self, split: str, batch_size: int):
     return parallel.eval_batches(*self.ids[split], batch_size, pad_multiple=self.config.data.pad_multiple)

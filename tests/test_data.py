@@ -1,4 +1,4 @@
-"""The series generator against the formula, batching order and position, data-file errors."""
+"""The series generator against the formula, the batching layer against naive loops, data-file errors."""
 import ml_collections
 import numpy as np
 import pytest
@@ -80,6 +80,66 @@ def test_eval_batches_cover_the_split_in_order():
   assert len(batches) == 3
   real = np.concatenate([b['inputs'][b['weight'] > 0, 0] for b in batches])
   np.testing.assert_array_equal(real, np.arange(12))
+
+
+def _naive_padded(seqs, batch_size, pad_multiple, min_len, pad_id):
+  """Rows built one value at a time: the width grows from the longest (at least min_len and 1) to a multiple."""
+  width = max([1, min_len] + [len(seq) for seq in seqs])
+  while width % pad_multiple:
+    width += 1
+  rows = [[int(seq[t]) if t < len(seq) else pad_id for t in range(width)] for seq in seqs]
+  rows += [[pad_id] * width for _ in range(batch_size - len(seqs))]
+  return rows, [len(seq) for seq in seqs] + [0] * (batch_size - len(seqs))
+
+
+@pytest.mark.parametrize('pad_multiple,min_len,pad_id', [(1, 1, 0), (8, 1, 0), (4, 10, 7), (3, 0, 2)])
+def test_pad_sequences_equals_a_naive_loop(pad_multiple, min_len, pad_id):
+  rng = np.random.default_rng(pad_multiple + min_len)
+  for trial in range(20):
+    batch_size = int(rng.integers(1, 9))
+    seqs = [rng.integers(10, 99, rng.integers(0, 13)).astype(np.int32)
+            for _ in range(rng.integers(1, batch_size + 1))]
+    if trial == 0:
+      seqs = [np.zeros(0, np.int32)] * batch_size  # Only empty sequences: still one column at least.
+    ids_BT, length_B = batching.pad_sequences(seqs, batch_size, pad_multiple, min_len, pad_id)
+    rows, lengths = _naive_padded(seqs, batch_size, pad_multiple, min_len, pad_id)
+    assert ids_BT.dtype == np.int32 and length_B.dtype == np.int32
+    assert ids_BT.tolist() == rows and length_B.tolist() == lengths
+
+
+def test_fill_rows_keeps_values_then_fills():
+  values = np.arange(6, dtype=np.int64).reshape(3, 2)
+  rows = batching.fill_rows(values, 5, fill=-1)
+  assert rows.dtype == np.int64 and rows.tolist() == [[0, 1], [2, 3], [4, 5], [-1, -1], [-1, -1]]
+  assert batching.fill_rows([1, 2], 4, 0, np.float32).tolist() == [1.0, 2.0, 0.0, 0.0]
+  assert batching.fill_rows(np.zeros(0, np.int32), 2, -1, np.int32).tolist() == [-1, -1]
+
+
+def test_split_batches_take_every_example_once_in_order_or_stably_by_length():
+  lengths = [3, 1, 3, 0, 2, 1, 3]
+  by_length = [i for _, i in sorted((n, i) for i, n in enumerate(lengths))]  # Ties keep the split's order.
+  got = [index.tolist() for index in batching.split_batches(lambda index: index, 7, 3, lengths=lengths)]
+  assert got == [by_length[0:3], by_length[3:6], by_length[6:7]]
+  assert [index.tolist() for index in batching.split_batches(lambda index: index, 7, 3)] == [
+      [0, 1, 2], [3, 4, 5], [6]]
+  assert list(batching.split_batches(lambda index: index, 0, 3)) == []
+
+
+def test_length_grouped_batches_are_the_sorted_pools_of_each_epochs_permutation():
+  """Against the description: permute, cut pools, sort each (stably) by length, cut batches, shuffle them."""
+  rng = np.random.default_rng(0)
+  lengths = rng.integers(0, 9, 47)
+  batcher = batching.LengthGroupedBatcher(lengths, 4, seed=5, make_batch=lambda index: index, pool_batches=3)
+  assert batcher.steps_per_epoch == 3 * 3 + 3  # Three pools of 12 (3 batches each), then 11 examples in 3.
+  for epoch in range(2):
+    draw = np.random.default_rng([5, epoch])
+    order = draw.permutation(47).tolist()
+    expected = []
+    for start in range(0, 47, 12):
+      pool = sorted(order[start:start + 12], key=lambda i: lengths[i])  # sorted() is stable.
+      expected += [pool[i:i + 4] for i in range(0, len(pool), 4)]
+    expected = [expected[i] for i in draw.permutation(len(expected))]
+    assert [next(batcher).tolist() for _ in range(batcher.steps_per_epoch)] == expected
 
 
 def test_missing_data_is_named(tmp_path):

@@ -4,6 +4,7 @@ The MR / SST-2 tests read $SEQLAB_DATA_DIR and skip when it is unset or lacks se
 """
 import collections
 import gzip
+import json
 import os
 
 import ml_collections
@@ -14,6 +15,7 @@ from data import batching
 from data import files
 from data import kim_text
 from data import labeled
+from data import tokenizers
 
 DATA_DIR = os.environ.get('SEQLAB_DATA_DIR', '')
 
@@ -172,7 +174,7 @@ def test_kim_cleaning_splits_hyphens_and_clitics_and_drops_other_symbols(tmp_pat
   paths = dict(name='files', dir=str(tmp_path), train_path='train', valid_path='valid', test_path='test')
   assert labeled.load_labeled(_config(clean='kim', **paths))[0]['train'][0] == ['a re make', 'dull ish']
   assert labeled.load_labeled(_config(**paths))[0]['train'][0] == ['A re-make .', 'Dull-ish']
-  with pytest.raises(ValueError, match="Unknown data.clean 'kimm'; choose one of: '', 'kim'"):
+  with pytest.raises(ValueError, match="Unknown data.clean 'kimm'; choose one of: '', kim"):
     labeled.load_labeled(_config(clean='kimm', **paths))
 
 
@@ -207,44 +209,50 @@ def test_sst2_has_its_published_sizes():
 
 # Vocabulary.
 
-def test_vocabulary_orders_by_count_then_alphabet_and_caps():
+def _words(vocab):
+  """The word of each id after the reserved ones."""
+  return [vocab.decode([i]) for i in range(labeled.NUM_RESERVED, vocab.vocab_size)]
+
+
+def test_vocabulary_orders_by_count_then_alphabet_and_caps(tmp_path):
   texts = ['d b a c a', 'c e a', '<unk>']  # a:3, c:2, then d, b, e once each.
-  vocab = labeled.Vocabulary.build(texts)
-  assert vocab.words == ['<pad>', '<unk>', '<cls>', '<mask>', 'a', 'c', 'b', 'd', 'e']
-  assert labeled.Vocabulary.build(texts, min_count=2).words[4:] == ['a', 'c']
-  capped = labeled.Vocabulary.build(texts, max_size=6)
-  assert capped.vocab_size == 6 and capped.words[4:] == ['a', 'c']
-  ids = capped.encode('a  b c zzz')
-  assert ids.dtype == np.int32 and ids.tolist() == [4, labeled.UNK_ID, 5, labeled.UNK_ID]
+  build = lambda name, **sizes: labeled.vocabulary(str(tmp_path / name), texts, **dict(
+      dict(min_count=1, max_vocab=0), **sizes), rebuild_stale=False)
+  vocab = build('all')
+  assert vocab.vocab_size == 9 and _words(vocab) == ['a', 'c', 'b', 'd', 'e']
+  assert [vocab.ids[role] for role in labeled.RESERVED] == [labeled.PAD_ID, labeled.UNK_ID, labeled.CLS_ID,
+                                                            labeled.MASK_ID] == [0, 1, 2, 3]
+  assert _words(build('min2', min_count=2)) == ['a', 'c']
+  capped = build('capped', max_vocab=6)
+  assert capped.vocab_size == 6 and _words(capped) == ['a', 'c']
+  ids = capped.encode('a  b c zzz <unk>')
+  assert ids.dtype == np.int32 and ids.tolist() == [4, labeled.UNK_ID, 5, labeled.UNK_ID, labeled.UNK_ID]
   assert capped.decode(np.array([4, 5, labeled.PAD_ID, labeled.PAD_ID])) == 'a c'
-  assert vocab.decode(vocab.encode(' c a  e\n')) == 'c a e'
+  assert vocab.decode(vocab.encode(' c a  e\n')) == 'c a e'  # Whitespace, newlines included, separates words.
   assert vocab.encode('').shape == (0,)
-  with pytest.raises(ValueError, match='max_size'):
-    labeled.Vocabulary.build(texts, max_size=4)
+  with pytest.raises(ValueError, match=r'data.max_vocab counts the 4 reserved ids \(pad, unk, cls, mask\)'):
+    build('small', max_vocab=4)
 
 
-def test_vocabulary_saves_loads_and_build_or_load_prefers_the_saved(tmp_path):
-  vocab = labeled.Vocabulary.build(['x y y', 'z'])
-  vocab.save(str(tmp_path / 'v'))
-  saved = (tmp_path / 'v' / 'vocab.txt').read_text(encoding='utf-8')
-  assert saved.split('\n') == vocab.words + ['']
-  assert labeled.Vocabulary.load(str(tmp_path / 'v')).words == vocab.words
-  kept = labeled.Vocabulary.build_or_load(['other words'], str(tmp_path / 'v'))
-  assert kept.words == vocab.words
-  built = labeled.Vocabulary.build_or_load(['q q r'], str(tmp_path / 'w'), max_size=5)
-  assert built.words[4:] == ['q'] and labeled.Vocabulary.load(str(tmp_path / 'w')).words == built.words
-  with pytest.raises(ValueError, match='more than max_size=5'):
-    labeled.Vocabulary.build_or_load([], str(tmp_path / 'v'), max_size=5)
-  with pytest.raises(FileNotFoundError, match='No saved vocabulary'):
-    labeled.Vocabulary.load(str(tmp_path / 'none'))
+def test_vocabulary_is_kept_with_its_source_rebuilt_when_stale_and_refused_when_resuming(tmp_path):
+  directory = str(tmp_path / 'v')
+  vocab = labeled.vocabulary(directory, ['x y y', 'z'], 1, 0, rebuild_stale=False)
+  saved = json.loads((tmp_path / 'v' / tokenizers.CONFIG_FILE).read_text(encoding='utf-8'))
+  assert saved['words'] == ['y', 'x', 'z'] and saved['source']['reserved'] == list(labeled.RESERVED)
+  assert _words(labeled.vocabulary(directory, ['x y y', 'z'], 1, 0, rebuild_stale=False)) == _words(vocab)
+  for changed in ((['other words'], 1, 0), (['x y y', 'z'], 2, 0), (['x y y', 'z'], 1, 5)):
+    with pytest.raises(files.DataError, match='differing in: (min_count|train_text_sha256|vocab_size)'):
+      labeled.vocabulary(directory, *changed, rebuild_stale=False)
+  assert _words(labeled.vocabulary(directory, ['q q r'], 1, 5, rebuild_stale=True)) == ['q']
+  assert _words(labeled.vocabulary(directory, ['q q r'], 1, 5, rebuild_stale=False)) == ['q']  # Saved so.
 
 
 # Batches.
 
 def _ids(n, seed=0):
   rng = np.random.default_rng(seed)
-  # Lengths 0..30; ids above the specials, so a non-PAD id shows a real token.
-  return [rng.integers(labeled.NUM_SPECIAL, 50, rng.integers(0, 31)).astype(np.int32) for _ in range(n)]
+  # Lengths 0..30; ids above the reserved ones, so a non-PAD id shows a real token.
+  return [rng.integers(labeled.NUM_RESERVED, 50, rng.integers(0, 31)).astype(np.int32) for _ in range(n)]
 
 
 def _check_rows(batch, ids, labels):
@@ -261,7 +269,7 @@ def _check_rows(batch, ids, labels):
 
 def test_batcher_draws_every_example_once_per_epoch_with_padded_widths():
   ids, labels = _ids(103), np.arange(103, dtype=np.int32) % 4
-  batcher = labeled.LabeledBatcher(ids, labels, batch_size=8, seed=1, pad_multiple=8, min_len=5,
+  batcher = labeled.train_batcher(ids, labels, batch_size=8, seed=1, pad_multiple=8, min_len=5,
                                    pool_batches=4)
   assert batcher.steps_per_epoch == 13  # 3 pools of 32 (4 batches each) and one of 7.
   epochs = []
@@ -283,12 +291,12 @@ def test_batcher_draws_every_example_once_per_epoch_with_padded_widths():
 
 def test_batcher_resumed_mid_epoch_equals_an_uninterrupted_run():
   ids, labels = _ids(50), np.zeros(50, np.int32)
-  run = labeled.LabeledBatcher(ids, labels, batch_size=4, seed=7, pool_batches=3)
+  run = labeled.train_batcher(ids, labels, batch_size=4, seed=7, pool_batches=3)
   uninterrupted = [next(run) for _ in range(3 * run.steps_per_epoch)]
-  first = labeled.LabeledBatcher(ids, labels, batch_size=4, seed=7, pool_batches=3)
+  first = labeled.train_batcher(ids, labels, batch_size=4, seed=7, pool_batches=3)
   for _ in range(run.steps_per_epoch + 5):
     next(first)
-  resumed = labeled.LabeledBatcher(ids, labels, batch_size=4, seed=7, pool_batches=3)
+  resumed = labeled.train_batcher(ids, labels, batch_size=4, seed=7, pool_batches=3)
   resumed.restore(first.state())
   assert resumed.state() == {'epoch': 1, 'index': 5}
   for expected in uninterrupted[run.steps_per_epoch + 5:]:
@@ -298,7 +306,7 @@ def test_batcher_resumed_mid_epoch_equals_an_uninterrupted_run():
 
 def test_length_grouping_pads_less_than_random_batches():
   ids, labels = _ids(400, seed=2), np.zeros(400, np.int32)
-  batcher = labeled.LabeledBatcher(ids, labels, batch_size=16, seed=0, pad_multiple=1)
+  batcher = labeled.train_batcher(ids, labels, batch_size=16, seed=0, pad_multiple=1)
   grouped = sum(int(b['tokens'].size - b['length'].sum())
                 for b in (next(batcher) for _ in range(batcher.steps_per_epoch)))
   # Reference: the same batch size over one random permutation, no sorting.
@@ -311,7 +319,7 @@ def test_one_batch_pools_make_uniformly_random_batches():
   """pool_batches=1 (Kim's batching): an epoch's batches are the chunks of its permutation that EpochBatcher
   cuts (in another order), not groups of similar length."""
   ids, labels = _ids(100, seed=4), np.arange(100, dtype=np.int32)  # Labels name the examples.
-  batcher = labeled.LabeledBatcher(ids, labels, batch_size=16, seed=3, pad_multiple=1, pool_batches=1)
+  batcher = labeled.train_batcher(ids, labels, batch_size=16, seed=3, pad_multiple=1, pool_batches=1)
   reference = batching.EpochBatcher({'label': labels}, batch_size=16, seed=3)
   examples = lambda batch: tuple(sorted(batch['label'][batch['weight'] > 0].tolist()))
   for _ in range(2):  # Two epochs.

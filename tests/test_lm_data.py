@@ -2,6 +2,7 @@
 
 Tiny Shakespeare tests read $SEQLAB_DATA_DIR and skip when it is unset or lacks the file.
 """
+import json
 import os
 
 import ml_collections
@@ -133,6 +134,50 @@ def test_word_tokenizer_rebuilds_lines_and_lowercases():
   ids = tok.encode('  THE  dog\n\ncat <unk> fish')
   assert ids.tolist() == [2, 4, 1, 1, 3, 0, 0]
   assert tok.decode(ids) == 'the dog\n\ncat <unk> <unk>'
+
+
+def test_word_tokenizer_of_sentences_has_no_eos_and_reads_old_files(tmp_path):
+  """newline=False (one sentence per text): a newline is whitespace like any other, and there is no <eos>."""
+  tok = tokenizers.build_tokenizer('word', 'b a c b\nd c a b\n<eos> <unk>', vocab_size=3, newline=False)
+  assert tok.vocab == ['<unk>', 'b', 'a'] and tok.special_ids == {'unk': 0}
+  assert tok.encode('b  a\nc').tolist() == [1, 2, 0]
+  assert tok.decode(tok.encode('b  a\nc')) == 'b a <unk>'
+  tok.save(str(tmp_path))
+  restored = tokenizers.load(str(tmp_path))
+  assert not restored.newline and restored.vocab == tok.vocab
+  # A tokenizer.json written before the option existed is a line tokenizer, as then.
+  config_path = tmp_path / tokenizers.CONFIG_FILE
+  data = json.loads(config_path.read_text())
+  del data['newline']
+  data['words'] = ['b', 'a']
+  config_path.write_text(json.dumps(data))
+  old = tokenizers.load(str(tmp_path))
+  assert old.newline and old.vocab == ['<unk>', '<eos>', 'b', 'a'] and old.encode('b\na').tolist() == [2, 1, 3]
+  with pytest.raises(ValueError, match='newline applies to the word tokenizer only'):
+    tokenizers.build_tokenizer('char', 'abc', newline=False)
+  with pytest.raises(ValueError, match=r'vocab_size >= 2 \(<unk> and a word\)'):
+    tokenizers.build_tokenizer('word', 'a b', vocab_size=1, newline=False)
+
+
+@pytest.mark.parametrize('reserved', [('pad', 'bos', 'eos'), ('pad', 'unk', 'cls', 'mask'), ('unk', 'eos')])
+def test_vocabulary_puts_the_reserved_ids_first_and_the_tokenizer_after_them(reserved):
+  tok = tokenizers.build_tokenizer('word', 'b a c b\nd c a b\n')  # <unk>, <eos>, b, a, c, d.
+  vocab = tokenizers.Vocabulary(tok, reserved)
+  # Written out: the reserved roles, then the tokenizer's ids in order, its <unk> at a reserved 'unk'.
+  table = list(reserved) + [word for word in tok.vocab if not (word == '<unk>' and 'unk' in reserved)]
+  unk = table.index('unk' if 'unk' in reserved else '<unk>')
+  assert vocab.vocab_size == len(table) and vocab.num_reserved == len(reserved)
+  assert vocab.ids == {role: table.index(role) for role in reserved}
+  text = 'a zzz d\nb'
+  assert vocab.encode(text).tolist() == [table.index('a'), unk, table.index('d'), table.index('<eos>'),
+                                         table.index('b')]
+  assert vocab.encode(text).dtype == np.int32
+  # Decoding skips the reserved ids (but unk) and, where one is reserved, stops at the first 'eos'.
+  ids = [vocab.ids.get('pad', unk), table.index('a'), unk, table.index('b')]
+  tail = [vocab.ids['eos'], table.index('c')] if 'eos' in reserved else []
+  assert vocab.decode(np.array(ids + tail)) == ('a <unk> b' if 'pad' in reserved else '<unk> a <unk> b')
+  with pytest.raises(ValueError, match='distinct'):
+    tokenizers.Vocabulary(tok, ('pad', 'pad'))
 
 
 def test_word_tokenizer_round_trips_normalized_shakespeare(shakespeare):

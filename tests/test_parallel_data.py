@@ -1,4 +1,4 @@
-"""Translation data: parallel files, shifted vocabularies and length-grouped batches.
+"""Translation data: parallel files, vocabularies behind reserved ids, and length-grouped batches.
 
 The Multi30k test reads $SEQLAB_DATA_DIR and skips when it is unset or lacks multi30k/.
 """
@@ -10,8 +10,11 @@ import ml_collections
 import numpy as np
 import pytest
 
+import tasks
+from data import files
 from data import parallel
 from data import tokenizers
+from training import config_loading
 
 DE_WORDS = 'ein eine der die das mann frau hund kind spielt läuft auf im park straße rot blau'.split()
 EN_WORDS = 'a an the man woman dog child plays runs on in park street red blue big'.split()
@@ -117,7 +120,10 @@ def test_sentencepiece_vocabulary_reserves_three_ids_and_round_trips(tmp_path, k
     junk = vocab.encode(lines[1])
     row = np.concatenate([[parallel.BOS_ID], ids, [parallel.EOS_ID], junk, [0, 0]])
     assert vocab.decode(row) == lines[0]
-    assert vocab.decode_batch(np.stack([row, row])) == [lines[0]] * 2
+    # The tokenizer's own ids, <unk> included, follow the reserved ones in order.
+    np.testing.assert_array_equal(ids, vocab.tokenizer.encode(lines[0]) + 3)
+  with pytest.raises(ValueError, match=r'data.vocab_size counts the 3 reserved ids \(pad, bos, eos\)'):
+    parallel.build_vocabularies(_config(tokenizer=kind, vocab_size=3), de, en, str(tmp_path / 'small'))
 
 
 def test_word_vocabulary_lowercases_splits_punctuation_and_drops_rare_words(tmp_path):
@@ -154,25 +160,68 @@ def test_word_tokenizer_options_persist_and_old_files_load_as_before(tmp_path):
 
 
 @pytest.mark.parametrize('joint', [True, False])
-def test_saved_vocabularies_are_loaded_not_retrained(tmp_path, joint):
+def test_saved_vocabularies_are_reused_rebuilt_when_stale_and_refused_when_resuming(tmp_path, monkeypatch, joint):
   de, en = _sentences(DE_WORDS, 200, 0), _sentences(EN_WORDS, 200, 1)
   config = _config(joint_vocab=joint, vocab_size=70)
   src_vocab, tgt_vocab = parallel.build_vocabularies(config, de, en, str(tmp_path))
-  assert (src_vocab is tgt_vocab) == joint
   assert sorted(os.listdir(tmp_path)) == (['joint'] if joint else ['src', 'tgt'])
   if not joint:  # Separate vocabularies segment one text differently.
     assert src_vocab.encode(de[0]).tolist() != tgt_vocab.encode(de[0]).tolist()
-  # Different training text: ids only match the first build if the saved files were read.
+  # The same lines and settings: read from the files, nothing trained (resuming or not).
+  with monkeypatch.context() as patch:
+    patch.setattr(tokenizers, 'build_tokenizer', lambda *args, **kwargs: pytest.fail('retrained'))
+    for resuming in (False, True):
+      src_again, tgt_again = parallel.build_vocabularies(config, de, en, str(tmp_path), resuming=resuming)
+      for line in de[:20] + en[:20]:
+        np.testing.assert_array_equal(src_again.encode(line), src_vocab.encode(line))
+        np.testing.assert_array_equal(tgt_again.encode(line), tgt_vocab.encode(line))
+  # Other training text: with a checkpoint the vocabulary it indexes is kept and the text refused ...
   other = _sentences(EN_WORDS[::-1], 200, 5)
-  src_again, tgt_again = parallel.build_vocabularies(config, other, other, str(tmp_path))
-  for line in de[:20]:
-    np.testing.assert_array_equal(src_again.encode(line), src_vocab.encode(line))
-  for line in en[:20]:
-    np.testing.assert_array_equal(tgt_again.encode(line), tgt_vocab.encode(line))
-  with pytest.raises(ValueError, match='joint_vocab'):
-    parallel.build_vocabularies(_config(joint_vocab=not joint, vocab_size=70), de, en, str(tmp_path))
-  with pytest.raises(ValueError, match='vocab_size=80'):
-    parallel.build_vocabularies(_config(joint_vocab=joint, vocab_size=80), de, en, str(tmp_path))
+  with pytest.raises(files.DataError, match='differing in: train_text_sha256'):
+    parallel.build_vocabularies(config, other, other, str(tmp_path), resuming=True)
+  with pytest.raises(files.DataError, match='differing in: vocab_size'):
+    parallel.build_vocabularies(_config(joint_vocab=joint, vocab_size=80), de, en, str(tmp_path), resuming=True)
+  # ... and without one the stale vocabulary is rebuilt from it, as in a fresh directory.
+  rebuilt = parallel.build_vocabularies(config, other, other, str(tmp_path))
+  fresh = parallel.build_vocabularies(config, other, other, str(tmp_path / 'fresh'))
+  for got, want in zip(rebuilt, fresh):
+    assert got.vocab_size == want.vocab_size
+    for line in other[:20]:
+      np.testing.assert_array_equal(got.encode(line), want.encode(line))
+  assert parallel.build_vocabularies(config, other, other, str(tmp_path), resuming=True)[0].vocab_size == 70
+
+
+def _translation_config(data_dir, **overrides):
+  config = config_loading.load_config('configs/mt/attention.py:tiny')
+  return config_loading.apply_overrides(config, dict({
+      'data.name': 'files', 'data.dir': str(data_dir), 'data.train_prefix': 'c/train',
+      'data.valid_prefix': 'c/valid', 'data.test_prefix': 'c/test', 'data.vocab_size': 60}, **overrides))
+
+
+def _corpus(data_dir, seed):
+  de, en = _sentences(DE_WORDS, 150, seed), _sentences(EN_WORDS, 150, seed + 1)
+  for split in ('train', 'valid', 'test'):
+    _write(str(data_dir / f'c/{split}.de'), de, gz=False)
+    _write(str(data_dir / f'c/{split}.en'), en, gz=False)
+  return de, en
+
+
+def test_a_stale_translation_vocabulary_is_rebuilt_without_a_checkpoint_and_refused_with_one(tmp_path):
+  """The task as train.py builds it: `resuming` when the workdir holds a checkpoint."""
+  workdir = str(tmp_path / 'run')
+  _corpus(tmp_path / 'a', 0)
+  _, en_b = _corpus(tmp_path / 'b', 10)
+  first = tasks.build(_translation_config(tmp_path / 'a'), workdir)
+  # No checkpoint: the vocabulary left by the earlier start is rebuilt from this corpus.
+  task = tasks.build(_translation_config(tmp_path / 'b'), workdir)
+  fresh = tasks.build(_translation_config(tmp_path / 'b'), str(tmp_path / 'fresh'))
+  assert task.ids['train'][1][0].tolist() == fresh.ids['train'][1][0].tolist() != first.ids['train'][1][0].tolist()
+  assert task.tgt_vocab.decode(task.tgt_vocab.encode(en_b[0])) == en_b[0]
+  assert tasks.build(_translation_config(tmp_path / 'b'), workdir, resuming=True).model_dims == task.model_dims
+  with pytest.raises(files.DataError, match='train_text_sha256'):
+    tasks.build(_translation_config(tmp_path / 'a'), workdir, resuming=True)
+  with pytest.raises(files.DataError, match='differing in: .*tokenizer'):
+    tasks.build(_translation_config(tmp_path / 'b', **{'data.tokenizer': 'word'}), workdir, resuming=True)
 
 
 # Batches.
@@ -216,7 +265,7 @@ def _check_rows(batch, src_ids, tgt_ids, batch_size, pad_multiple=8):
 
 def test_each_epoch_batches_every_pair_once_as_a_naive_construction_would():
   src_ids, tgt_ids = _random_ids(103, 0, empty_every=17), _random_ids(103, 1, empty_every=13)
-  batcher = parallel.ParallelBatcher(src_ids, tgt_ids, batch_size=8, seed=0, pool_batches=3)
+  batcher = parallel.train_batcher(src_ids, tgt_ids, batch_size=8, seed=0, pool_batches=3)
   assert batcher.steps_per_epoch == 4 * 3 + 1  # Four pools of 24, then 7 pairs in one short batch.
   orders = []
   for epoch in range(2):
@@ -237,7 +286,7 @@ def test_batches_depend_on_seed_and_epoch_and_resume_exactly():
 
   def indices(batcher, steps):
     return [next(batcher)['index'].tolist() for _ in range(steps)]
-  make = lambda seed: parallel.ParallelBatcher(src_ids, tgt_ids, batch_size=8, seed=seed, pool_batches=4)
+  make = lambda seed: parallel.train_batcher(src_ids, tgt_ids, batch_size=8, seed=seed, pool_batches=4)
   steps = make(0).steps_per_epoch
   assert steps == 12
   first = indices(make(0), 2 * steps)
@@ -271,11 +320,11 @@ def test_length_grouping_cuts_padding():
   tgt_len = np.maximum(1, src_len + rng.integers(-4, 5, size=800))  # Translations track their source.
   src_ids = [np.full(n, 5, np.int32) for n in src_len]
   tgt_ids = [np.full(n, 6, np.int32) for n in tgt_len]
-  batcher = parallel.ParallelBatcher(src_ids, tgt_ids, batch_size=16, seed=0, pool_batches=10)
+  batcher = parallel.train_batcher(src_ids, tgt_ids, batch_size=16, seed=0, pool_batches=10)
   grouped = _padding_fraction([next(batcher) for _ in range(batcher.steps_per_epoch)])
   # The same batch sizes with no length grouping: consecutive runs of a permutation.
   order = rng.permutation(800)
-  unsorted = _padding_fraction([parallel._make_batch(src_ids, tgt_ids, order[i:i + 16], 16, 8)
+  unsorted = _padding_fraction([parallel.make_batch(src_ids, tgt_ids, order[i:i + 16], 16, 8)
                                 for i in range(0, 800, 16)])
   assert unsorted > 0.3
   assert grouped < unsorted / 2

@@ -5,6 +5,7 @@ import os
 import jax
 import ml_collections
 
+from configs import checks
 import models
 import tasks
 from training import errors
@@ -82,8 +83,10 @@ def explain_flag_overrides(argv: list[str]) -> str | None:
 
 
 def _choice(value, choices, key):
-  if value not in choices:
-    raise ConfigError(f'Unknown {key} {value!r}; choose one of: {", ".join(choices)}.')
+  try:
+    checks.check_choice(value, choices, key)
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
 
 
 def _check_mesh(config) -> None:

@@ -51,7 +51,7 @@ def load_translator(workdir: str):
   directory = translation.vocab_dir(workdir)
   if not os.path.isdir(directory):
     raise errors.WorkdirError(f'No saved vocabularies in {directory!r}.')
-  src_vocab, tgt_vocab = parallel.build_vocabularies(config.data, [], [], directory)
+  src_vocab, tgt_vocab = parallel.load_vocabularies(config.data, directory)
   model = models.build(config.model, src_vocab_size=src_vocab.vocab_size, tgt_vocab_size=tgt_vocab.vocab_size)
   params, step = _latest_params(workdir)
   return config, model, params, src_vocab, tgt_vocab, step

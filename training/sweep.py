@@ -107,7 +107,7 @@ def _finished(out: str) -> bool:
   return os.path.exists(os.path.join(out, 'results.json'))
 
 
-def _train(config, out: str, label: str, metrics: tuple, quiet: bool) -> None:
+def _train(config, out: str, label: str, metrics: tuple, quiet: bool, config_change: str = 'refuse') -> None:
   """Trains one run unless it has finished; a diverged run is recorded as a result, not raised."""
   if _finished(out):
     return
@@ -116,7 +116,7 @@ def _train(config, out: str, label: str, metrics: tuple, quiet: bool) -> None:
   config.log.progress_bar = not quiet and config.log.progress_bar
   try:
     with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-      results = loop.train_and_evaluate(config, out)
+      results = loop.train_and_evaluate(config, out, config_change)
   except errors.Diverged as error:
     results = {'diverged': 1.0, 'diverged_at_step': float(error.step)}
     writers.write_json(os.path.join(out, 'results.json'), results)
@@ -156,14 +156,16 @@ def select_rows(sweep: dict, names: list[str]) -> list[dict]:
 
 
 def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, rows: list[str] = (),
-              pretrain_only: bool = False, first_seed: int = 0, records: str = '') -> None:
+              pretrain_only: bool = False, first_seed: int = 0, records: str = '',
+              config_change: str = 'refuse') -> None:
   """Trains the pretraining runs, then, seed by seed, every (row, seed, fold) that has no results.json yet.
 
   `rows`: only these rows (and the pretraining runs they start from); empty: all. `pretrain_only`: stop
   after the pretraining runs (to choose a fine-tuning recipe on dev before the rows run). `first_seed`:
   train seeds first_seed .. seeds - 1 only, the earlier ones being trained elsewhere (another host, or a
   workdir that did not survive) and their result folders copied in. `records`: a records folder to sync
-  with the workdir before training and after each finished run.
+  with the workdir before training and after each finished run. `config_change`: as train.py's flag, for
+  unfinished runs resumed after the sweep's configs changed.
   """
   seeds = seeds or sweep.get('seeds', 1)
   if not 0 <= first_seed < seeds:
@@ -177,14 +179,15 @@ def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, row
             if pretrain_only or not _finished(out)}
   for name, spec in sweep.get('pretraining', {}).items():
     if name in needed:
-      _train(row_config(spec, seed=0), pretrain_dir(workdir, name), f'[pretraining] {name}', (), quiet)
+      _train(row_config(spec, seed=0), pretrain_dir(workdir, name), f'[pretraining] {name}', (), quiet,
+             config_change)
   if pretrain_only:
     return
   for i, (row, seed) in enumerate(jobs):
     init_from = pretrain_dir(workdir, row['init_from']) if row.get('init_from') else ''
     for fold, out in _run_dirs(workdir, row, seed):
       label = f'[{i + 1}/{len(jobs)}] {row["name"]} seed {seed}' + (f' fold {fold}' if fold is not None else '')
-      _train(row_config(row, seed, fold, init_from), out, label, sweep['metrics'], quiet)
+      _train(row_config(row, seed, fold, init_from), out, label, sweep['metrics'], quiet, config_change)
       if records:
         _copy_record(out, os.path.join(records, os.path.relpath(out, workdir)))
 
