@@ -7,13 +7,13 @@ import os
 
 import ml_collections
 
+from configs import checks
 from training import sharding
 
 
 def check_variant(variant: str, variants: tuple) -> None:
   """Config files take `path.py:VARIANT`; an unknown one names the accepted ones."""
-  if variant not in variants:
-    raise ValueError(f'Unknown config variant {variant!r}; choose one of: {variants}.')
+  checks.check_choice(variant, variants, 'config variant')
 
 
 def get_config():

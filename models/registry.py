@@ -5,6 +5,8 @@ a frozen (hashable) module, used only through pure `init`/`apply`.
 """
 from typing import Callable
 
+from configs import checks
+
 _BUILDERS: dict[str, Callable] = {}
 _COUNT_BASED: set[str] = set()
 
@@ -31,7 +33,5 @@ def names() -> list[str]:
 
 def build(model_config, **dims):
   """Returns the module that `model_config.name` names; `dims` come from the data (e.g. vocab_size)."""
-  name = model_config.name
-  if name not in _BUILDERS:
-    raise ValueError(f'Unknown model.name {name!r}; choose one of: {", ".join(names())}.')
+  name = checks.check_choice(model_config.name, names(), 'model.name')
   return _BUILDERS[name](model_config, **dims)

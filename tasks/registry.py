@@ -4,6 +4,7 @@ Every task is a tasks.base.Task: the interface the train loop relies on.
 """
 from typing import Callable
 
+from configs import checks
 from tasks import base
 
 _TASKS: dict[str, Callable] = {}
@@ -23,9 +24,7 @@ def names() -> list[str]:
 
 
 def task_class(name: str):
-  if name not in _TASKS:
-    raise ValueError(f'Unknown task.name {name!r}; choose one of: {", ".join(names())}.')
-  return _TASKS[name]
+  return _TASKS[checks.check_choice(name, names(), 'task.name')]
 
 
 def build(config, workdir: str, resuming: bool = False):

@@ -2,6 +2,8 @@
 import jax
 import optax
 
+from configs import checks
+
 
 def _step_decay(lr, c, steps_per_epoch):
   # Zaremba et al.: constant for decay_start_epoch epochs, then divided by decay_factor every epoch.
@@ -38,9 +40,7 @@ SCHEDULES = {
 
 
 def build_schedule(config, total_steps: int, steps_per_epoch: int) -> optax.Schedule:
-  name = config.schedule.name
-  if name not in SCHEDULES:
-    raise ValueError(f'Unknown schedule.name {name!r}; choose one of: {", ".join(SCHEDULES)}.')
+  name = checks.check_choice(config.schedule.name, tuple(SCHEDULES), 'schedule.name')
   return SCHEDULES[name](config.optimizer.learning_rate, config.schedule, total_steps, steps_per_epoch)
 
 
@@ -64,9 +64,7 @@ OPTIMIZERS = {
 
 def build_optimizer(config, total_steps: int, steps_per_epoch: int) -> optax.GradientTransformation:
   """The configured optimizer on the configured schedule, after optional global-norm clipping."""
-  name = config.optimizer.name
-  if name not in OPTIMIZERS:
-    raise ValueError(f'Unknown optimizer.name {name!r}; choose one of: {", ".join(OPTIMIZERS)}.')
+  name = checks.check_choice(config.optimizer.name, tuple(OPTIMIZERS), 'optimizer.name')
   schedule = build_schedule(config, total_steps, steps_per_epoch)
   tx = OPTIMIZERS[name](schedule, config.optimizer)
   if config.optimizer.clip_norm > 0:

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 
+from configs import checks
 from training import errors
 from training import writers
 
@@ -142,8 +143,10 @@ def check_resumed_config(workdir: str, config_dict: dict, policy: str, step: int
   policy 'refuse': any change of a checked field is a ConfigError naming the fields; 'allow': the
   change is added to the history.
   """
-  if policy not in CONFIG_CHANGES:
-    raise errors.ConfigError(f'Unknown config_change {policy!r}; choose one of: {", ".join(CONFIG_CHANGES)}.')
+  try:
+    checks.check_choice(policy, CONFIG_CHANGES, 'config_change')
+  except ValueError as e:
+    raise errors.ConfigError(str(e)) from None
   saved = read_config(workdir)
   if saved is None:
     return []
