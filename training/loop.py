@@ -181,6 +181,8 @@ def train_and_evaluate(config, workdir: str, config_change: str = 'refuse') -> d
   trained with; 'allow' continues it and records the change in config.json (training/workdir.py).
   """
   config_loading.validate(config)
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise errors.WorkdirError(f'Cannot use workdir {workdir!r}: it is a file, not a directory.')
   try:
     os.makedirs(workdir, exist_ok=True)
   except OSError as e:

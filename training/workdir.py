@@ -155,7 +155,12 @@ def check_resumed_config(workdir: str, config_dict: dict, policy: str, step: int
   if not changed:
     return history
   if policy == 'refuse':
-    listed = '; '.join(f'{k}: {old!r} -> {new!r}' for k, (old, new) in changed.items())
+    shown = lambda value: '(absent)' if value is None else repr(value)
+    # model.name first: a model change explains the fields that come and go with it.
+    keys = sorted(changed, key=lambda k: (k != 'model.name', k))
+    listed = '; '.join(f'{k}: {shown(changed[k][0])} -> {shown(changed[k][1])}' for k in keys[:4])
+    if len(keys) > 4:
+      listed += f'; and {len(keys) - 4} more'
     raise errors.ConfigError(
         f'{workdir!r} holds a run trained with another config ({listed}); resume it with the config in '
         f'{os.path.join(workdir, CONFIG_FILE)!r}, pass --config_change=allow to continue it with this one '
