@@ -34,10 +34,10 @@ def head_weights(model, params, tokens_T: np.ndarray, layer: int, head: int) -> 
   name = f'block_{layer}'
   if name not in blocks:
     raise errors.UserError(f'--layer={layer}: the model has blocks 0..{len(blocks) - 1}.')
-  weights_BHTS = blocks[name]['attention']['attention_weights'][0]
-  if head >= weights_BHTS.shape[1]:
-    raise errors.UserError(f'--head={head}: the model has heads 0..{weights_BHTS.shape[1] - 1}.')
-  return np.asarray(weights_BHTS[0, head])
+  weights_BNTS = blocks[name]['attention']['attention_weights'][0]
+  if head >= weights_BNTS.shape[1]:
+    raise errors.UserError(f'--head={head}: the model has heads 0..{weights_BNTS.shape[1] - 1}.')
+  return np.asarray(weights_BNTS[0, head])
 
 
 def main(argv):

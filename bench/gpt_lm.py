@@ -60,7 +60,7 @@ def run_seqlab() -> dict:
   from training import loop
   from training import optim
   config = _load_config()
-  K = config.train.steps_per_call
+  per_call = config.train.steps_per_call
   total = config.train.num_steps
   model = models.build(config.model, vocab_size=VOCAB, seq_len=config.data.seq_len)
   tx = optim.build_optimizer(config, total, total)
@@ -70,14 +70,14 @@ def run_seqlab() -> dict:
     loss = staticmethod(lambda model, params, batch, carry, rng, step: lm_task.train_loss(
         model, params, batch, carry, rng))
 
-  calls = -(-FLAGS.steps // K)
-  data = _batches(config, VOCAB, K * (calls + 1))
+  calls = -(-FLAGS.steps // per_call)
+  data = _batches(config, VOCAB, per_call * (calls + 1))
   stacks = []
   for c in range(calls + 1):
-    chunk = data[c * K:(c + 1) * K]
+    chunk = data[c * per_call:(c + 1) * per_call]
     stacks.append({'inputs': jnp.asarray(np.stack([x for x, _ in chunk])),
                    'targets': jnp.asarray(np.stack([y for _, y in chunk])),
-                   'weight': jnp.ones((K,) + chunk[0][0].shape, jnp.float32)})
+                   'weight': jnp.ones((per_call,) + chunk[0][0].shape, jnp.float32)})
   carry = model.initial_carry(config.train.batch_size)
   params = model.init(jax.random.PRNGKey(0), stacks[0]['inputs'][0], carry)['params']
   state = loop.TrainState(step=jnp.asarray(0, jnp.int32), params=params, opt_state=tx.init(params),
@@ -92,10 +92,10 @@ def run_seqlab() -> dict:
   for stack in stacks[1:]:
     state, (metrics, _) = compiled(state, stack)
   jax.block_until_ready(metrics)
-  seconds = (time.perf_counter() - start) / (calls * K)
+  seconds = (time.perf_counter() - start) / (calls * per_call)
   n_params = sum(p.size for p in jax.tree.leaves(params))
   return {'ms_per_step': seconds * 1e3, 'compile_s': compile_s, 'params': int(n_params),
-          'loss': float(metrics['loss'][0][-1]), 'steps_per_call': K}
+          'loss': float(metrics['loss'][0][-1]), 'steps_per_call': per_call}
 
 
 def torch_gpt(config, vocab: int = 0):
@@ -104,7 +104,7 @@ def torch_gpt(config, vocab: int = 0):
   import torch
   import torch.nn.functional as F
   m, V = config.model, vocab or VOCAB
-  T, C, L, H = config.data.seq_len, m.width, m.depth, m.num_heads
+  T, C, depth, N = config.data.seq_len, m.width, m.depth, m.num_heads
 
   class Block(torch.nn.Module):
     def __init__(self):
@@ -119,7 +119,7 @@ def torch_gpt(config, vocab: int = 0):
     def forward(self, x):
       B = x.shape[0]
       q, k, v = self.qkv(self.ln_1(x)).split(C, dim=2)
-      q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))
+      q, k, v = (t.view(B, T, N, C // N).transpose(1, 2) for t in (q, k, v))
       y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
       x = x + self.attn_proj(y.transpose(1, 2).contiguous().view(B, T, C))
       return x + self.mlp_proj(F.gelu(self.fc(self.ln_2(x))))
@@ -129,11 +129,11 @@ def torch_gpt(config, vocab: int = 0):
       super().__init__()
       self.wte = torch.nn.Embedding(V, C)
       self.wpe = torch.nn.Embedding(T, C)
-      self.blocks = torch.nn.ModuleList(Block() for _ in range(L))
+      self.blocks = torch.nn.ModuleList(Block() for _ in range(depth))
       self.ln_f = torch.nn.LayerNorm(C, bias=False)
       for name, p in self.named_parameters():
         if p.dim() == 2:
-          std = 0.02 / math.sqrt(2 * L) if name.endswith('proj.weight') else 0.02
+          std = 0.02 / math.sqrt(2 * depth) if name.endswith('proj.weight') else 0.02
           torch.nn.init.normal_(p, 0.0, std)
 
     def forward(self, idx):

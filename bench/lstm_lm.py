@@ -38,7 +38,7 @@ flags.DEFINE_integer('steps_per_call', 0, 'seqlab steps per jitted call; 0 = tra
                      'configs/charlm/lstm.py, as train.py runs that model.')
 flags.DEFINE_integer('batch_size', 32, 'Rows.')
 flags.DEFINE_integer('seq_len', 128, 'Steps per window.')
-flags.DEFINE_integer('hidden', 512, 'LSTM width (two layers).')
+flags.DEFINE_integer('hidden_size', 512, 'LSTM width (two layers).')
 flags.DEFINE_integer('embed_dim', 64, 'Embedding width.')
 flags.DEFINE_integer('vocab', 65, 'Vocabulary (Tiny Shakespeare characters).')
 FLAGS = flags.FLAGS
@@ -46,7 +46,7 @@ FLAGS = flags.FLAGS
 
 def model_flops_per_step() -> float:
   """Matmul FLOPs of forward + backward (3× forward): input and recurrent projections, softmax."""
-  B, T, H, E, V = FLAGS.batch_size, FLAGS.seq_len, FLAGS.hidden, FLAGS.embed_dim, FLAGS.vocab
+  B, T, H, E, V = FLAGS.batch_size, FLAGS.seq_len, FLAGS.hidden_size, FLAGS.embed_dim, FLAGS.vocab
   per_token = 2 * (E * 4 * H + H * 4 * H) + 2 * (H * 4 * H + H * 4 * H) + 2 * H * V
   return 3.0 * per_token * B * T
 
@@ -74,12 +74,14 @@ def _timed(step, calls):
 def seqlab_step():
   """(one call of steps_per_call training steps, their count, compile seconds)."""
   B, T = FLAGS.batch_size, FLAGS.seq_len
-  K = FLAGS.steps_per_call or config_loading.load_config(os.path.join(ROOT, 'configs/charlm/lstm.py')).train.steps_per_call
-  model = lm.RNNLM(vocab_size=FLAGS.vocab, embed_dim=FLAGS.embed_dim, hidden_sizes=(FLAGS.hidden,) * 2, cell='lstm')
+  per_call = (FLAGS.steps_per_call
+              or config_loading.load_config(os.path.join(ROOT, 'configs/charlm/lstm.py')).train.steps_per_call)
+  model = lm.RNNLM(vocab_size=FLAGS.vocab, embed_dim=FLAGS.embed_dim, hidden_sizes=(FLAGS.hidden_size,) * 2,
+                   cell='lstm')
   rng = np.random.RandomState(0)
-  batches = {'inputs': jnp.asarray(rng.randint(0, FLAGS.vocab, (K, B, T)), jnp.int32),
-             'targets': jnp.asarray(rng.randint(0, FLAGS.vocab, (K, B, T)), jnp.int32),
-             'weight': jnp.ones((K, B, T), jnp.float32), 'reset': jnp.zeros((K,), bool)}
+  batches = {'inputs': jnp.asarray(rng.randint(0, FLAGS.vocab, (per_call, B, T)), jnp.int32),
+             'targets': jnp.asarray(rng.randint(0, FLAGS.vocab, (per_call, B, T)), jnp.int32),
+             'weight': jnp.ones((per_call, B, T), jnp.float32), 'reset': jnp.zeros((per_call,), bool)}
   carry = model.initial_carry(B)
   params = model.init(jax.random.PRNGKey(0), batches['inputs'][0], carry)['params']
   tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))
@@ -97,7 +99,7 @@ def seqlab_step():
   def call():
     holder[0], (metrics, _) = compiled(holder[0], batches)
     jax.block_until_ready(metrics['loss'])
-  return call, K, compile_s
+  return call, per_call, compile_s
 
 
 def torch_step():
@@ -105,7 +107,7 @@ def torch_step():
     import torch
   except ImportError:
     return None
-  B, T, H, E, V = FLAGS.batch_size, FLAGS.seq_len, FLAGS.hidden, FLAGS.embed_dim, FLAGS.vocab
+  B, T, H, E, V = FLAGS.batch_size, FLAGS.seq_len, FLAGS.hidden_size, FLAGS.embed_dim, FLAGS.vocab
 
   class TorchLM(torch.nn.Module):
     def __init__(self):
@@ -143,13 +145,13 @@ def main(argv):
   peak = matmul_gflops()
   print(f'jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} CPUs; '
         f'float32 matmul (2048², XLA): {peak:.0f} GFLOP/s')
-  print(f'model: 2 x LSTM({FLAGS.hidden}), embed {FLAGS.embed_dim}, vocab {FLAGS.vocab}, '
+  print(f'model: 2 x LSTM({FLAGS.hidden_size}), embed {FLAGS.embed_dim}, vocab {FLAGS.vocab}, '
         f'batch {FLAGS.batch_size} x {FLAGS.seq_len}; {flops / 1e9:.2f} GFLOP per training step')
-  seqlab_call, K, compile_s = seqlab_step()
+  seqlab_call, per_call, compile_s = seqlab_step()
   torch_call = torch_step()
   seqlab_times, torch_times = [], []
   for r in range(FLAGS.rounds):
-    seqlab_times.append(_timed(seqlab_call, max(1, FLAGS.repeats // K)) / K)
+    seqlab_times.append(_timed(seqlab_call, max(1, FLAGS.repeats // per_call)) / per_call)
     line = f'round {r + 1}: seqlab {seqlab_times[-1] * 1e3:.1f} ms/step'
     if torch_call:
       torch_times.append(_timed(torch_call, FLAGS.repeats))
@@ -158,7 +160,7 @@ def main(argv):
   seconds = statistics.median(seqlab_times)
   print(f'seqlab: {seconds * 1e3:.1f} ms/step (median), {tokens / seconds:,.0f} tokens/s, '
         f'{flops / seconds / 1e9:.0f} GFLOP/s ({flops / seconds / 1e9 / peak:.0%} of matmul), '
-        f'{K} steps per call, compile {compile_s:.1f} s')
+        f'{per_call} steps per call, compile {compile_s:.1f} s')
   if not torch_call:
     print('torch not importable: no comparison')
     return

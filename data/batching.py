@@ -19,7 +19,7 @@ def round_up(n: int, multiple: int) -> int:
 
 
 def fill_rows(values, batch_size: int, fill=0, dtype=None) -> np.ndarray:
-  """values (N, ...) as the first N of batch_size rows; the other rows hold `fill`."""
+  """values (R, ...) as the first R of batch_size rows; the other rows hold `fill`."""
   values = np.asarray(values, dtype)
   rows = np.full((batch_size,) + values.shape[1:], fill, values.dtype)
   rows[:len(values)] = values

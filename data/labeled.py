@@ -90,7 +90,7 @@ def normalizer(name: str):
 
 
 def read_labeled(path: str) -> tuple:
-  """(texts, labels int32 (N,)) of a `LABEL TEXT` file; texts are stripped."""
+  """(texts, labels int32 (R,)) of a `LABEL TEXT` file; texts are stripped."""
   if not os.path.exists(path):
     raise FileNotFoundError(
         f'Labeled file {path!r} does not exist; expected one "LABEL TEXT" example per line.')

@@ -71,12 +71,12 @@ class StreamBatcher(batching.Epochs):
 def eval_stream_batches(ids, batch_size: int, seq_len: int):
   """The stream once, in order, scoring each of its len(ids) - 1 targets exactly once.
 
-  The N - 1 predictions (ids[i] -> ids[i + 1]) are dealt into batch_size rows of
-  P = ceil((N - 1) / batch_size) consecutive predictions: row r predicts
-  targets ids[r P + 1 : (r + 1) P + 1] from inputs ids[r P : (r + 1) P], so
+  The len(ids) - 1 predictions (ids[i] -> ids[i + 1]) are dealt into batch_size rows of
+  L = ceil((len(ids) - 1) / batch_size) consecutive predictions: row r predicts
+  targets ids[r L + 1 : (r + 1) L + 1] from inputs ids[r L : (r + 1) L], so
   neighbouring rows share one token (the last target of row r is the first
-  input of row r + 1) and no target repeats. The rows' tail beyond N - 1 (only
-  the last rows, and only when batch_size does not divide N - 1) is padded with
+  input of row r + 1) and no target repeats. The rows' tail beyond len(ids) - 1 (only
+  the last rows, and only when batch_size does not divide len(ids) - 1) is padded with
   weight 0. The rows are then read in windows of seq_len columns exactly as in
   StreamBatcher, the last window padded with weight 0, and `reset` is set on
   the first window. Weighted targets, read row by row across the windows, are
@@ -86,17 +86,17 @@ def eval_stream_batches(ids, batch_size: int, seq_len: int):
   ids = _as_ids(ids, 2)
   num_predictions = len(ids) - 1
   row_len = -(-num_predictions // batch_size)
-  inputs_BP = np.zeros((batch_size, row_len), np.int32)
-  targets_BP = np.zeros((batch_size, row_len), np.int32)
-  weight_BP = np.zeros((batch_size, row_len), np.float32)
+  inputs_BL = np.zeros((batch_size, row_len), np.int32)
+  targets_BL = np.zeros((batch_size, row_len), np.int32)
+  weight_BL = np.zeros((batch_size, row_len), np.float32)
   for row in range(batch_size):
     start = row * row_len
     size = max(0, min(row_len, num_predictions - start))
-    inputs_BP[row, :size] = ids[start:start + size]
-    targets_BP[row, :size] = ids[start + 1:start + 1 + size]
-    weight_BP[row, :size] = 1.0
+    inputs_BL[row, :size] = ids[start:start + size]
+    targets_BL[row, :size] = ids[start + 1:start + 1 + size]
+    weight_BL[row, :size] = 1.0
   for start in range(0, row_len, seq_len):
-    yield _window(inputs_BP, targets_BP, weight_BP, start, seq_len, reset=start == 0)
+    yield _window(inputs_BL, targets_BL, weight_BL, start, seq_len, reset=start == 0)
 
 
 class RandomWindowBatcher:

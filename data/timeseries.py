@@ -18,7 +18,7 @@ def generate_series(num_series: int, length: int, rng: np.random.RandomState) ->
 
 
 def load_splits(data_config) -> dict:
-  """The train/valid/test splits as {'inputs': (N, T, 1), 'targets': (N, 1)} dicts."""
+  """The train/valid/test splits as {'inputs': (R, T, 1), 'targets': (R, 1)} dicts."""
   n_train, n_valid = data_config.num_train, data_config.num_valid
   if n_train + n_valid >= data_config.num_series:
     raise ValueError(

@@ -36,7 +36,7 @@ class Tokenizer(abc.ABC):
 
   @abc.abstractmethod
   def encode(self, text: str) -> np.ndarray:
-    """Returns the ids of text, int32 of shape (N,)."""
+    """Returns the ids of text, int32 of shape (T,)."""
 
   @abc.abstractmethod
   def decode(self, ids) -> str:
@@ -418,7 +418,7 @@ class Vocabulary:
     return len(self.reserved)
 
   def encode(self, text: str) -> np.ndarray:
-    """The ids of text, int32 (N,), with no reserved id added (no BOS or EOS)."""
+    """The ids of text, int32 (T,), with no reserved id added (no BOS or EOS)."""
     ids = self.tokenizer.encode(text)
     shifted = ids + self._offset
     if self._unk is not None:

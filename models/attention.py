@@ -1,6 +1,6 @@
 """Multi-head scaled dot-product attention: einsum, explicit boolean masks, a key-value cache.
 
-Masks are boolean and broadcast to (B, H, T, S): True where query t may attend
+Masks are boolean and broadcast to (B, N, T, S): True where query t may attend
 to key s. They combine by logical and and are applied to float32 logits with
 the float32 minimum (not -inf, so a fully masked row stays finite).
 """
@@ -41,24 +41,24 @@ def combine_masks(*masks):
   return out
 
 
-def attention_weights(q_BTHD, k_BSHD, mask=None):
-  """softmax(q·k / sqrt(D)) over keys, in float32: (B, H, T, S)."""
-  scale = 1.0 / math.sqrt(q_BTHD.shape[-1])
-  logits_BHTS = jnp.einsum('bthd,bshd->bhts', q_BTHD, k_BSHD, preferred_element_type=jnp.float32) * scale
+def attention_weights(q_BTNQ, k_BSNQ, mask=None):
+  """softmax(q·k / sqrt(Q)) over keys, in float32: (B, N, T, S)."""
+  scale = 1.0 / math.sqrt(q_BTNQ.shape[-1])
+  logits_BNTS = jnp.einsum('btnq,bsnq->bnts', q_BTNQ, k_BSNQ, preferred_element_type=jnp.float32) * scale
   if mask is not None:
-    logits_BHTS = jnp.where(mask, logits_BHTS, NEG)
-  return jax.nn.softmax(logits_BHTS, axis=-1)
+    logits_BNTS = jnp.where(mask, logits_BNTS, NEG)
+  return jax.nn.softmax(logits_BNTS, axis=-1)
 
 
-def dot_product_attention(q_BTHD, k_BSHD, v_BSHD, mask=None, dropout_rate: float = 0.0, dropout_rng=None):
-  """(out (B, T, H, D) in v's dtype, weights (B, H, T, S) float32 before dropout)."""
-  weights_BHTS = attention_weights(q_BTHD, k_BSHD, mask)
-  dropped_BHTS = weights_BHTS
+def dot_product_attention(q_BTNQ, k_BSNQ, v_BSNQ, mask=None, dropout_rate: float = 0.0, dropout_rng=None):
+  """(out (B, T, N, Q) in v's dtype, weights (B, N, T, S) float32 before dropout)."""
+  weights_BNTS = attention_weights(q_BTNQ, k_BSNQ, mask)
+  dropped_BNTS = weights_BNTS
   if dropout_rate > 0.0 and dropout_rng is not None:
-    keep_BHTS = jax.random.bernoulli(dropout_rng, 1.0 - dropout_rate, weights_BHTS.shape)
-    dropped_BHTS = jnp.where(keep_BHTS, weights_BHTS / (1.0 - dropout_rate), 0.0)
-  out_BTHD = jnp.einsum('bhts,bshd->bthd', dropped_BHTS.astype(v_BSHD.dtype), v_BSHD)
-  return out_BTHD, weights_BHTS
+    keep_BNTS = jax.random.bernoulli(dropout_rng, 1.0 - dropout_rate, weights_BNTS.shape)
+    dropped_BNTS = jnp.where(keep_BNTS, weights_BNTS / (1.0 - dropout_rate), 0.0)
+  out_BTNQ = jnp.einsum('bnts,bsnq->btnq', dropped_BNTS.astype(v_BSNQ.dtype), v_BSNQ)
+  return out_BTNQ, weights_BNTS
 
 
 def init_cache(batch_size: int, max_len: int, num_heads: int, head_dim: int, dtype=jnp.float32) -> dict:
@@ -93,21 +93,21 @@ class MultiHeadAttention(nn.Module):
     self.out = dense(self.out_features, self.out_init_std, axis=(-2, -1))
 
   def keys_values(self, source_BSC):
-    """(keys, values), each (B, S, H, D), of a source that every decoding step attends to."""
+    """(keys, values), each (B, S, N, Q), of a source that every decoding step attends to."""
     return self.key(source_BSC), self.value(source_BSC)
 
   def __call__(self, x_BTC, kv_BSC=None, mask=None, cache=None, train: bool = False, kv_projected=None):
-    q_BTHD = self.query(x_BTC)
+    q_BTNQ = self.query(x_BTC)
     if kv_projected is not None:
-      k_BSHD, v_BSHD = kv_projected
+      k_BSNQ, v_BSNQ = kv_projected
     else:
-      k_BSHD, v_BSHD = self.keys_values(x_BTC if kv_BSC is None else kv_BSC)
+      k_BSNQ, v_BSNQ = self.keys_values(x_BTC if kv_BSC is None else kv_BSC)
     if cache is not None:
       index = cache['index']
-      k_BSHD = jax.lax.dynamic_update_slice(cache['k'], k_BSHD.astype(cache['k'].dtype), (0, index, 0, 0))
-      v_BSHD = jax.lax.dynamic_update_slice(cache['v'], v_BSHD.astype(cache['v'].dtype), (0, index, 0, 0))
-      cache = {'k': k_BSHD, 'v': v_BSHD, 'index': index + x_BTC.shape[1]}
+      k_BSNQ = jax.lax.dynamic_update_slice(cache['k'], k_BSNQ.astype(cache['k'].dtype), (0, index, 0, 0))
+      v_BSNQ = jax.lax.dynamic_update_slice(cache['v'], v_BSNQ.astype(cache['v'].dtype), (0, index, 0, 0))
+      cache = {'k': k_BSNQ, 'v': v_BSNQ, 'index': index + x_BTC.shape[1]}
     rng = self.make_rng('dropout') if train and self.dropout > 0 else None
-    out_BTHD, weights_BHTS = dot_product_attention(q_BTHD, k_BSHD, v_BSHD, mask, self.dropout, rng)
-    self.sow('intermediates', 'attention_weights', weights_BHTS)
-    return self.out(out_BTHD), cache
+    out_BTNQ, weights_BNTS = dot_product_attention(q_BTNQ, k_BSNQ, v_BSNQ, mask, self.dropout, rng)
+    self.sow('intermediates', 'attention_weights', weights_BNTS)
+    return self.out(out_BTNQ), cache

@@ -3,7 +3,7 @@
 Every classifier has one interface:
 - `__call__(tokens_BT, length_B, train=False) -> logits_BK` (float32). Rows are right-padded with PAD;
   `length_B` counts the real tokens (0 is allowed) and nothing beyond it changes the result.
-- `features(tokens_BT, length_B, train=False) -> (B, F)`: what the output layer reads, before its dropout.
+- `features(tokens_BT, length_B, train=False) -> (B, C)`: what the output layer reads, before its dropout.
 - `lm_logits(tokens_BT, length_B, train=False) -> (B, T, V)` (float32) for pretraining: the causal LM
   (logits[:, t] predicts token t+1) of 'gpt_classifier' and a unidirectional 'rnn_classifier', the masked LM
   (logits[:, t] belongs to input position t) of 'transformer_classifier'; a ValueError elsewhere.
@@ -15,8 +15,6 @@ finds the fresh head and the max-norm target. `init(..., method='lm_logits')` cr
 and an init through `__call__` creates the LM head as well, so a pretrained tree overwrites a fine-tuning tree
 path by path.
 """
-import dataclasses
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -39,10 +37,10 @@ def max_norm(params, max_norm_value: float):
 
   Kim (2014) applies this after every update; columns already within the ball are left exactly as they are.
   """
-  kernel_FK = params['output']['kernel']
-  norm_1K = jnp.linalg.norm(kernel_FK, axis=0, keepdims=True)
+  kernel_CK = params['output']['kernel']
+  norm_1K = jnp.linalg.norm(kernel_CK, axis=0, keepdims=True)
   scale_1K = jnp.where(norm_1K > max_norm_value, max_norm_value / jnp.maximum(norm_1K, 1e-12), 1.0)
-  return {**params, 'output': {**params['output'], 'kernel': kernel_FK * scale_1K}}
+  return {**params, 'output': {**params['output'], 'kernel': kernel_CK * scale_1K}}
 
 
 class _NoLM:
@@ -73,11 +71,11 @@ class BagOfEmbeddings(_NoLM, nn.Module):
 
   def features(self, tokens_BT, length_B, train: bool = False):
     valid_BT = attention.length_mask(length_B, tokens_BT.shape[1])
-    sum_BD = jnp.einsum('btd,bt->bd', self.embed(tokens_BT), valid_BT.astype(jnp.float32))
-    x_BD = self.drop(sum_BD / jnp.maximum(length_B, 1)[:, None], deterministic=not train)  # Empty rows: zeros.
+    sum_BE = jnp.einsum('bte,bt->be', self.embed(tokens_BT), valid_BT.astype(jnp.float32))
+    x_BC = self.drop(sum_BE / jnp.maximum(length_B, 1)[:, None], deterministic=not train)  # Empty rows: zeros.
     for dense in self.hidden:
-      x_BD = BOE_ACTIVATIONS[self.activation](dense(x_BD))
-    return x_BD
+      x_BC = BOE_ACTIVATIONS[self.activation](dense(x_BC))
+    return x_BC
 
   def __call__(self, tokens_BT, length_B, train: bool = False):
     return self.output(self.features(tokens_BT, length_B, train)).astype(jnp.float32)
@@ -120,15 +118,15 @@ class TextCNN(_NoLM, nn.Module):
     x_BTD = jnp.pad(x_BTD, ((0, 0), (0, max(widest - T, 0)), (0, 0)))  # Rows shorter than the widest filter.
     pooled = []
     for w, conv in zip(self.filter_widths, self.convs):
-      h_BNF = jax.nn.relu(conv(x_BTD))  # Window n covers tokens n .. n + w - 1.
-      ok_BN = jnp.arange(h_BNF.shape[1])[None, :] + w <= jnp.maximum(length_B, w)[:, None]
+      h_BPC = jax.nn.relu(conv(x_BTD))  # Window p covers tokens p .. p + w - 1.
+      ok_BP = jnp.arange(h_BPC.shape[1])[None, :] + w <= jnp.maximum(length_B, w)[:, None]
       # After the ReLU every value is >= 0, so zeros stand in for the left-out windows (window 0 is always in).
-      pooled.append(jnp.max(jnp.where(ok_BN[..., None], h_BNF, 0.0), axis=1))
+      pooled.append(jnp.max(jnp.where(ok_BP[..., None], h_BPC, 0.0), axis=1))
     return jnp.concatenate(pooled, axis=-1)
 
   def __call__(self, tokens_BT, length_B, train: bool = False):
-    x_BF = self.drop(self.features(tokens_BT, length_B, train), deterministic=not train)
-    return self.output(x_BF).astype(jnp.float32)
+    x_BC = self.drop(self.features(tokens_BT, length_B, train), deterministic=not train)
+    return self.output(x_BC).astype(jnp.float32)
 
 
 class RNNClassifier(nn.Module):
@@ -142,7 +140,7 @@ class RNNClassifier(nn.Module):
   vocab_size: int
   num_classes: int
   embed_dim: int = 300
-  hidden: int = 256  # Per direction.
+  hidden_size: int = 256  # Per direction.
   num_layers: int = 1
   cell: str = 'lstm'
   bidirectional: bool = True
@@ -152,10 +150,10 @@ class RNNClassifier(nn.Module):
 
   def setup(self):
     self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1))
-    layer = lambda: rnn.RecurrentLayer(self.hidden, self.cell, forget_bias=self.forget_bias, time_major=True)
+    layer = lambda: rnn.RecurrentLayer(self.hidden_size, self.cell, forget_bias=self.forget_bias, time_major=True)
     self.forward_rnn = [layer() for _ in range(self.num_layers)]
     self.backward_rnn = [layer() for _ in range(self.num_layers)] if self.bidirectional else []
-    if not self.bidirectional and self.hidden != self.embed_dim:  # Otherwise the LM reuses the embedding.
+    if not self.bidirectional and self.hidden_size != self.embed_dim:  # Otherwise the LM reuses the embedding.
       self.lm_output = nn.Dense(self.vocab_size)
     self.drop = nn.Dropout(self.dropout)
     self.output = nn.Dense(self.num_classes)
@@ -179,7 +177,7 @@ class RNNClassifier(nn.Module):
       last_BC = jnp.take_along_axis(h_BTC, jnp.maximum(length_B - 1, 0)[:, None, None], axis=1)[:, 0]
       if not self.bidirectional:
         return last_BC
-      return jnp.concatenate([last_BC[:, :self.hidden], h_BTC[:, 0, self.hidden:]], axis=-1)
+      return jnp.concatenate([last_BC[:, :self.hidden_size], h_BTC[:, 0, self.hidden_size:]], axis=-1)
     if self.pooling == 'mean':
       return h_BTC.sum(axis=1) / jnp.maximum(length_B, 1)[:, None]
     valid_BT1 = attention.length_mask(length_B, h_BTC.shape[1])[..., None]
@@ -196,7 +194,7 @@ class RNNClassifier(nn.Module):
 
   def _lm(self, h_BTH, train: bool):
     h_BTH = self.drop(h_BTH, deterministic=not train)
-    logits_BTV = self.embed.attend(h_BTH) if self.hidden == self.embed_dim else self.lm_output(h_BTH)
+    logits_BTV = self.embed.attend(h_BTH) if self.hidden_size == self.embed_dim else self.lm_output(h_BTH)
     return logits_BTV.astype(jnp.float32)
 
   def features(self, tokens_BT, length_B, train: bool = False):
@@ -341,44 +339,24 @@ class GPTClassifier(_TransformerBase):
     return self._classify(self._last(h_BTC, length_B), train), self._lm(h_BTC)
 
 
-# Builders: each module field is read from the model config field of the same name when the config has it;
-# the module's default otherwise. Then the choices are checked on the built (frozen) module.
-
-def _from_config(module_cls, config, vocab_size, num_classes, sequences=()):
-  names = {f.name for f in dataclasses.fields(module_cls)} - {'vocab_size', 'num_classes', 'parent', 'name'}
-  fields = {name: config[name] for name in names if name in config}
-  fields.update({name: tuple(fields[name]) for name in sequences if name in fields})  # Hashable.
-  return module_cls(vocab_size=vocab_size, num_classes=num_classes, **fields)
-
-
-def _check_dropout(model, fields=('dropout',)):
-  for field in fields:
-    if not 0 <= getattr(model, field) < 1:
-      raise ValueError(f'model.{field} must be in [0, 1); got {getattr(model, field)}.')
-
-
-def _check_positive(model, fields):
-  for field in fields:
-    values = getattr(model, field)
-    if any(v < 1 for v in (values if isinstance(values, tuple) else (values,))):
-      raise ValueError(f'model.{field} must be >= 1; got {values}.')
-
+# Builders: registry.from_config reads each module field from the model config; then the built (frozen)
+# module's choices and sizes are checked.
 
 @registry.register('boe')
 def _boe(config, vocab_size, num_classes):
-  model = _from_config(BagOfEmbeddings, config, vocab_size, num_classes, sequences=('hidden_sizes',))
+  model = registry.from_config(BagOfEmbeddings, config, vocab_size=vocab_size, num_classes=num_classes)
   checks.check_choice(model.activation, tuple(BOE_ACTIVATIONS), 'model.activation')
-  _check_dropout(model)
-  _check_positive(model, ('embed_dim', 'hidden_sizes'))
+  registry.check_dropout(model)
+  registry.check_positive(model, ('embed_dim', 'hidden_sizes'))
   return model
 
 
 def cnn_builder(module_cls):
   """The builder of a TextCNN (or a subclass): its fields from the config, then its sizes checked."""
   def build(config, vocab_size, num_classes):
-    model = _from_config(module_cls, config, vocab_size, num_classes, sequences=('filter_widths',))
-    _check_dropout(model)
-    _check_positive(model, ('embed_dim', 'filter_widths', 'num_filters'))
+    model = registry.from_config(module_cls, config, vocab_size=vocab_size, num_classes=num_classes)
+    registry.check_dropout(model)
+    registry.check_positive(model, ('embed_dim', 'filter_widths', 'num_filters'))
     if not model.filter_widths:
       raise ValueError('model.filter_widths needs at least one width.')
     return model
@@ -390,21 +368,21 @@ registry.register('cnn')(cnn_builder(TextCNN))
 
 @registry.register('rnn_classifier')
 def _rnn_classifier(config, vocab_size, num_classes):
-  model = _from_config(RNNClassifier, config, vocab_size, num_classes)
+  model = registry.from_config(RNNClassifier, config, vocab_size=vocab_size, num_classes=num_classes)
   checks.check_choice(model.cell, RNN_CELLS, 'model.cell')
   checks.check_choice(model.pooling, POOLINGS, 'model.pooling')
-  _check_dropout(model)
-  _check_positive(model, ('embed_dim', 'hidden', 'num_layers'))
+  registry.check_dropout(model)
+  registry.check_positive(model, ('embed_dim', 'hidden_size', 'num_layers'))
   return model
 
 
 def _transformer_builder(module_cls):
   def build(config, vocab_size, num_classes):
-    model = _from_config(module_cls, config, vocab_size, num_classes)
+    model = registry.from_config(module_cls, config, vocab_size=vocab_size, num_classes=num_classes)
     checks.check_choice(model.norm, transformer.NORMS, 'model.norm')
     checks.check_choice(model.activation, transformer.ACTIVATIONS, 'model.activation')
-    _check_dropout(model, ('dropout', 'attention_dropout'))
-    _check_positive(model, ('max_len', 'width', 'depth', 'num_heads', 'mlp_ratio'))
+    registry.check_dropout(model, ('dropout', 'attention_dropout'))
+    registry.check_positive(model, ('max_len', 'width', 'depth', 'num_heads', 'mlp_ratio'))
     if model.width % model.num_heads:
       raise ValueError(f'model.width ({model.width}) must be divisible by model.num_heads ({model.num_heads}).')
     return model

@@ -32,13 +32,13 @@ class RNNForecaster(nn.Module):
   activation: str = 'tanh'
   forget_bias: float = 1.0
   head: str = 'dense'
-  scan_unroll: int = 1
+  unroll: int = 1  # lax.scan unroll factor: speed only, same numbers.
 
   @nn.compact
   def __call__(self, x_BTD):
     h_BTH = x_BTD
     for i, size in enumerate(self.hidden_sizes):
-      layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.scan_unroll,
+      layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.unroll,
                                  name=f'rnn_{i}')
       h_BTH, _ = layer(h_BTH)
     h_last_BH = h_BTH[:, -1]
@@ -49,24 +49,21 @@ class RNNForecaster(nn.Module):
 
 @registry.register('naive')
 def _naive(config):
-  del config
-  return NaiveForecaster()
+  return registry.from_config(NaiveForecaster, config)
 
 
 @registry.register('dense')
 def _dense(config):
-  return DenseForecaster(output_size=config.output_size)
+  return registry.from_config(DenseForecaster, config)
 
 
 @registry.register('rnn')
 def _rnn(config):
-  head = checks.check_choice(config.head, ('dense', 'none'), 'model.head')
-  hidden_sizes = tuple(int(s) for s in config.hidden_sizes)
-  if head == 'none' and hidden_sizes[-1] != config.output_size:
-    raise ValueError(f'model.head="none" needs the last of model.hidden_sizes {hidden_sizes} '
-                     f'to equal model.output_size ({config.output_size}).')
-  return RNNForecaster(
-      hidden_sizes=hidden_sizes, output_size=config.output_size,
-      cell=checks.check_choice(config.cell, sorted(rnn.CELLS), 'model.cell'),
-      activation=checks.check_choice(config.activation, sorted(rnn.ACTIVATIONS), 'model.activation'),
-      forget_bias=config.get('forget_bias', 1.0), head=head, scan_unroll=config.scan_unroll)
+  model = registry.from_config(RNNForecaster, config)
+  head = checks.check_choice(model.head, ('dense', 'none'), 'model.head')
+  if head == 'none' and model.hidden_sizes[-1] != model.output_size:
+    raise ValueError(f'model.head="none" needs the last of model.hidden_sizes {model.hidden_sizes} '
+                     f'to equal model.output_size ({model.output_size}).')
+  checks.check_choice(model.cell, sorted(rnn.CELLS), 'model.cell')
+  checks.check_choice(model.activation, sorted(rnn.ACTIVATIONS), 'model.activation')
+  return model

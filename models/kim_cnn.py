@@ -13,7 +13,7 @@ softmax); the pieces below follow Kim's code, each measured on SST-2 to help (do
   and at test the output layer reads its weights times 1 - p (here: the features times 1 - p). Under
   task.max_norm this differs from inverted dropout: the norm bounds weights that see unscaled features.
 - Theano LeNet's convolution init (conv_net_classes.py `LeNetConvPoolLayer`, its branch for tanh):
-  kernels U(+-sqrt(6 / (fan_in + fan_out))) with fan_in = w D and fan_out = F w D / (init_len - w + 1),
+  kernels U(+-sqrt(6 / (fan_in + fan_out))) with fan_in = w D and fan_out = C w D / (init_len - w + 1),
   the pooled length of rows padded to `init_len` (64 on MR in Kim's code: 56 tokens and 2 x 4 zero
   vectors); biases zero. Kim's code draws its ReLU kernels from U(-0.01, 0.01) instead, which dev
   accuracy preferred less. The output layer starts at zero (`LogisticRegression`), the random word
@@ -31,10 +31,10 @@ from models import registry
 
 
 def _lenet_conv_uniform(pooled_len: int):
-  """Theano LeNet's uniform kernel init of a (w, D, F) convolution max-pooled over pooled_len positions."""
+  """Theano LeNet's uniform kernel init of a (w, D, C) convolution max-pooled over pooled_len positions."""
   def init(key, shape, dtype=jnp.float32):
-    w, d, f = shape
-    fan_in, fan_out = w * d, f * w * d / pooled_len
+    w, d, c = shape
+    fan_in, fan_out = w * d, c * w * d / pooled_len
     bound = (6.0 / (fan_in + fan_out)) ** 0.5
     return jax.random.uniform(key, shape, dtype, -bound, bound)
   return init
@@ -60,14 +60,14 @@ class KimCNN(classifiers.TextCNN):
     for conv in self.convs:
       # Every window holds a real token or zero vectors alone (relu(bias)); the padding window joins
       # explicitly, since the widest filter over a full row has none. An empty row pools to relu(bias).
-      h_BNF = jax.nn.relu(conv(x_BTD))
-      pooled.append(jnp.maximum(jnp.max(h_BNF, axis=1), jax.nn.relu(conv.variables['params']['bias'])))
+      h_BPC = jax.nn.relu(conv(x_BTD))
+      pooled.append(jnp.maximum(jnp.max(h_BPC, axis=1), jax.nn.relu(conv.variables['params']['bias'])))
     return jnp.concatenate(pooled, axis=-1)
 
   def __call__(self, tokens_BT, length_B, train: bool = False):
-    x_BF = self.drop(self.features(tokens_BT, length_B, train), deterministic=not train)
+    x_BC = self.drop(self.features(tokens_BT, length_B, train), deterministic=not train)
     # Training: inverted dropout's kept units back to their own size; test: the features times 1 - p.
-    return self.output(x_BF * (1.0 - self.dropout)).astype(jnp.float32)
+    return self.output(x_BC * (1.0 - self.dropout)).astype(jnp.float32)
 
 
 @registry.register('kim_cnn')

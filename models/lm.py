@@ -22,7 +22,7 @@ class RNNLM(nn.Module):
   dropout: float = 0.0
   tie_embeddings: bool = False
   forget_bias: float = 1.0
-  scan_unroll: int = 1
+  unroll: int = 1  # lax.scan unroll factor: speed only, same numbers.
 
   def initial_carry(self, batch_size: int):
     def zeros(size):
@@ -41,7 +41,7 @@ class RNNLM(nn.Module):
     x_TBD = drop(embed(tokens_BT.T))
     new_carry = []
     for i, size in enumerate(self.hidden_sizes):
-      layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.scan_unroll,
+      layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.unroll,
                                  time_major=True, name=f'rnn_{i}')
       x_TBD, layer_carry = layer(x_TBD, carry[i])
       x_TBD = drop(x_TBD)
@@ -71,11 +71,11 @@ class FixedWindowLM(nn.Module):
   def __call__(self, tokens_BT, carry, train: bool = False):
     T = tokens_BT.shape[1]
     history_BS = jnp.concatenate([carry.astype(tokens_BT.dtype), tokens_BT], axis=1)  # S = context + T
-    embed_BSD = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1),
+    embed_BSE = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1),
                          name='embed')(history_BS)
     # Position t sees tokens t-context+1 .. t (in stream order), oldest first.
-    window_BTF = jnp.concatenate([embed_BSD[:, k + 1:k + 1 + T] for k in range(self.context)], axis=-1)
-    hidden_BTH = jnp.tanh(nn.Dense(self.hidden_size, name='hidden')(window_BTF))
+    window_BTD = jnp.concatenate([embed_BSE[:, k + 1:k + 1 + T] for k in range(self.context)], axis=-1)
+    hidden_BTH = jnp.tanh(nn.Dense(self.hidden_size, name='hidden')(window_BTD))
     hidden_BTH = nn.Dropout(self.dropout, deterministic=not train)(hidden_BTH)
     logits_BTV = nn.Dense(self.vocab_size, name='softmax')(hidden_BTH)
     return logits_BTV.astype(jnp.float32), history_BS[:, -self.context:]
@@ -84,16 +84,13 @@ class FixedWindowLM(nn.Module):
 @registry.register('rnn_lm')
 def _rnn_lm(config, vocab_size, seq_len):
   del seq_len  # A recurrence takes windows of any length.
-  hidden_sizes = tuple(int(s) for s in config.hidden_sizes)
-  checks.check_choice(config.cell, tuple(rnn.CELLS), 'model.cell')
-  if config.tie_embeddings and hidden_sizes[-1] != config.embed_dim:
-    raise ValueError(f'model.tie_embeddings needs the last of model.hidden_sizes {hidden_sizes} '
-                     f'to equal model.embed_dim ({config.embed_dim}).')
-  if not 0 <= config.dropout < 1:
-    raise ValueError(f'model.dropout must be in [0, 1); got {config.dropout}.')
-  return RNNLM(vocab_size=vocab_size, embed_dim=config.embed_dim, hidden_sizes=hidden_sizes, cell=config.cell,
-               activation=config.activation, dropout=config.dropout, tie_embeddings=config.tie_embeddings,
-               forget_bias=config.forget_bias, scan_unroll=config.scan_unroll)
+  model = registry.from_config(RNNLM, config, vocab_size=vocab_size)
+  checks.check_choice(model.cell, tuple(rnn.CELLS), 'model.cell')
+  if model.tie_embeddings and model.hidden_sizes[-1] != model.embed_dim:
+    raise ValueError(f'model.tie_embeddings needs the last of model.hidden_sizes {model.hidden_sizes} '
+                     f'to equal model.embed_dim ({model.embed_dim}).')
+  registry.check_dropout(model)
+  return model
 
 
 @registry.register('mlp_lm')
@@ -101,5 +98,4 @@ def _mlp_lm(config, vocab_size, seq_len):
   del seq_len  # Its window is model.order, whatever the training window.
   if config.order < 2:
     raise ValueError(f'model.order must be >= 2 (the model sees order-1 previous tokens); got {config.order}.')
-  return FixedWindowLM(vocab_size=vocab_size, embed_dim=config.embed_dim, hidden_size=config.hidden_size,
-                       context=config.order - 1, dropout=config.dropout)
+  return registry.from_config(FixedWindowLM, config, vocab_size=vocab_size, context=config.order - 1)

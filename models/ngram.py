@@ -52,10 +52,10 @@ class KneserNeyLM:
 
   def fit(self, ids) -> 'KneserNeyLM':
     ids = np.asarray(ids, np.int64)
-    V, N = self.vocab_size, self.order
+    V, n = self.vocab_size, self.order
     self.orders = []
-    for k in range(1, N + 1):
-      if k == N:  # The highest order counts occurrences ...
+    for k in range(1, n + 1):
+      if k == n:  # The highest order counts occurrences ...
         gram_keys, gram_counts = np.unique(_keys(ids, k, V), return_counts=True)
       else:  # ... lower orders count distinct left extensions: continuation counts.
         longer = np.unique(_keys(ids, k + 1, V))
@@ -81,7 +81,7 @@ class KneserNeyLM:
     return np.where(seen, p, lower)
 
   def probs(self, history: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-    """P(tokens[i] | the last order-1 tokens of history[i]); history (Q, order-1), -1 = no token."""
+    """P(tokens[i] | the last order-1 tokens of history[i]); history (R, order-1), -1 = no token."""
     V = self.vocab_size
     p = self._interpolate(1, np.zeros(len(tokens), np.int64), tokens, np.full(len(tokens), 1.0 / V))
     context = np.zeros(len(tokens), np.int64)
@@ -112,6 +112,6 @@ class KneserNeyLM:
 @registry.register('ngram', count_based=True)
 def _ngram(config, vocab_size, seq_len):
   del seq_len  # Counts take no window.
-  if config.order < 1:
-    raise ValueError(f'model.order must be >= 1; got {config.order}.')
-  return KneserNeyLM(config.order, vocab_size)
+  model = registry.from_config(KneserNeyLM, config, vocab_size=vocab_size)
+  registry.check_positive(model, ('order',))
+  return model

@@ -133,13 +133,13 @@ def _lstm_layer_bwd(unroll, residuals, cotangents):
   (dgates0_B4H, dc0_BH, _, _, _, dgates_TB4H), _ = jax.lax.scan(
       step, init, (jnp.arange(T), dh_TBH, c_prev_TBH), reverse=True, unroll=unroll)
   dh0_BH = dgates0_B4H.reshape(B, 4 * H) @ recurrent_GH
-  N = T * B
-  dgates_NG = dgates_TB4H.reshape(N, 4 * H)
-  h_prev_NH = jnp.concatenate([h0_BH[None], h_TBH[:-1]], axis=0).reshape(N, H)
-  d_recurrent_HG = h_prev_NH.T @ dgates_NG  # One matmul each, K = T·B.
-  d_kernel_DG = x_TBD.reshape(N, D).T @ dgates_NG
-  dx_TBD = (dgates_NG @ kernel_DG.T).reshape(T, B, D)
-  return d_kernel_DG, dgates_NG.sum(0), d_recurrent_HG, dx_TBD, dh0_BH, dc0_BH
+  R = T * B  # Every step's rows at once.
+  dgates_RG = dgates_TB4H.reshape(R, 4 * H)
+  h_prev_RH = jnp.concatenate([h0_BH[None], h_TBH[:-1]], axis=0).reshape(R, H)
+  d_recurrent_HG = h_prev_RH.T @ dgates_RG  # One matmul each, over all T·B rows.
+  d_kernel_DG = x_TBD.reshape(R, D).T @ dgates_RG
+  dx_TBD = (dgates_RG @ kernel_DG.T).reshape(T, B, D)
+  return d_kernel_DG, dgates_RG.sum(0), d_recurrent_HG, dx_TBD, dh0_BH, dc0_BH
 
 
 lstm_layer.defvjp(_lstm_layer_fwd, _lstm_layer_bwd)

@@ -4,8 +4,9 @@ Every model has one interface:
 - `__call__(src_BS, src_len_B, tgt_in_BT, train, own_BT=None, rng=None) -> logits_BTV` (float32), teacher-forced;
   with scheduled sampling (Bengio et al. 2015) `own_BT` marks the target positions whose input is the
   model's own sample from the previous position instead of the reference token.
-- `start(src_BS, src_len_B, max_len) -> state` encodes once; `step(tokens_N, state) -> (logits_NV, state)` decodes one
-  token. The state's leaves have the rows first (beam search reorders them) or are scalars.
+- `start(src_BS, src_len_B, max_len) -> state` encodes once; `step(tokens_R, state) -> (logits_RV, state)` decodes one
+  token per row (R: the batch's rows, or their beams). The state's leaves have the rows first (beam search
+  reorders them) or are scalars.
 - `cross_attention_map(model, params, src_BS, src_len_B, tgt_in_BT) -> (B, T, S)`: where each target
   position looks (the Transformer's last layer, averaged over heads), for plots.
 Rows are right-padded; masks come from the lengths, and padded source positions get zero attention.
@@ -71,7 +72,7 @@ class RNNSeq2Seq(nn.Module):
   tgt_vocab: int
   cell: str = 'lstm'
   embed_dim: int = 256
-  hidden: int = 512
+  hidden_size: int = 512  # Per direction in the encoder.
   encoder_layers: int = 2
   decoder_layers: int = 2
   bidirectional: bool = False
@@ -87,7 +88,7 @@ class RNNSeq2Seq(nn.Module):
 
   @property
   def memory_dim(self) -> int:
-    return self.hidden * (2 if self.bidirectional else 1)
+    return self.hidden_size * (2 if self.bidirectional else 1)
 
   @property
   def copies_states(self) -> bool:
@@ -97,26 +98,26 @@ class RNNSeq2Seq(nn.Module):
     embed = lambda vocab: nn.Embed(vocab, self.embed_dim, embedding_init=nn.initializers.normal(0.1))
     self.src_embed = embed(self.src_vocab)
     self.tgt_embed = self.src_embed if self.share_embeddings else embed(self.tgt_vocab)
-    layer = lambda: rnn.RecurrentLayer(self.hidden, self.cell, time_major=True)
+    layer = lambda: rnn.RecurrentLayer(self.hidden_size, self.cell, time_major=True)
     self.encoder_fwd = [layer() for _ in range(self.encoder_layers)]
     self.encoder_bwd = [layer() for _ in range(self.encoder_layers)] if self.bidirectional else []
     if not self.copies_states:
-      self.bridges = [nn.Dense(self.hidden) for _ in range(self.decoder_layers)]
-    first_in = self.embed_dim + self.hidden * (self.attention == 'dot')
+      self.bridges = [nn.Dense(self.hidden_size) for _ in range(self.decoder_layers)]
+    first_in = self.embed_dim + self.hidden_size * (self.attention == 'dot')
     first_in += self.memory_dim * ((self.attention == 'additive') + self.feed_context)
-    self.decoder_cells = [rnn.CellWeights(first_in if i == 0 else self.hidden, self.hidden, self.cell)
+    self.decoder_cells = [rnn.CellWeights(first_in if i == 0 else self.hidden_size, self.hidden_size, self.cell)
                           for i in range(self.decoder_layers)]
     if self.attention == 'additive':
       self.attention_keys = nn.Dense(self.attention_dim, use_bias=False)
       self.attention_query = self.param('attention_query', nn.initializers.lecun_normal(),
-                                        (self.hidden, self.attention_dim))
+                                        (self.hidden_size, self.attention_dim))
       self.attention_v = self.param('attention_v', nn.initializers.normal(self.attention_dim ** -0.5),
                                     (self.attention_dim,))
     elif self.attention == 'dot':
-      self.attention_keys = nn.Dense(self.hidden, use_bias=False)
+      self.attention_keys = nn.Dense(self.hidden_size, use_bias=False)
       self.attention_combine = self.param('attention_combine', nn.initializers.lecun_normal(),
-                                          (self.memory_dim + self.hidden, self.hidden))
-    features = self.hidden
+                                          (self.memory_dim + self.hidden_size, self.hidden_size))
+    features = self.hidden_size
     if self.deep_output:
       features += self.embed_dim + (self.memory_dim if (self.attention == 'additive' or self.feed_context) else 0)
     if self.output_dim:
@@ -150,7 +151,7 @@ class RNNSeq2Seq(nn.Module):
     if self.copies_states:
       layers = tuple(lasts[0] for lasts in finals)
     else:
-      zeros = jnp.zeros_like(summary_BM[:, :self.hidden])
+      zeros = jnp.zeros_like(summary_BM[:, :self.hidden_size])
       hs = [jnp.tanh(bridge(summary_BM)) for bridge in self.bridges]
       layers = tuple((h, zeros) if self.cell == 'lstm' else h for h in hs)
     state = {'layers': layers, 'memory': memory_BSM, 'valid': valid_BS}
@@ -159,7 +160,7 @@ class RNNSeq2Seq(nn.Module):
     if self.feed_context:
       state['summary'] = summary_BM
     if self.attention == 'dot':
-      state['feed'] = jnp.zeros_like(summary_BM[:, :self.hidden])
+      state['feed'] = jnp.zeros_like(summary_BM[:, :self.hidden_size])
     return state
 
   # Decoder.
@@ -210,7 +211,8 @@ class RNNSeq2Seq(nn.Module):
     """Dropout masks (scaled keep flags) between decoder layers, drawn outside the scan."""
     if not train or self.dropout == 0.0 or self.decoder_layers < 2:
       return None
-    keep = jax.random.bernoulli(rng, 1.0 - self.dropout, (self.decoder_layers - 1,) + shape_prefix + (self.hidden,))
+    shape = (self.decoder_layers - 1,) + shape_prefix + (self.hidden_size,)
+    keep = jax.random.bernoulli(rng, 1.0 - self.dropout, shape)
     return keep.astype(jnp.float32) / (1.0 - self.dropout)
 
   def _decode(self, state, tgt_in_BT, train: bool, own_BT=None, rng=None, with_weights: bool = False):
@@ -218,17 +220,17 @@ class RNNSeq2Seq(nn.Module):
     B, T = tgt_in_BT.shape
     drop_rng = self.make_rng('dropout') if train and self.dropout > 0 else None
     keep_T = self._layer_keep(drop_rng, (T, B), train)
-    keep_T = None if keep_T is None else jnp.swapaxes(keep_T, 0, 1)  # (T, L-1, B, H): scanned over T.
+    keep_T = None if keep_T is None else jnp.swapaxes(keep_T, 0, 1)  # (T, decoder_layers - 1, B, H): scanned over T.
     emb_TBE = self.tgt_embed(tgt_in_BT.T)
     if own_BT is None:  # Teacher forcing: every input is the reference, the softmax is hoisted out of the scan.
       emb_TBE = self.drop(emb_TBE, deterministic=not train)
 
       def body(state, inputs):
         emb_BE, keep = inputs
-        state, features_BF, weights_BS = self._cell_step(w, state, emb_BE, keep)
-        return state, (features_BF, weights_BS if with_weights else None)
-      _, (features_TBF, weights_TBS) = jax.lax.scan(body, state, (emb_TBE, keep_T))
-      logits_BTV = jnp.swapaxes(self._logits(features_TBF, train), 0, 1)
+        state, features_BC, weights_BS = self._cell_step(w, state, emb_BE, keep)
+        return state, (features_BC, weights_BS if with_weights else None)
+      _, (features_TBC, weights_TBS) = jax.lax.scan(body, state, (emb_TBE, keep_T))
+      logits_BTV = jnp.swapaxes(self._logits(features_TBC, train), 0, 1)
       return (logits_BTV, weights_TBS) if with_weights else logits_BTV
 
     # Scheduled sampling: the softmax runs inside the scan, whose carry holds the last sample.
@@ -245,8 +247,8 @@ class RNNSeq2Seq(nn.Module):
       emb_BE = self.tgt_embed(token_B)
       if emb_keep_BE is not None:
         emb_BE = emb_BE * emb_keep_BE
-      state, features_BF, _ = self._cell_step(w, state, emb_BE, keep)
-      logits_BV = self._logits(features_BF, train)
+      state, features_BC, _ = self._cell_step(w, state, emb_BE, keep)
+      logits_BV = self._logits(features_BC, train)
       sample_B = _sample(jax.random.fold_in(rng, t), jax.lax.stop_gradient(logits_BV))
       return (state, sample_B), logits_BV
     _, logits_TBV = jax.lax.scan(
@@ -262,9 +264,9 @@ class RNNSeq2Seq(nn.Module):
     del max_len  # The recurrent state does not grow with the output.
     return self._encode(src_BS, src_len_B, False)
 
-  def step(self, tokens_N, state):
-    state, features_NF, _ = self._cell_step(self._weights(), state, self.tgt_embed(tokens_N), None)
-    return self._logits(features_NF, False), state
+  def step(self, tokens_R, state):
+    state, features_RC, _ = self._cell_step(self._weights(), state, self.tgt_embed(tokens_R), None)
+    return self._logits(features_RC, False), state
 
   def cross_attention(self, src_BS, src_len_B, tgt_in_BT):
     if self.attention == 'none':
@@ -388,14 +390,14 @@ class TransformerSeq2Seq(nn.Module):
             'caches': tuple(attention.init_cache(B, max_len, self.num_heads, head_dim)
                             for _ in self.decoder)}
 
-  def step(self, tokens_N, state):
+  def step(self, tokens_R, state):
     index = state['index']
-    x_N1C = self._embed(self.tgt_embed, getattr(self, 'tgt_positions', None), tokens_N[:, None], index, False)
-    logits_N1V, caches = self._decode_layers(
-        x_N1C, None, attention.causal_mask(1, state['caches'][0]['k'].shape[1], offset=index),
+    x_R1C = self._embed(self.tgt_embed, getattr(self, 'tgt_positions', None), tokens_R[:, None], index, False)
+    logits_R1V, caches = self._decode_layers(
+        x_R1C, None, attention.causal_mask(1, state['caches'][0]['k'].shape[1], offset=index),
         attention.padding_mask(state['valid']),
         state['caches'], state['cross_kv'], False)
-    return logits_N1V[:, 0], dict(state, index=index + 1, caches=caches)
+    return logits_R1V[:, 0], dict(state, index=index + 1, caches=caches)
 
   def sow_attention(self, src_BS, src_len_B, tgt_in_BT):
     """A teacher-forced pass that sows every attention's weights (see cross_attention_map)."""
@@ -413,56 +415,40 @@ def cross_attention_map(model, params, src_BS, src_len_B, tgt_in_BT):
   return model.apply({'params': params}, src_BS, src_len_B, tgt_in_BT, method='cross_attention')
 
 
-def _check_dropout(config, fields):
-  for field in fields:
-    if not 0 <= config[field] < 1:
-      raise ValueError(f'model.{field} must be in [0, 1); got {config[field]}.')
-
-
-def _check_shared(config, src_vocab_size, tgt_vocab_size):
-  if config.share_embeddings and src_vocab_size != tgt_vocab_size:
+def _check_shared(model, src_vocab_size, tgt_vocab_size):
+  if model.share_embeddings and src_vocab_size != tgt_vocab_size:
     raise ValueError('model.share_embeddings needs one vocabulary for both languages (data.joint_vocab = True).')
 
 
 @registry.register('rnn_seq2seq')
 def _rnn_seq2seq(config, src_vocab_size, tgt_vocab_size):
-  checks.check_choice(config.cell, ('lstm', 'gru'), 'model.cell')
-  checks.check_choice(config.attention, ATTENTIONS, 'model.attention')
-  _check_dropout(config, ('dropout',))
-  _check_shared(config, src_vocab_size, tgt_vocab_size)
-  for field in ('embed_dim', 'hidden', 'encoder_layers', 'decoder_layers'):
-    if config[field] < 1:
-      raise ValueError(f'model.{field} must be >= 1; got {config[field]}.')
+  model = registry.from_config(RNNSeq2Seq, config, src_vocab=src_vocab_size, tgt_vocab=tgt_vocab_size)
+  checks.check_choice(model.cell, ('lstm', 'gru'), 'model.cell')
+  checks.check_choice(model.attention, ATTENTIONS, 'model.attention')
+  registry.check_dropout(model)
+  _check_shared(model, src_vocab_size, tgt_vocab_size)
+  registry.check_positive(model, ('embed_dim', 'hidden_size', 'encoder_layers', 'decoder_layers'))
   # Cho et al.'s context is the encoder summary, for a decoder without attention; Bahdanau's deep output
   # reads the additive context, while Luong's dot attention has its own attentional output layer.
-  if config.feed_context and config.attention != 'none':
+  if model.feed_context and model.attention != 'none':
     raise ValueError(f'model.feed_context feeds the encoder summary (Cho et al.) and needs model.attention="none"; '
-                     f'with attention {config.attention!r} the attention context is what each step reads.')
-  if config.deep_output and config.attention == 'dot':
+                     f'with attention {model.attention!r} the attention context is what each step reads.')
+  if model.deep_output and model.attention == 'dot':
     raise ValueError('model.deep_output does not apply to dot attention, whose output layer reads '
                      'tanh(W[context; state]) (Luong et al.); set it False.')
-  return RNNSeq2Seq(
-      src_vocab=src_vocab_size, tgt_vocab=tgt_vocab_size, cell=config.cell, embed_dim=config.embed_dim,
-      hidden=config.hidden, encoder_layers=config.encoder_layers, decoder_layers=config.decoder_layers,
-      bidirectional=config.bidirectional, attention=config.attention, attention_dim=config.attention_dim,
-      feed_context=config.feed_context, deep_output=config.deep_output, output_dim=config.output_dim,
-      reverse_source=config.reverse_source, residual=config.residual, dropout=config.dropout,
-      share_embeddings=config.share_embeddings)
+  return model
 
 
 @registry.register('transformer_seq2seq')
 def _transformer_seq2seq(config, src_vocab_size, tgt_vocab_size):
-  checks.check_choice(config.norm, transformer.NORMS, 'model.norm')
-  checks.check_choice(config.activation, transformer.ACTIVATIONS, 'model.activation')
-  checks.check_choice(config.positional, transformer.POSITIONALS, 'model.positional')
-  checks.check_choice(config.dtype, tuple(transformer.DTYPES), 'model.dtype')
-  _check_dropout(config, ('dropout', 'attention_dropout'))
-  _check_shared(config, src_vocab_size, tgt_vocab_size)
-  if config.width % config.num_heads:
-    raise ValueError(f'model.width ({config.width}) must be divisible by model.num_heads ({config.num_heads}).')
-  return TransformerSeq2Seq(
-      src_vocab=src_vocab_size, tgt_vocab=tgt_vocab_size, max_len=config.max_len, width=config.width,
-      encoder_layers=config.encoder_layers, decoder_layers=config.decoder_layers, num_heads=config.num_heads,
-      mlp_ratio=config.mlp_ratio, norm=config.norm, activation=config.activation, positional=config.positional,
-      dropout=config.dropout, attention_dropout=config.attention_dropout, use_bias=config.use_bias,
-      share_embeddings=config.share_embeddings, tie_output=config.tie_output, dtype=transformer.DTYPES[config.dtype])
+  dtype = transformer.DTYPES[checks.check_choice(config.dtype, tuple(transformer.DTYPES), 'model.dtype')]
+  model = registry.from_config(TransformerSeq2Seq, config, src_vocab=src_vocab_size, tgt_vocab=tgt_vocab_size,
+                               dtype=dtype)
+  checks.check_choice(model.norm, transformer.NORMS, 'model.norm')
+  checks.check_choice(model.activation, transformer.ACTIVATIONS, 'model.activation')
+  checks.check_choice(model.positional, transformer.POSITIONALS, 'model.positional')
+  registry.check_dropout(model, ('dropout', 'attention_dropout'))
+  _check_shared(model, src_vocab_size, tgt_vocab_size)
+  if model.width % model.num_heads:
+    raise ValueError(f'model.width ({model.width}) must be divisible by model.num_heads ({model.num_heads}).')
+  return model

@@ -31,15 +31,15 @@ def gelu(x):
 def sinusoidal_encoding(max_len: int, width: int):
   """(max_len, width): sin at even features, cos at odd, wavelengths 2π..10000·2π (Vaswani et al. 2017)."""
   position_L1 = jnp.arange(max_len, dtype=jnp.float32)[:, None]
-  rate_F = jnp.exp(-math.log(10000.0) * jnp.arange(0, width, 2, dtype=jnp.float32) / width)
-  angle_LF = position_L1 * rate_F[None, :]
+  rates = jnp.exp(-math.log(10000.0) * jnp.arange(0, width, 2, dtype=jnp.float32) / width)  # One per sin-cos pair.
+  angles = position_L1 * rates[None, :]  # (L, ceil(width / 2))
   encoding = jnp.zeros((max_len, width), jnp.float32)
-  encoding = encoding.at[:, 0::2].set(jnp.sin(angle_LF))
-  return encoding.at[:, 1::2].set(jnp.cos(angle_LF[:, :width // 2]))
+  encoding = encoding.at[:, 0::2].set(jnp.sin(angles))
+  return encoding.at[:, 1::2].set(jnp.cos(angles[:, :width // 2]))
 
 
 class MLP(nn.Module):
-  hidden: int
+  ff_width: int  # F: the inner (feed-forward) width.
   out_features: int
   activation: str = 'gelu'
   use_bias: bool = False
@@ -48,7 +48,7 @@ class MLP(nn.Module):
 
   @nn.compact
   def __call__(self, x_BTC):
-    h_BTF = nn.Dense(self.hidden, use_bias=self.use_bias, dtype=self.dtype,
+    h_BTF = nn.Dense(self.ff_width, use_bias=self.use_bias, dtype=self.dtype,
                      kernel_init=nn.initializers.normal(0.02), name='fc')(x_BTC)
     h_BTF = gelu(h_BTF) if self.activation == 'gelu' else jax.nn.relu(h_BTF)
     return nn.Dense(self.out_features, use_bias=self.use_bias, dtype=self.dtype,
@@ -238,19 +238,14 @@ class GPT(nn.Module):
 
 @registry.register('gpt')
 def _gpt(config, vocab_size, seq_len):
-  checks.check_choice(config.positional, POSITIONALS, 'model.positional')
-  checks.check_choice(config.norm, NORMS, 'model.norm')
-  checks.check_choice(config.activation, ACTIVATIONS, 'model.activation')
-  checks.check_choice(config.dtype, tuple(DTYPES), 'model.dtype')
-  if config.width % config.num_heads:
-    raise ValueError(f'model.width ({config.width}) must be divisible by model.num_heads ({config.num_heads}).')
-  if config.positional == 'sinusoidal' and config.width % 2:
-    raise ValueError(f'Sinusoidal positions need an even model.width; got {config.width}.')
-  for field in ('dropout', 'attention_dropout'):
-    if not 0 <= config[field] < 1:
-      raise ValueError(f'model.{field} must be in [0, 1); got {config[field]}.')
-  return GPT(vocab_size=vocab_size, max_len=config.max_len or seq_len, width=config.width, depth=config.depth,
-             num_heads=config.num_heads, mlp_ratio=config.mlp_ratio, norm=config.norm,
-             activation=config.activation, positional=config.positional, dropout=config.dropout,
-             attention_dropout=config.attention_dropout, use_bias=config.use_bias,
-             tie_embeddings=config.tie_embeddings, dtype=DTYPES[config.dtype])
+  dtype = DTYPES[checks.check_choice(config.dtype, tuple(DTYPES), 'model.dtype')]
+  model = registry.from_config(GPT, config, vocab_size=vocab_size, max_len=config.max_len or seq_len, dtype=dtype)
+  checks.check_choice(model.positional, POSITIONALS, 'model.positional')
+  checks.check_choice(model.norm, NORMS, 'model.norm')
+  checks.check_choice(model.activation, ACTIVATIONS, 'model.activation')
+  if model.width % model.num_heads:
+    raise ValueError(f'model.width ({model.width}) must be divisible by model.num_heads ({model.num_heads}).')
+  if model.positional == 'sinusoidal' and model.width % 2:
+    raise ValueError(f'Sinusoidal positions need an even model.width; got {model.width}.')
+  registry.check_dropout(model, ('dropout', 'attention_dropout'))
+  return model

@@ -144,10 +144,10 @@ class ClassificationTask(_SentenceTask):
   def init_variables(self, model, rng, batch, carry):
     return model.init(rng, batch['tokens'], batch['length'])
 
-  def _sums(self, logits_BC, batch):
+  def _sums(self, logits_BK, batch):
     weight_B = batch['weight']
-    nll_B = optax.softmax_cross_entropy_with_integer_labels(logits_BC, batch['label'])
-    correct_B = (jnp.argmax(logits_BC, -1) == batch['label']).astype(jnp.float32)
+    nll_B = optax.softmax_cross_entropy_with_integer_labels(logits_BK, batch['label'])
+    correct_B = (jnp.argmax(logits_BK, -1) == batch['label']).astype(jnp.float32)
     return {'loss': (jnp.sum(nll_B * weight_B), jnp.sum(weight_B)),
             'accuracy': (jnp.sum(correct_B * weight_B), jnp.sum(weight_B))}
 
@@ -158,11 +158,11 @@ class ClassificationTask(_SentenceTask):
       args = (drop_words(word_rng, *args, self.config.task.word_dropout), batch['length'])
     lm_weight = self.config.task.lm_weight
     if lm_weight:
-      logits_BC, lm_logits_BTV = model.apply(variables, *args, train=True, rngs={'dropout': rng},
+      logits_BK, lm_logits_BTV = model.apply(variables, *args, train=True, rngs={'dropout': rng},
                                              method='classify_and_lm')
     else:
-      logits_BC = model.apply(variables, *args, train=True, rngs={'dropout': rng})
-    sums = self._sums(logits_BC, batch)
+      logits_BK = model.apply(variables, *args, train=True, rngs={'dropout': rng})
+    sums = self._sums(logits_BK, batch)
     total = sums['loss'][0] / jnp.maximum(sums['loss'][1], 1.0)
     if lm_weight:
       # Filler rows of a partial batch have length 0, so they add no LM terms. The targets are the words

@@ -54,5 +54,5 @@ def generate(apply_fn: Callable, params, prompt_BT, carry, rng, *, num_tokens: i
     logits_B1V, carry = apply_fn(params, token_B[:, None], carry)
     return (logits_B1V[:, -1], carry), token_B
 
-  _, tokens_NB = jax.lax.scan(step, (logits_BTV[:, -1], carry), jax.random.split(rng, num_tokens))
-  return tokens_NB.T
+  _, tokens_TB = jax.lax.scan(step, (logits_BTV[:, -1], carry), jax.random.split(rng, num_tokens))
+  return tokens_TB.T

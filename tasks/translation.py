@@ -184,7 +184,7 @@ def translate_batch(model, params, src_BS, src_len_B, *, beam_size: int, length_
   if isinstance(model, seq2seq.TransformerSeq2Seq):  # Its positions end at model.max_len.
     max_len = min(max_len, model.max_len)
   state = model.apply({'params': params}, src_BS, src_len_B, max_len, method='start')
-  step_fn = lambda tokens_N, state: _step(model, params, tokens_N, state)
+  step_fn = lambda tokens_R, state: _step(model, params, tokens_R, state)
   if beam_size == 1:
     return decoding.greedy_decode(step_fn, state, bos_id=parallel.BOS_ID, eos_id=parallel.EOS_ID, max_len=max_len)
   tokens_BL, lengths_B, _ = decoding.beam_search(
@@ -193,7 +193,7 @@ def translate_batch(model, params, src_BS, src_len_B, *, beam_size: int, length_
   return tokens_BL, lengths_B
 
 
-def _step(model, params, tokens_N, state):
-  logits_NV, state = model.apply({'params': params}, tokens_N, state, method='step')
+def _step(model, params, tokens_R, state):
+  logits_RV, state = model.apply({'params': params}, tokens_R, state, method='step')
   # Padding and BOS are never outputs.
-  return logits_NV.at[:, parallel.PAD_ID].set(-1e9).at[:, parallel.BOS_ID].set(-1e9), state
+  return logits_RV.at[:, parallel.PAD_ID].set(-1e9).at[:, parallel.BOS_ID].set(-1e9), state

@@ -10,26 +10,26 @@ from models import attention
 from tests import tolerances
 
 
-def _qkv(B=2, T=4, S=6, H=2, D=3, seed=0):
+def _qkv(B=2, T=4, S=6, N=2, Q=3, seed=0):
   rng = np.random.RandomState(seed)
-  return tuple(rng.randn(B, n, H, D).astype(np.float32) for n in (T, S, S))
+  return tuple(rng.randn(B, length, N, Q).astype(np.float32) for length in (T, S, S))
 
 
 def _loop_attention(q, k, v, visible):
-  """float64 reference: for every (b, h, t), a softmax over the visible keys only, then the weighted values."""
-  B, T, H, D = q.shape
+  """float64 reference: for every (b, n, t), a softmax over the visible keys only, then the weighted values."""
+  B, T, N, Q = q.shape
   S = k.shape[1]
-  out, weights = np.zeros((B, T, H, D)), np.zeros((B, H, T, S))
+  out, weights = np.zeros((B, T, N, Q)), np.zeros((B, N, T, S))
   for b in range(B):
-    for h in range(H):
+    for n in range(N):
       for t in range(T):
         keys = [s for s in range(S) if visible[b, t, s]]
-        scores = [float(np.dot(q[b, t, h], k[b, s, h])) / math.sqrt(D) for s in keys]
+        scores = [float(np.dot(q[b, t, n], k[b, s, n])) / math.sqrt(Q) for s in keys]
         top = max(scores)
         exps = [math.exp(x - top) for x in scores]
         for s, e in zip(keys, exps):
-          weights[b, h, t, s] = e / sum(exps)
-          out[b, t, h] += weights[b, h, t, s] * v[b, s, h].astype(np.float64)
+          weights[b, n, t, s] = e / sum(exps)
+          out[b, t, n] += weights[b, n, t, s] * v[b, s, n].astype(np.float64)
   return out, weights
 
 
@@ -43,7 +43,7 @@ def test_einsum_attention_with_causal_and_padding_masks_equals_a_loop_over_queri
   np.testing.assert_array_equal(mask[:, 0], visible)
   out, weights = attention.dot_product_attention(q, k, v, mask)
   expected_out, expected_weights = _loop_attention(q, k, v, visible)
-  # Scores: D-term dot products (of size |q||k|, up to 10 here) through an S-term softmax; then S-term sums.
+  # Scores: Q-term dot products (of size |q||k|, up to 10 here) through an S-term softmax; then S-term sums.
   tolerances.assert_close(weights, expected_weights, 6 * (3 + 6), scale=10.0)
   tolerances.assert_close(out, expected_out, 6 * (3 + 6) + 6, scale=10.0 * np.abs(v).max())
   assert attention.combine_masks(None, None) is None
@@ -81,13 +81,13 @@ def test_cross_attention_with_padding_equals_projections_and_a_loop():
   assert cache is None and out.shape == (2, 3, 7)
 
   p64 = jax.tree.map(lambda a: np.asarray(a, np.float64), params)
-  project = lambda name, inputs: np.einsum('bsc,chd->bshd', inputs.astype(np.float64), p64[name]['kernel']) + (
+  project = lambda name, inputs: np.einsum('bsc,cnq->bsnq', inputs.astype(np.float64), p64[name]['kernel']) + (
       p64[name]['bias'])
   visible = np.broadcast_to(valid[:, None, :], (2, 3, 5))
   heads, weights = _loop_attention(project('query', x), project('key', kv), project('value', kv), visible)
-  expected = np.einsum('bthd,hdo->bto', heads, p64['out']['kernel']) + p64['out']['bias']
-  # Projections over 4 and 6 inputs, scores over D = 3 through a softmax over S = 5, the sum over S and the
-  # output projection over H·D = 6.
+  expected = np.einsum('btnq,nqo->bto', heads, p64['out']['kernel']) + p64['out']['bias']
+  # Projections over 4 and 6 inputs, scores over Q = 3 through a softmax over S = 5, the sum over S and the
+  # output projection over N·Q = 6.
   terms = 6 + 3 + 5 + 5 + 6
   tolerances.assert_close(out, expected, terms)
   sown, = state['intermediates']['attention_weights']
@@ -115,21 +115,21 @@ def test_self_attention_with_a_cache_token_by_token_equals_the_full_causal_pass(
   cache = attention.init_cache(2, T + 2, 2, 2)  # Two spare slots stay masked.
   for t in range(T):
     out, cache = step(x[:, t:t + 1], cache)
-    # The same sums over another number of (masked) keys: projections over C = 4, D = 2, S up to 7, H·D = 4.
+    # The same sums over another number of (masked) keys: projections over C = 4, Q = 2, S up to 7, N·Q = 4.
     close(out[:, 0], full[:, t], 4 + 2 + 7 + 7 + 4)
     assert int(cache['index']) == t + 1
-  key = np.einsum('btc,chd->bthd', x.astype(np.float64), np.asarray(params['key']['kernel'], np.float64))
+  key = np.einsum('btc,cnq->btnq', x.astype(np.float64), np.asarray(params['key']['kernel'], np.float64))
   tolerances.assert_close(cache['k'][:, :T], key, C)
   assert (np.asarray(cache['k'][:, T:]) == 0).all()
 
 
 def test_causal_dot_product_attention_equals_torch_scaled_dot_product_attention():
   torch = pytest.importorskip('torch')
-  q, k, v = _qkv(T=5, S=5, H=3, D=4, seed=3)
+  q, k, v = _qkv(T=5, S=5, N=3, Q=4, seed=3)
   out, _ = attention.dot_product_attention(q, k, v, attention.causal_mask(5, 5))
-  to_torch = lambda a: torch.from_numpy(a).transpose(1, 2)  # (B, T, H, D) -> (B, H, T, D).
+  to_torch = lambda a: torch.from_numpy(a).transpose(1, 2)  # (B, T, N, Q) -> (B, N, T, Q).
   expected = torch.nn.functional.scaled_dot_product_attention(to_torch(q).double(), to_torch(k).double(),
                                                              to_torch(v).double(), is_causal=True)
-  # Scores over D = 4 (of size up to |q||k|), a softmax and a sum over S = 5, in float32 on our side only.
+  # Scores over Q = 4 (of size up to |q||k|), a softmax and a sum over S = 5, in float32 on our side only.
   tolerances.assert_close(out, expected.transpose(1, 2).numpy(), 4 + 5 + 5,
                           scale=np.abs(q).max() * np.abs(k).max() * np.abs(v).max())

@@ -272,7 +272,7 @@ def get_sweep():
     np.testing.assert_array_equal(got[jax.tree_util.keystr(path)], value)
   assert len(loaded) == len(flat(want))
   # A model the checkpoint does not fit is refused with the parameter named.
-  other = _config('configs/classify/lstm.py', **{'model.hidden': 8})
+  other = _config('configs/classify/lstm.py', **{'model.hidden_size': 8})
   other_params = models.build(other.model, **task.model_dims).init(jax.random.PRNGKey(0), batch['tokens'],
                                                                     batch['length'])['params']
   with pytest.raises(ValueError, match='does not fit'):

@@ -22,11 +22,11 @@ MODELS = {
     'boe': classifiers.BagOfEmbeddings(V, K, embed_dim=6, hidden_sizes=(5,), activation='relu', dropout=0.2),
     'cnn': classifiers.TextCNN(V, K, embed_dim=6, filter_widths=(2, 3, 5), num_filters=4),
     'kim_cnn': kim_cnn.KimCNN(V, K, embed_dim=6, filter_widths=(2, 3, 5), num_filters=4),
-    'bilstm_final': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=5, dropout=0.2),
-    'bigru_max': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=5, num_layers=2, cell='gru', pooling='max'),
-    'lstm_mean': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=5, num_layers=2, bidirectional=False,
+    'bilstm_final': classifiers.RNNClassifier(V, K, embed_dim=6, hidden_size=5, dropout=0.2),
+    'bigru_max': classifiers.RNNClassifier(V, K, embed_dim=6, hidden_size=5, num_layers=2, cell='gru', pooling='max'),
+    'lstm_mean': classifiers.RNNClassifier(V, K, embed_dim=6, hidden_size=5, num_layers=2, bidirectional=False,
                                            pooling='mean'),
-    'gru_final_tied': classifiers.RNNClassifier(V, K, embed_dim=6, hidden=6, cell='gru', bidirectional=False),
+    'gru_final_tied': classifiers.RNNClassifier(V, K, embed_dim=6, hidden_size=6, cell='gru', bidirectional=False),
     'bert_pre_pooler': classifiers.TransformerClassifier(V, K, **TRANSFORMER),
     'bert_post': classifiers.TransformerClassifier(V, K, norm='post', activation='relu', pooler=False, **TRANSFORMER),
     'gpt': classifiers.GPTClassifier(V, K, **TRANSFORMER),  # Post-LN blocks: bert_post.
@@ -80,17 +80,17 @@ def _conv_pool_reference(params, tokens, lengths, widths, rows):
   """Max over windows of relu(window . kernel + bias), a numpy loop in float64; rows(real, w) builds the
   sequence of word vectors whose windows of width w are pooled (no windows: zeros)."""
   table = np.asarray(params['embed']['embedding'], np.float64)
-  F = params['convs_0']['kernel'].shape[-1]
-  expected = np.zeros((len(lengths), len(widths) * F))
+  C = params['convs_0']['kernel'].shape[-1]  # Channels per filter width.
+  expected = np.zeros((len(lengths), len(widths) * C))
   for b, length in enumerate(lengths):
     real = table[np.asarray(tokens)[b, :length]]
     for j, w in enumerate(widths):
-      kernel_WDF = np.asarray(params[f'convs_{j}']['kernel'], np.float64)
-      bias_F = np.asarray(params[f'convs_{j}']['bias'], np.float64)
+      kernel = np.asarray(params[f'convs_{j}']['kernel'], np.float64)  # (w, D, C)
+      bias_C = np.asarray(params[f'convs_{j}']['bias'], np.float64)
       x = rows(real, w)
-      windows = [np.maximum(np.einsum('wd,wdf->f', x[i:i + w], kernel_WDF) + bias_F, 0.0)
+      windows = [np.maximum(np.tensordot(x[i:i + w], kernel, 2) + bias_C, 0.0)
                  for i in range(len(x) - w + 1)]
-      expected[b, F * j:F * (j + 1)] = np.max(windows, axis=0) if windows else 0.0
+      expected[b, C * j:C * (j + 1)] = np.max(windows, axis=0) if windows else 0.0
   return expected
 
 
@@ -135,15 +135,15 @@ def test_cnn_dropout_forms(name):
   paper's (kept units unscaled in training, features x (1 - p) at test)."""
   tokens, lengths = _batch()
   params = _params(name)
-  kernel_FK, bias_K = np.asarray(params['output']['kernel'], np.float64), np.asarray(params['output']['bias'])
-  features_BF = np.asarray(_apply(name, tokens, lengths, method='features'), np.float64)
+  kernel_CK, bias_K = np.asarray(params['output']['kernel'], np.float64), np.asarray(params['output']['bias'])
+  features_BC = np.asarray(_apply(name, tokens, lengths, method='features'), np.float64)
   train_scale, test_scale = (1.0, 0.5) if name == 'kim_cnn' else (2.0, 1.0)  # p = 0.5.
-  np.testing.assert_allclose(_apply(name, tokens, lengths), features_BF * test_scale @ kernel_FK + bias_K,
+  np.testing.assert_allclose(_apply(name, tokens, lengths), features_BC * test_scale @ kernel_CK + bias_K,
                              rtol=1e-5, atol=1e-5)
-  logits, dropped_BF = _dropped_features(name, tokens, lengths, jax.random.PRNGKey(3))
-  kept_BF = dropped_BF != 0
-  assert 0.2 < kept_BF[features_BF != 0].mean() < 0.8  # Some units dropped, some kept.
-  np.testing.assert_allclose(logits, features_BF * kept_BF * train_scale @ kernel_FK + bias_K, rtol=1e-5, atol=1e-5)
+  logits, dropped_BC = _dropped_features(name, tokens, lengths, jax.random.PRNGKey(3))
+  kept_BC = dropped_BC != 0
+  assert 0.2 < kept_BC[features_BC != 0].mean() < 0.8  # Some units dropped, some kept.
+  np.testing.assert_allclose(logits, features_BC * kept_BC * train_scale @ kernel_CK + bias_K, rtol=1e-5, atol=1e-5)
 
 
 def test_kim_init_draws_lenet_uniform_convolutions_and_a_zero_output_layer():
@@ -174,9 +174,9 @@ def test_bilstm_directions_equal_each_direction_run_over_the_real_tokens_alone()
     if length == 0:
       np.testing.assert_array_equal(features[b], 0.0)  # Both directions stay at their zero initial states.
       continue
-    x_1LD = table[np.asarray(tokens)[b, :length]][None]
-    fwd, _ = layer.apply({'params': params['forward_rnn_0']}, x_1LD)
-    bwd, _ = layer.apply({'params': params['backward_rnn_0']}, x_1LD[:, ::-1])
+    x_1TD = table[np.asarray(tokens)[b, :length]][None]
+    fwd, _ = layer.apply({'params': params['forward_rnn_0']}, x_1TD)
+    bwd, _ = layer.apply({'params': params['backward_rnn_0']}, x_1TD[:, ::-1])
     np.testing.assert_allclose(outputs[b, :length, :hidden], fwd[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(outputs[b, :length, hidden:], bwd[0, ::-1], rtol=1e-5, atol=1e-6)
     # 'final': the forward state after the last real token, the backward state after reading back to the first.

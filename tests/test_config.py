@@ -3,8 +3,11 @@ import os
 import subprocess
 import sys
 
+import ml_collections
 import pytest
 
+from configs import renamed
+import models
 from training import config_loading
 
 REPO = config_loading.REPO_ROOT
@@ -15,6 +18,14 @@ CONFIGS = ['naive', 'dense', 'simple_rnn', 'deep_rnn', 'deep_rnn_dense']
 def test_every_timeseries_config_validates(name):
   for variant in ('', ':tiny'):
     config_loading.validate(config_loading.load_config(f'configs/timeseries/{name}.py{variant}'))
+
+
+def test_renamed_fields_of_an_old_config_json_read_under_their_new_names():
+  old = {'seed': 0, 'model': {'name': 'rnn_seq2seq', 'hidden': 16, 'scan_unroll': 2}}
+  assert renamed.upgrade(old) == {'seed': 0, 'model': {'name': 'rnn_seq2seq', 'hidden_size': 16, 'unroll': 2}}
+  assert old['model']['hidden'] == 16  # Left as it was.
+  model = models.build(ml_collections.ConfigDict(renamed.upgrade(old)['model']), src_vocab_size=9, tgt_vocab_size=9)
+  assert model.hidden_size == 16
 
 
 def test_overrides_apply_with_types(tiny_config):

@@ -22,15 +22,15 @@ def _jit(decoder, step_fn, **kwargs):
 
 # Model (a): logits[position, previous token, fed token] from a per-row random table. The previous token lives in
 # the state, so beams whose states are not reordered with them read the wrong row of the table.
-def table_step(tokens_N, state):
-  n_N, pos_N, prev_N = jnp.arange(tokens_N.shape[0]), state['pos'], state['prev']
-  logits_NV = state['table'][n_N, pos_N, prev_N, tokens_N]
-  return logits_NV, dict(state, pos=jnp.minimum(pos_N + 1, state['table'].shape[1] - 1), prev=tokens_N)
+def table_step(tokens_R, state):
+  row_R, pos_R, prev_R = jnp.arange(tokens_R.shape[0]), state['pos'], state['prev']
+  logits_RV = state['table'][row_R, pos_R, prev_R, tokens_R]
+  return logits_RV, dict(state, pos=jnp.minimum(pos_R + 1, state['table'].shape[1] - 1), prev=tokens_R)
 
 
-def table_state(table_BPVVV):
-  B = table_BPVVV.shape[0]
-  return {'table': jnp.asarray(table_BPVVV, jnp.float32), 'pos': jnp.zeros((B,), jnp.int32),
+def table_state(table_BLVVV):
+  B = table_BLVVV.shape[0]
+  return {'table': jnp.asarray(table_BLVVV, jnp.float32), 'pos': jnp.zeros((B,), jnp.int32),
           'prev': jnp.full((B,), BOS, jnp.int32)}
 
 
@@ -53,15 +53,15 @@ def _gru_params(seed=0):  # numpy, so jitted steps see constants rather than cac
 GRU_PARAMS = _gru_params()
 
 
-def gru_step(tokens_N, state):
+def gru_step(tokens_R, state):
   assert state['step'].ndim == 0, 'the shared scalar leaf was gathered or repeated'
-  p, h_NH = GRU_PARAMS, state['h']
-  x_N3H, h_N3H = jnp.asarray(p['embed'])[tokens_N] @ p['w'], h_NH @ p['u']
-  z_NH, r_NH, _ = jnp.split(jax.nn.sigmoid(x_N3H + h_N3H), 3, axis=-1)
-  candidate_NH = jnp.tanh(jnp.split(x_N3H, 3, axis=-1)[2] + r_NH * jnp.split(h_N3H, 3, axis=-1)[2])
-  h_NH = (1 - z_NH) * h_NH + z_NH * candidate_NH
-  logits_NV = h_NH @ p['out'] + 0.5 * state['step'] * (jnp.arange(GRU_VOCAB) == EOS)
-  return logits_NV, {'h': h_NH, 'step': state['step'] + 1}
+  p, h_RH = GRU_PARAMS, state['h']
+  x_R3H, h_R3H = jnp.asarray(p['embed'])[tokens_R] @ p['w'], h_RH @ p['u']
+  z_RH, r_RH, _ = jnp.split(jax.nn.sigmoid(x_R3H + h_R3H), 3, axis=-1)
+  candidate_RH = jnp.tanh(jnp.split(x_R3H, 3, axis=-1)[2] + r_RH * jnp.split(h_R3H, 3, axis=-1)[2])
+  h_RH = (1 - z_RH) * h_RH + z_RH * candidate_RH
+  logits_RV = h_RH @ p['out'] + 0.5 * state['step'] * (jnp.arange(GRU_VOCAB) == EOS)
+  return logits_RV, {'h': h_RH, 'step': state['step'] + 1}
 
 
 def gru_state(batch, seed=1):
@@ -93,10 +93,10 @@ def test_beam_size_one_is_greedy():
     assert len(set(np.asarray(lengths).tolist())) > 1  # Some rows end early, some later.
 
 
-def _best_by_enumeration(table_PVVV, max_len, alpha):
+def _best_by_enumeration(table_LVVV, max_len, alpha):
   """The best (tokens, score) over every sequence: EOS-terminated ones up to max_len and EOS-free ones of max_len."""
-  table = np.asarray(table_PVVV, np.float64)
-  logp_PVVV = table - np.log(np.exp(table).sum(-1, keepdims=True))
+  table = np.asarray(table_LVVV, np.float64)
+  logp_LVVV = table - np.log(np.exp(table).sum(-1, keepdims=True))
   vocab, best = table.shape[-1], (None, -np.inf)
   others = [v for v in range(vocab) if v != EOS]
   candidates = [prefix + (EOS,) for n in range(max_len) for prefix in itertools.product(others, repeat=n)]
@@ -104,7 +104,7 @@ def _best_by_enumeration(table_PVVV, max_len, alpha):
   for seq in candidates:
     total, prev, fed = 0.0, BOS, BOS
     for pos, token in enumerate(seq):
-      total += logp_PVVV[pos, prev, fed, token]
+      total += logp_LVVV[pos, prev, fed, token]
       prev, fed = fed, token
     score = total / _lp(len(seq), alpha)
     if score > best[1]:
@@ -205,9 +205,9 @@ def test_rows_decode_independently():
 def test_loops_stop_once_every_row_has_finished():
   calls = []
 
-  def eos_step(tokens_N, state):  # Puts nearly all mass on EOS; counts its runs on the host.
+  def eos_step(tokens_R, state):  # Puts nearly all mass on EOS; counts its runs on the host.
     jax.debug.callback(lambda: calls.append(1))
-    return jnp.where(jnp.arange(4) == EOS, 10.0, 0.0)[None].repeat(tokens_N.shape[0], 0), state
+    return jnp.where(jnp.arange(4) == EOS, 10.0, 0.0)[None].repeat(tokens_R.shape[0], 0), state
 
   state = {'h': jnp.zeros((3, 1))}
   _, lengths = _jit(decoding.greedy_decode, eos_step, bos_id=BOS, eos_id=EOS, max_len=6)(state)

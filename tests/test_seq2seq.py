@@ -20,13 +20,13 @@ def _batch(seed=0):
 
 
 MODELS = {
-    'lstm_reversed': seq2seq.RNNSeq2Seq(V, V, cell='lstm', embed_dim=8, hidden=16, reverse_source=True),
-    'gru_context': seq2seq.RNNSeq2Seq(V, V, cell='gru', embed_dim=8, hidden=16, encoder_layers=1, decoder_layers=1,
+    'lstm_reversed': seq2seq.RNNSeq2Seq(V, V, cell='lstm', embed_dim=8, hidden_size=16, reverse_source=True),
+    'gru_context': seq2seq.RNNSeq2Seq(V, V, cell='gru', embed_dim=8, hidden_size=16, encoder_layers=1, decoder_layers=1,
                                       feed_context=True, deep_output=True),
-    'bahdanau': seq2seq.RNNSeq2Seq(V, V, cell='gru', embed_dim=8, hidden=16, encoder_layers=1, decoder_layers=1,
+    'bahdanau': seq2seq.RNNSeq2Seq(V, V, cell='gru', embed_dim=8, hidden_size=16, encoder_layers=1, decoder_layers=1,
                                    bidirectional=True, attention='additive', attention_dim=12, deep_output=True,
                                    output_dim=12),
-    'luong_residual': seq2seq.RNNSeq2Seq(V, V, cell='lstm', embed_dim=8, hidden=16, encoder_layers=2,
+    'luong_residual': seq2seq.RNNSeq2Seq(V, V, cell='lstm', embed_dim=8, hidden_size=16, encoder_layers=2,
                                          decoder_layers=3, bidirectional=True, attention='dot', residual=True),
     'transformer': seq2seq.TransformerSeq2Seq(V, V, max_len=16, width=16, num_heads=2, encoder_layers=2,
                                               decoder_layers=2, dropout=0.1),
@@ -44,9 +44,9 @@ def _terms(model):
   if isinstance(model, seq2seq.TransformerSeq2Seq):
     return tolerances.transformer_terms(model.width, model.encoder_layers + 2 * model.decoder_layers, S + T,
                                         model.mlp_ratio, model.num_heads)
-  widest_input = model.embed_dim + 2 * model.memory_dim + model.hidden
-  steps = (S + T) * (model.encoder_layers + model.decoder_layers) * (widest_input + model.hidden)
-  return steps + T * S * model.attention_dim + model.output_dim + model.hidden + model.memory_dim
+  widest_input = model.embed_dim + 2 * model.memory_dim + model.hidden_size
+  steps = (S + T) * (model.encoder_layers + model.decoder_layers) * (widest_input + model.hidden_size)
+  return steps + T * S * model.attention_dim + model.output_dim + model.hidden_size + model.memory_dim
 
 
 def _init(model, src, src_len, tgt):
@@ -152,9 +152,9 @@ def test_bidirectional_encoder_matches_separate_directional_runs():
   layer = seq2seq.rnn.RecurrentLayer(16, 'gru')
   embed = np.asarray(params['src_embed']['embedding'])
   for row, n in enumerate(LENGTHS):
-    x_1ND = embed[np.asarray(src[row, :n])][None]
-    fwd, _ = layer.apply({'params': params['encoder_fwd_0']}, x_1ND)
-    bwd, _ = layer.apply({'params': params['encoder_bwd_0']}, x_1ND[:, ::-1])
+    x_1SD = embed[np.asarray(src[row, :n])][None]
+    fwd, _ = layer.apply({'params': params['encoder_fwd_0']}, x_1SD)
+    bwd, _ = layer.apply({'params': params['encoder_bwd_0']}, x_1SD[:, ::-1])
     terms = S * (8 + 3 * 16)  # S steps of the GRU's projections; |h| <= 1.
     tolerances.assert_close(memory_BSM[row, :n, :16], fwd[0], terms, scale=1.0)
     tolerances.assert_close(memory_BSM[row, :n, 16:], bwd[0, ::-1], terms, scale=1.0)

@@ -72,7 +72,7 @@ DROPOUT_CASES = {
 
 
 def _model(fields):
-  fields = dict(dict(embed_dim=E, hidden=H, attention_dim=A), **fields)
+  fields = dict(dict(embed_dim=E, hidden_size=H, attention_dim=A), **fields)
   return seq2seq.RNNSeq2Seq(V, V, **fields)
 
 
@@ -178,7 +178,7 @@ def reference(model, p, src, lengths, tgt, masks=None, mutant=None):
     layers = [(h, np.zeros_like(h)) if model.cell == 'lstm' else h for h in hs]
   attention_valid_BS = np.ones_like(valid_BS) if mutant == 'unmasked_attention' else valid_BS
   if model.attention != 'none':
-    keys_BSK = memory_BSM @ p['attention_keys']['kernel']
+    keys = memory_BSM @ p['attention_keys']['kernel']  # (B, S, A) additive, (B, S, H) dot.
   feed_BH = np.zeros((B, H))
 
   features = []
@@ -186,7 +186,7 @@ def reference(model, p, src, lengths, tgt, masks=None, mutant=None):
     y_BE = keep('decoder_embed', tgt_embed[tgt[:, t]], t)
     inputs, output_context = [y_BE], []
     if model.attention == 'additive':  # Queried with the previous top state.
-      hidden_BSA = np.tanh(keys_BSK + (_top(layers[-1]) @ p['attention_query'])[:, None, :])
+      hidden_BSA = np.tanh(keys + (_top(layers[-1]) @ p['attention_query'])[:, None, :])
       context_BM = _attend(hidden_BSA @ p['attention_v'], memory_BSM, attention_valid_BS)
       inputs.append(context_BM)
       output_context = [context_BM]
@@ -201,17 +201,17 @@ def reference(model, p, src, lengths, tgt, masks=None, mutant=None):
       h_BH = _top(layers[i]) + x_BD if (model.residual and i > 0) else _top(layers[i])
       x_BD = keep('decoder_layers', h_BH, i, t) if i < model.decoder_layers - 1 else h_BH
     if model.attention == 'dot':  # Queried with the new top state.
-      context_BM = _attend(np.einsum('bh,bsh->bs', x_BD, keys_BSK), memory_BSM, attention_valid_BS)
+      context_BM = _attend(np.einsum('bh,bsh->bs', x_BD, keys), memory_BSM, attention_valid_BS)
       x_BD = np.tanh(np.concatenate([context_BM, x_BD], -1) @ p['attention_combine'])
       if mutant != 'no_input_feeding':
         feed_BH = x_BD
     elif model.deep_output:
       x_BD = np.concatenate([x_BD, y_BE] + output_context, -1)
     features.append(x_BD)
-  f_BTF = keep('features', np.stack(features, 1))
+  f_BTC = keep('features', np.stack(features, 1))
   if model.output_dim:
-    f_BTF = np.tanh(f_BTF @ p['pre_output']['kernel'] + p['pre_output']['bias'])
-  return f_BTF @ p['output']['kernel'] + p['output']['bias']
+    f_BTC = np.tanh(f_BTC @ p['pre_output']['kernel'] + p['pre_output']['bias'])
+  return f_BTC @ p['output']['kernel'] + p['output']['bias']
 
 
 def _terms(model):

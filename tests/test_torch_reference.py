@@ -98,7 +98,7 @@ def _load_block(layer, p, use_bias):
   """Copies a Block's parameters into a TransformerEncoderLayer (torch's Linear keeps (out, in) weights)."""
   C = p['mlp']['fc']['kernel'].shape[0]
   t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
-  heads = lambda name: p['attention'][name]['kernel'].reshape(C, C).T  # (C, N, D) -> (N·D, C), head-major.
+  heads = lambda name: p['attention'][name]['kernel'].reshape(C, C).T  # (C, N, Q) -> (N·Q, C), head-major.
   with torch.no_grad():
     layer.self_attn.in_proj_weight.copy_(t(np.concatenate([heads('query'), heads('key'), heads('value')])))
     layer.self_attn.out_proj.weight.copy_(t(p['attention']['out']['kernel'].reshape(C, C).T))

@@ -85,7 +85,7 @@ def test_sampling_with_teacher_probability_one_is_teacher_forcing(tmp_path):
   # The same tokens through two code paths: the sampled one runs the softmax inside the scan (per step) and
   # the forced one after it, so the two may round differently. Every loss and gradient value sums over the
   # batch's target tokens, each backpropagated through the decoder's steps and the (tiny) model's widths.
-  model_terms = batch['tgt_in'].shape[1] * (forced_config.model.hidden + forced_config.model.embed_dim
+  model_terms = batch['tgt_in'].shape[1] * (forced_config.model.hidden_size + forced_config.model.embed_dim
                                             + model.tgt_vocab)
   assert float(loss_a) == pytest.approx(float(loss_b), rel=tolerances.rel(batch['tgt_in'].size * model_terms))
   tolerances.assert_trees_close(grads_a, grads_b, batch['tgt_in'].size * model_terms)

@@ -88,6 +88,15 @@ def test_a_model_change_into_a_finished_workdir_leaves_config_json_describing_it
   assert (tmp_path / 'config.json').read_bytes() == saved
 
 
+def test_a_config_json_from_before_a_field_rename_still_describes_its_run(tiny_config, tmp_path):
+  config = tiny_config('simple_rnn')
+  results = loop.train_and_evaluate(config, str(tmp_path))
+  record = _read(tmp_path / 'config.json')
+  record['model']['scan_unroll'] = record['model'].pop('unroll')  # As runs recorded it before the rename.
+  writers.write_json(str(tmp_path / 'config.json'), record)
+  assert loop.train_and_evaluate(config, str(tmp_path)) == results  # Not refused as another config.
+
+
 def _sleeper():
   return subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
 

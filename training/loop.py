@@ -55,11 +55,12 @@ def make_train_step(model, task, tx, schedule):
 
 
 def make_multi_step(train_step):
-  """K steps in one call: (state, batches stacked on a leading K axis) -> (state, (metrics, finite) stacked).
+  """train.steps_per_call steps in one call: (state, batches stacked on a leading axis of steps) ->
+  (state, (metrics, finite) stacked).
 
   One step is called as is, outside any loop: XLA's CPU backend computes a convolution's weight gradient
   about 25x slower inside a loop body, even a scan of length 1 (the Kim CNN's step: 66 ms plain, 546 ms
-  in a scan). The scan is kept for K > 1, where it saves the per-call overhead (the GPT's step).
+  in a scan). The scan is kept for several steps per call, where it saves the per-call overhead (the GPT's step).
   """
   def body(state, batch):
     state, metrics, finite = train_step(state, batch)
@@ -311,14 +312,15 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
 def _check_diverged(step: int, metrics_list, finite, max_loss: float, last_saved, directory: str) -> None:
   """Raises Diverged naming the first of the window's steps whose loss or gradient is non-finite, or whose
   loss exceeds max_loss (0: no limit); `step` is the window's last step."""
-  finite_K = np.concatenate([np.asarray(f).reshape(-1) for f in finite])
-  loss_K = np.concatenate([np.asarray(m['loss'][0]).reshape(-1) for m in metrics_list])
-  bad_K = ~finite_K | ((loss_K > max_loss) if max_loss > 0 else False)
-  if not bad_K.any():
+  finite_steps = np.concatenate([np.asarray(f).reshape(-1) for f in finite])
+  loss_steps = np.concatenate([np.asarray(m['loss'][0]).reshape(-1) for m in metrics_list])
+  bad_steps = ~finite_steps | ((loss_steps > max_loss) if max_loss > 0 else False)
+  if not bad_steps.any():
     return
-  i = int(np.argmax(bad_K))
-  bad = step - len(bad_K) + 1 + i
-  what = 'Non-finite loss or gradient' if not finite_K[i] else f'Loss {loss_K[i]:.4g} above train.max_loss {max_loss:.4g}'
+  i = int(np.argmax(bad_steps))
+  bad = step - len(bad_steps) + 1 + i
+  what = ('Non-finite loss or gradient' if not finite_steps[i]
+          else f'Loss {loss_steps[i]:.4g} above train.max_loss {max_loss:.4g}')
   kept = (f'The last checkpoint, step {last_saved}, is kept in {directory!r}.' if last_saved is not None
           else 'No checkpoint had been saved yet.')
   raise errors.Diverged(bad, f'{what} at step {bad}; stopping. {kept} A lower optimizer.learning_rate or an '

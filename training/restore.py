@@ -4,6 +4,7 @@ import os
 
 import ml_collections
 
+from configs import renamed
 import models
 from data import parallel
 from data import tokenizers
@@ -19,7 +20,7 @@ def _load_config(workdir: str):
   if not os.path.exists(config_path):
     raise errors.WorkdirError(f'{workdir!r} is not a training workdir: {config_path!r} does not exist.')
   with open(config_path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+    return ml_collections.ConfigDict(renamed.upgrade(json.load(f)))
 
 
 def _latest_params(workdir: str):

@@ -15,6 +15,7 @@ import threading
 import time
 
 from configs import checks
+from configs import renamed
 from training import errors
 from training import writers
 
@@ -127,7 +128,7 @@ def read_config(workdir: str) -> dict | None:
   if not os.path.exists(path):
     return None
   with open(path) as f:
-    return json.load(f)
+    return renamed.upgrade(json.load(f))
 
 
 def config_changes(saved: dict, config_dict: dict) -> dict:

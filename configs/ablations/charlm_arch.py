@@ -9,8 +9,8 @@ Kneser–Ney rows count instead of training (orders 3 to 7; the best one is the 
 BUDGET = {'train.num_steps': 1200, 'model.dropout': 0.1, 'eval.every_steps': 200, 'checkpoint.every_steps': 200}
 
 
-def _recurrent(name, path, hidden):
-  return dict(name=name, config=path, overrides=dict(BUDGET, **{'model.hidden_sizes': (hidden, hidden)}))
+def _recurrent(name, path, hidden_size):
+  return dict(name=name, config=path, overrides=dict(BUDGET, **{'model.hidden_sizes': (hidden_size, hidden_size)}))
 
 
 def get_sweep():

@@ -23,7 +23,7 @@ def get_config(cell='lstm', variant=''):
   c.model.head = 'dense'
   c.model.output_size = 1
   c.model.forget_bias = 1.0
-  c.model.scan_unroll = 1
+  c.model.unroll = 1  # lax.scan unroll factor: speed only, same numbers.
   c.train.batch_size = 32
   c.train.num_steps = 3000
   c.optimizer.name = 'adam'

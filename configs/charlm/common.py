@@ -62,7 +62,7 @@ def recurrent(c, cell: str, variant: str):
   c.model.dropout = 0.25  # On embeddings, between layers and before the softmax (Zaremba et al.).
   c.model.tie_embeddings = False  # Needs hidden_sizes[-1] == embed_dim.
   c.model.forget_bias = 1.0  # lstm only.
-  c.model.scan_unroll = 1
+  c.model.unroll = 1  # lax.scan unroll factor: speed only, same numbers.
   if variant == 'tiny':
     c.model.embed_dim, c.model.hidden_sizes = 8, (16, 16)
   return c

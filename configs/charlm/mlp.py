@@ -10,7 +10,7 @@ def get_config(variant=''):
   c.model.name = 'mlp_lm'
   c.model.order = 8  # Predicts from the order-1 previous characters.
   c.model.embed_dim = 32
-  c.model.hidden_size = 1024
+  c.model.hidden_size = 1024  # The tanh layer between the window and the softmax.
   c.model.dropout = 0.25
   if variant == 'tiny':
     c.model.order, c.model.embed_dim, c.model.hidden_size = 4, 8, 16

@@ -9,5 +9,5 @@ from configs.classify import lstm
 def get_config(variant=''):
   c = lstm.get_config(variant)
   c.model.bidirectional = True
-  c.model.hidden = 150 if not variant else c.model.hidden  # Per direction: the LSTM row's width in all.
+  c.model.hidden_size = 150 if not variant else c.model.hidden_size  # Per direction: the LSTM row's width in all.
   return c

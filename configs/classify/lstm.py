@@ -10,12 +10,12 @@ def get_config(variant=''):
   c.model.name = 'rnn_classifier'
   c.model.cell = 'lstm'
   c.model.embed_dim = 300
-  c.model.hidden = 300
+  c.model.hidden_size = 300  # LSTM state width.
   c.model.num_layers = 1
   c.model.bidirectional = False
   c.model.pooling = 'final'  # final, mean or max over the real positions.
   c.model.dropout = 0.5
   c.optimizer.clip_norm = 5.0
   if variant == 'tiny':
-    c.model.embed_dim, c.model.hidden = 16, 16
+    c.model.embed_dim, c.model.hidden_size = 16, 16
   return c

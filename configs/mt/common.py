@@ -75,7 +75,7 @@ def recurrent(c, variant: str):
   c.model.name = 'rnn_seq2seq'
   c.model.cell = 'lstm'  # lstm or gru.
   c.model.embed_dim = 256
-  c.model.hidden = 512  # Per direction in the encoder.
+  c.model.hidden_size = 512  # Recurrent state width, per direction in the encoder.
   c.model.encoder_layers = 2
   c.model.decoder_layers = 2
   c.model.bidirectional = False  # Encoder.
@@ -89,5 +89,5 @@ def recurrent(c, variant: str):
   c.model.dropout = 0.5  # On embeddings, between layers and before the softmax.
   c.model.share_embeddings = False  # Source and target embeddings are one table (joint vocabulary).
   if variant == 'tiny':
-    c.model.embed_dim, c.model.hidden, c.model.attention_dim = 8, 16, 16
+    c.model.embed_dim, c.model.hidden_size, c.model.attention_dim = 8, 16, 16
   return c

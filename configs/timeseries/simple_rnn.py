@@ -14,5 +14,5 @@ def get_config(variant=''):
   c.model.activation = 'tanh'
   c.model.hidden_sizes = (1,)  # One recurrent layer per entry, stacked.
   c.model.head = 'none'  # 'dense': a Dense(output_size) on the last state; 'none': the state is the output.
-  c.model.scan_unroll = 1  # lax.scan unroll factor: speed only, same numbers.
+  c.model.unroll = 1  # lax.scan unroll factor: speed only, same numbers.
   return c

@@ -1,0 +1,22 @@
+"""Config fields renamed since runs were recorded: a workdir's config.json written before a rename is read
+under today's names, so its model rebuilds (sample.py, translate.py) and a resumed run is not taken for a
+changed config."""
+
+# Old dotted key -> new one.
+RENAMED = {
+    'model.hidden': 'model.hidden_size',  # One recurrent width is hidden_size everywhere (a stack: hidden_sizes).
+    'model.scan_unroll': 'model.unroll',  # The name models/rnn.py's layers use.
+}
+
+
+def upgrade(config_dict: dict) -> dict:
+  """config_dict (as json.load gives config.json) with each renamed field moved to its new name."""
+  upgraded = dict(config_dict)
+  for old, new in RENAMED.items():
+    (section, old_key), (new_section, new_key) = old.split('.'), new.split('.')
+    fields = upgraded.get(section)
+    if isinstance(fields, dict) and old_key in fields and section == new_section and new_key not in fields:
+      fields = dict(fields)
+      fields[new_key] = fields.pop(old_key)
+      upgraded[section] = fields
+  return upgraded
