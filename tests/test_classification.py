@@ -20,6 +20,7 @@ from tasks import classification
 from training import checkpoint
 from training import config_loading
 from training import loop
+from training import stored_params
 from training import sweep as sweeps
 
 
@@ -213,7 +214,7 @@ def test_cnn_configs_train_their_tiny_variant(tmp_path, config_path):
 
 def test_best_parameters_on_a_tie_are_the_earlier_ones(tmp_path):
   """Valid accuracies 70, 80, 75, 80, 60: only a strict improvement replaces the best, so step 2 stays."""
-  best = loop.BestParams(str(tmp_path), 'accuracy', 'max')
+  best = stored_params.BestParams(str(tmp_path), 'accuracy', 'max')
   for step, accuracy in ((1, 70.0), (2, 80.0), (4, 75.0), (6, 80.0), (8, 60.0)):
     best.offer(step, {'accuracy': accuracy}, {'w': jnp.full((2,), float(step))})
   step, params = best.load({'w': jnp.zeros((2,))})
@@ -261,9 +262,9 @@ def get_sweep():
   model = models.build(config.model, **task.model_dims)
   batch = next(task.train_batcher(4, 0))
   fresh_params = task.init_variables(model, jax.random.PRNGKey(5), batch, ())['params']
-  params, loaded, fresh = loop.load_pretrained(fresh_params, str(pretrained_dir))
+  params, loaded, fresh = stored_params.load_pretrained(fresh_params, str(pretrained_dir))
   assert fresh and all(path.startswith('output/') for path in fresh)
-  saved = checkpoint.Checkpointer(loop.ckpt_dir(str(pretrained_dir)))
+  saved = checkpoint.Checkpointer(checkpoint.directory(str(pretrained_dir)))
   want = saved.restore_params(saved.latest_step())
   saved.close()
   flat = lambda tree: jax.tree_util.tree_flatten_with_path(tree)[0]
@@ -276,7 +277,7 @@ def get_sweep():
   other_params = models.build(other.model, **task.model_dims).init(jax.random.PRNGKey(0), batch['tokens'],
                                                                     batch['length'])['params']
   with pytest.raises(ValueError, match='does not fit'):
-    loop.load_pretrained(other_params, str(pretrained_dir))
+    stored_params.load_pretrained(other_params, str(pretrained_dir))
 
 
 def test_config_errors_name_the_choices():

@@ -187,7 +187,7 @@ def test_divergence_before_the_first_save_says_no_checkpoint_was_kept(tiny_confi
   with pytest.raises(errors.Diverged, match='No checkpoint had been saved yet') as error:
     loop.train_and_evaluate(config, str(tmp_path))
   assert f'at step {error.value.step};' in str(error.value)
-  assert checkpoint.Checkpointer(loop.ckpt_dir(str(tmp_path))).latest_step() is None
+  assert checkpoint.Checkpointer(checkpoint.directory(str(tmp_path))).latest_step() is None
 
 
 def test_a_loss_past_max_loss_stops_the_run_without_nan(tiny_config, tmp_path):

@@ -21,7 +21,7 @@ from training import errors
 from training import optim
 from training import plots
 from training import sharding
-from training.stored_params import BestParams, load_pretrained
+from training import stored_params
 from training import workdir as workdir_files
 from training import writers
 
@@ -196,7 +196,7 @@ def train_and_evaluate(config, workdir: str, config_change: str = 'refuse') -> d
 
 
 def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
-  ckpt = checkpoint.Checkpointer(ckpt_dir(workdir), config.checkpoint.max_to_keep)
+  ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir), config.checkpoint.max_to_keep)
   resuming_from = ckpt.latest_step()
   # Checked before the data load and any compile: a refused run changes nothing in the workdir.
   history = []
@@ -222,9 +222,9 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
 
   restored = ckpt.restore_newest_intact(state, os.path.join(workdir, UNREADABLE_CHECKPOINTS))
   if restored is None and resuming_from is not None:
-    print(f'No checkpoint in {ckpt_dir(workdir)!r} could be read; training from step 0.', file=sys.stderr)
+    print(f'No checkpoint in {checkpoint.directory(workdir)!r} could be read; training from step 0.', file=sys.stderr)
   if restored is None and config.init_from:
-    params, loaded, fresh = load_pretrained(state.params, config.init_from)
+    params, loaded, fresh = stored_params.load_pretrained(state.params, config.init_from)
     params = jax.device_put(params, state_sharding.params)
     state = state.replace(params=params, opt_state=jax.jit(tx.init, out_shardings=state_sharding.opt_state)(params))
     print(f'Initialized {len(loaded)} parameter arrays from {config.init_from}; fresh: {", ".join(fresh) or "none"}.')
@@ -240,7 +240,7 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
                 history if restored is not None else [])
   best = None
   if config.eval.select_metric:
-    best = BestParams(workdir, config.eval.select_metric, config.eval.select_mode)
+    best = stored_params.BestParams(workdir, config.eval.select_metric, config.eval.select_mode)
   writer = writers.MetricWriter(workdir, active=is_main_process())
   writer.truncate_after(start)
 
@@ -270,7 +270,7 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
     bar.update(num)
     if when.logs(step):
       metrics_list, finite = zip(*jax.device_get(window))
-      _check_diverged(step, metrics_list, finite, max_loss, last_saved, ckpt_dir(workdir))
+      _check_diverged(step, metrics_list, finite, max_loss, last_saved, checkpoint.directory(workdir))
       train_metrics = task.summarize('train', _reduce(list(metrics_list)))
       train_metrics['steps_per_sec'] = sum(len(f) for f in finite) / (time.time() - window_start)
       writer.write(step, 'train', train_metrics)
@@ -363,6 +363,3 @@ def state_shardings(abstract_state: TrainState, rules, mesh) -> TrainState:
   return TrainState(step=sharding.replicated(mesh), params=params,
                     opt_state=jax.tree_util.tree_map_with_path(like_param, abstract_state.opt_state),
                     rng=sharding.replicated(mesh), carry=sharding.carry_shardings(abstract_state.carry, mesh))
-
-
-ckpt_dir = checkpoint.directory

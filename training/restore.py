@@ -12,7 +12,6 @@ from tasks import lm
 from tasks import translation
 from training import checkpoint
 from training import errors
-from training import loop
 
 
 def _load_config(workdir: str):
@@ -24,10 +23,10 @@ def _load_config(workdir: str):
 
 
 def _latest_params(workdir: str):
-  ckpt = checkpoint.Checkpointer(loop.ckpt_dir(workdir))
+  ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir))
   step = ckpt.latest_step()
   if step is None:
-    raise errors.WorkdirError(f'No checkpoint in {loop.ckpt_dir(workdir)!r} yet.')
+    raise errors.WorkdirError(f'No checkpoint in {checkpoint.directory(workdir)!r} yet.')
   return ckpt.restore_params(step), step
 
 
