@@ -11,9 +11,8 @@ import abc
 class Task(abc.ABC):
   datasets: tuple = ()  # The data.name values the task reads.
   placeholder_dims: dict = {}  # Data-dependent model sizes, stand-ins for checking a config before any data load.
-
-  def __init__(self, config, workdir: str):
-    self.model_dims = {}  # Sizes the model takes from the data (vocab_size ...), set by the task.
+  # Each task's __init__(config, workdir, resuming) sets model_dims: the sizes the model takes from the data.
+  model_dims: dict
 
   @staticmethod
   def check_config(config) -> None:

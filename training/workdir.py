@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 
+from flax import traverse_util
+
 from configs import checks
 from configs import renamed
 from training import errors
@@ -107,19 +109,9 @@ class Lock:
     self.release()
 
 
-def _flatten(tree: dict, prefix: str = '') -> dict:
-  flat = {}
-  for key, value in tree.items():
-    if isinstance(value, dict):
-      flat.update(_flatten(value, f'{prefix}{key}.'))
-    else:
-      flat[f'{prefix}{key}'] = value
-  return flat
-
-
 def _config_fields(config_dict: dict) -> dict:
   """The checked fields, JSON-normalized (tuples as lists)."""
-  flat = _flatten(json.loads(json.dumps(config_dict)))
+  flat = traverse_util.flatten_dict(json.loads(json.dumps(config_dict)), sep='.')
   return {k: v for k, v in flat.items() if not k.startswith(UNCHECKED_PREFIXES)}
 
 
