@@ -1,11 +1,18 @@
-"""Config fields renamed since runs were recorded: a workdir's config.json written before a rename is read
-under today's names, so its model rebuilds (sample.py, translate.py) and a resumed run is not taken for a
-changed config."""
+"""Config fields renamed or added since runs were recorded: a workdir's config.json written before a rename
+is read under today's names, so its model rebuilds (sample.py, translate.py), and neither a rename nor a
+field added with the behaviour runs had before makes a resumed run look like a changed config."""
 
 # Old dotted key -> new one.
 RENAMED = {
     'model.hidden': 'model.hidden_size',  # One recurrent width is hidden_size everywhere (a stack: hidden_sizes).
     'model.scan_unroll': 'model.unroll',  # The name models/rnn.py's layers use.
+}
+
+# Dotted key -> the value that reproduces what runs recorded before the field existed.
+ADDED = {
+    'data.train_path': '', 'data.valid_path': '', 'data.test_path': '', 'data.cache_dir': '',
+    # A prefix of 10M characters is all of every training text recorded before (Tiny Shakespeare's is 1M).
+    'data.tokenizer_sample_chars': 10_000_000,
 }
 
 

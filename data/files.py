@@ -7,13 +7,17 @@ class DataError(ValueError):
   """A data file that cannot be used as it is (not UTF-8, empty, a bad label), named with the place."""
 
 
-def decode_utf8(data: bytes, path: str) -> str:
-  """data as UTF-8, or a DataError naming the file and the byte offset of the first bad byte."""
+def decode_utf8(data: bytes, path: str, byte: int = 0, line: int = 1) -> str:
+  """data as UTF-8, or a DataError naming the file and the byte offset of the first bad byte.
+
+  byte, line: where data starts in the file, when it is one block of it.
+  """
   try:
     return data.decode('utf-8')
   except UnicodeDecodeError as e:
-    line = data.count(b'\n', 0, e.start) + 1
-    raise DataError(f'{path!r} is not UTF-8: byte {e.start} (line {line}) is {data[e.start:e.start + 1]!r}.') from None
+    line += data.count(b'\n', 0, e.start)
+    raise DataError(f'{path!r} is not UTF-8: byte {byte + e.start} (line {line}) is '
+                    f'{data[e.start:e.start + 1]!r}.') from None
 
 
 def read_bytes(path: str) -> bytes:

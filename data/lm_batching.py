@@ -15,17 +15,18 @@ from data import batching
 
 
 def _as_ids(ids, min_len: int) -> np.ndarray:
-  ids = np.asarray(ids)
+  """ids as they are (a memmap stays one: windows are read and widened to int32 as they are cut)."""
+  if not isinstance(ids, np.ndarray):
+    ids = np.asarray(ids)
   if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
     raise ValueError(f'Expected a 1-D integer token stream, got {ids.dtype} of shape {ids.shape}.')
   if len(ids) < min_len:
     raise ValueError(f'The token stream has {len(ids)} tokens; this batching needs at least {min_len}.')
-  return ids.astype(np.int32)
+  return ids
 
 
-def _window(inputs_BL: np.ndarray, targets_BL: np.ndarray, weight_BL: np.ndarray,
-            start: int, seq_len: int, reset: bool) -> dict:
-  """Columns [start, start + seq_len) of row-aligned arrays, zero-padded to seq_len."""
+def _window(inputs_BL: np.ndarray, targets_BL: np.ndarray, start: int, seq_len: int, reset: bool) -> dict:
+  """Columns [start, start + seq_len) of row-aligned arrays as int32, zero-padded to seq_len with weight 0."""
   batch_size = len(inputs_BL)
   size = min(seq_len, inputs_BL.shape[1] - start)
   batch = {'inputs': np.zeros((batch_size, seq_len), np.int32),
@@ -33,7 +34,7 @@ def _window(inputs_BL: np.ndarray, targets_BL: np.ndarray, weight_BL: np.ndarray
            'weight': np.zeros((batch_size, seq_len), np.float32)}
   batch['inputs'][:, :size] = inputs_BL[:, start:start + size]
   batch['targets'][:, :size] = targets_BL[:, start:start + size]
-  batch['weight'][:, :size] = weight_BL[:, start:start + size]
+  batch['weight'][:, :size] = 1.0
   batch['reset'] = np.array(reset)
   return batch
 
@@ -56,16 +57,14 @@ class StreamBatcher(batching.Epochs):
     self.batch_size, self.seq_len = batch_size, seq_len
     row_len = len(ids) // batch_size
     rows_BL = ids[:batch_size * row_len].reshape(batch_size, row_len)
-    self._inputs_BL, self._targets_BL = rows_BL[:, :-1], rows_BL[:, 1:]
-    self._weight_BL = np.ones(self._inputs_BL.shape, np.float32)
+    self._inputs_BL, self._targets_BL = rows_BL[:, :-1], rows_BL[:, 1:]  # Views: nothing is copied.
     self.steps_per_epoch = -(-(row_len - 1) // seq_len)
 
   def epoch_batches(self, rng: np.random.Generator) -> list:
     return list(range(self.steps_per_epoch))
 
   def make_batch(self, window: int) -> dict:
-    return _window(self._inputs_BL, self._targets_BL, self._weight_BL, window * self.seq_len, self.seq_len,
-                   reset=window == 0)
+    return _window(self._inputs_BL, self._targets_BL, window * self.seq_len, self.seq_len, reset=window == 0)
 
 
 def eval_stream_batches(ids, batch_size: int, seq_len: int):
@@ -86,17 +85,16 @@ def eval_stream_batches(ids, batch_size: int, seq_len: int):
   ids = _as_ids(ids, 2)
   num_predictions = len(ids) - 1
   row_len = -(-num_predictions // batch_size)
-  inputs_BL = np.zeros((batch_size, row_len), np.int32)
-  targets_BL = np.zeros((batch_size, row_len), np.int32)
-  weight_BL = np.zeros((batch_size, row_len), np.float32)
-  for row in range(batch_size):
-    start = row * row_len
-    size = max(0, min(row_len, num_predictions - start))
-    inputs_BL[row, :size] = ids[start:start + size]
-    targets_BL[row, :size] = ids[start + 1:start + 1 + size]
-    weight_BL[row, :size] = 1.0
+  # Windows are gathered from the stream as they are needed, so a split of any size costs one window.
+  row_starts_B1 = (np.arange(batch_size) * row_len)[:, None]
   for start in range(0, row_len, seq_len):
-    yield _window(inputs_BL, targets_BL, weight_BL, start, seq_len, reset=start == 0)
+    columns_T = start + np.arange(seq_len)
+    positions_BT = row_starts_B1 + columns_T
+    valid_BT = (positions_BT < num_predictions) & (columns_T < row_len)
+    positions_BT = np.where(valid_BT, positions_BT, 0)
+    yield {'inputs': np.where(valid_BT, ids[positions_BT], 0).astype(np.int32),
+           'targets': np.where(valid_BT, ids[positions_BT + 1], 0).astype(np.int32),
+           'weight': valid_BT.astype(np.float32), 'reset': np.array(start == 0)}
 
 
 class RandomWindowBatcher:
@@ -129,6 +127,6 @@ class RandomWindowBatcher:
     starts_B = rng.integers(0, len(self.ids) - self.seq_len, size=self.batch_size)
     positions_BT = starts_B[:, None] + np.arange(self.seq_len)
     self.step += 1
-    return {'inputs': self.ids[positions_BT], 'targets': self.ids[positions_BT + 1],
+    return {'inputs': self.ids[positions_BT].astype(np.int32), 'targets': self.ids[positions_BT + 1].astype(np.int32),
             'weight': np.ones((self.batch_size, self.seq_len), np.float32),
             'reset': np.array(True)}

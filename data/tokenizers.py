@@ -56,6 +56,15 @@ class Tokenizer(abc.ABC):
   def _data(self, directory: str) -> dict:
     """What tokenizer.json holds besides the kind; may write further files."""
 
+  def fingerprint(self) -> str:
+    """sha256 of what decides the ids (kind and vocabulary), e.g. to key tokens cached from it."""
+    digest = hashlib.sha256(self.kind.encode())
+    digest.update(self._identity())
+    return digest.hexdigest()
+
+  def _identity(self) -> bytes:
+    return json.dumps(self._data(None), sort_keys=True, ensure_ascii=False).encode()
+
   def save(self, directory: str, source: dict | None = None) -> None:
     """source: what the tokenizer was built from (see load_or_build), kept beside it."""
     os.makedirs(directory, exist_ok=True)
@@ -301,6 +310,9 @@ class SentencePieceTokenizer(Tokenizer):
   @property
   def special_ids(self) -> dict:
     return {'unk': 0, 'newline': self._newline}
+
+  def _identity(self) -> bytes:
+    return self.model_proto
 
   def _data(self, directory: str) -> dict:
     with open(os.path.join(directory, SENTENCEPIECE_FILE), 'wb') as f:

@@ -16,11 +16,13 @@ from configs import checks
 from data import corpus
 from data import files
 from data import lm_batching
+from data import token_cache
 from data import tokenizers
 from tasks import base
 from tasks import registry
 
 BATCHINGS = ('stream', 'random')
+TOKENS_DIR = 'tokens'  # The token cache inside a workdir, when data.cache_dir is not set.
 
 
 def tokenizer_dir(workdir: str) -> str:
@@ -50,7 +52,7 @@ def train_loss(model, params, batch, carry, rng):
 
 @registry.register('lm')
 class LMTask(base.Task):
-  datasets = tuple(corpus.CORPORA)
+  datasets = corpus.NAMES
   placeholder_dims = {'vocab_size': 2, 'seq_len': 8}
 
   @staticmethod
@@ -58,25 +60,38 @@ class LMTask(base.Task):
     checks.check_choice(config.data.batching, BATCHINGS, 'data.batching')
     if config.data.seq_len < 1:
       raise ValueError(f'data.seq_len must be >= 1; got {config.data.seq_len}.')
+    corpus.check_split(config.data.split)
+    if config.data.tokenizer_sample_chars < 0:
+      raise ValueError(f'data.tokenizer_sample_chars must be >= 0 (0: all the training text); '
+                       f'got {config.data.tokenizer_sample_chars}.')
 
   def __init__(self, config, workdir: str, resuming: bool = False):
-    self.check_config(config)
     self.config = config.data
-    texts = corpus.load_corpus(config.data)
-    for split, text in texts.items():
-      if len(text) < 2:  # One token predicts nothing: no loss, no metric.
-        raise files.DataError(f'The {split} split of data.name={config.data.name!r} holds {len(text)} characters; '
-                              'it needs at least 2 (check data.max_chars and the corpus file).')
+    splits = corpus.splits(config.data)
+    # The vocabulary comes from a bounded prefix of the training text, so its cost does not grow with the corpus.
+    sample = splits['train'].prefix(config.data.tokenizer_sample_chars)
     # A resumed run keeps the vocabulary it trained with; a stale one (other text or settings) is refused.
     source = {'tokenizer': config.data.tokenizer, 'vocab_size': config.data.vocab_size,
-              'lowercase': config.data.lowercase, 'train_text_sha256': tokenizers.text_fingerprint([texts['train']])}
+              'lowercase': config.data.lowercase, 'train_text_sha256': tokenizers.text_fingerprint([sample])}
     self.tokenizer = tokenizers.load_or_build(
         tokenizer_dir(workdir), source, rebuild_stale=not resuming, write=jax.process_index() == 0,
-        build=lambda: tokenizers.build_tokenizer(config.data.tokenizer, texts['train'],
+        build=lambda: tokenizers.build_tokenizer(config.data.tokenizer, sample,
                                                  vocab_size=config.data.vocab_size, lowercase=config.data.lowercase))
-    self.ids = {split: self.tokenizer.encode(text) for split, text in texts.items()}
+    cache_dir = config.data.cache_dir or os.path.join(workdir, TOKENS_DIR)
+    streams = {part: token_cache.tokenize(split, self.tokenizer, cache_dir, prune=not config.data.cache_dir)
+               for part, split in splits.items()}
+    self.ids = {part: stream.ids for part, stream in streams.items()}
+    for part, split in splits.items():
+      # Training needs one window (random) or two tokens per row (stream); evaluation one prediction.
+      needed = (config.data.seq_len + 1 if config.data.batching == 'random' else 2 * config.train.batch_size
+                ) if part == 'train' else 2
+      if len(self.ids[part]) < needed:
+        raise files.DataError(
+            f'The {part} split ({split.describe()}) holds {len(self.ids[part])} tokens; it needs at least {needed} '
+            f'(check the files, data.split and data.max_chars).')
     # Predicted tokens per character of each split, to turn nats/token into bits/char.
-    self.tokens_per_char = {split: (len(self.ids[split]) - 1) / max(len(text), 1) for split, text in texts.items()}
+    self.tokens_per_char = {part: (len(self.ids[part]) - 1) / max(stream.num_chars, 1)
+                            for part, stream in streams.items()}
     self.model_dims = {'vocab_size': self.tokenizer.vocab_size, 'seq_len': config.data.seq_len}
 
   def train_batcher(self, batch_size: int, seed: int):

@@ -52,7 +52,7 @@ def test_a_stale_tokenizer_is_rebuilt_without_a_checkpoint_and_refused_with_one(
 
 
 def test_lm_data_that_cannot_train_stops_before_anything_compiles(tmp_path):
-  with pytest.raises(errors.DataError, match='train split .* holds 0 characters'):
+  with pytest.raises(errors.DataError, match='train split .* holds 0 tokens'):
     tasks.build(_lm_config(_corpus(tmp_path / 'empty', '')), str(tmp_path / 'run'))
   bad = tmp_path / 'bad'
   _corpus(bad, '')
@@ -207,3 +207,11 @@ def test_language_models_stop_by_default_at_100_times_the_uniform_loss(tmp_path)
   metrics_list = [{'loss': (np.array([3.0, 2.0 * task.default_max_loss()]), np.ones(2))}]
   with pytest.raises(errors.Diverged, match='at step 11;'):
     loop._check_diverged(11, metrics_list, [np.array([True, True])], task.default_max_loss(), 10, 'ckpt')
+
+
+def test_a_field_added_since_a_run_was_recorded_is_no_change_at_the_value_it_ran_with():
+  saved = {'data': {'name': 'tinyshakespeare'}}
+  assert workdir_files.config_changes(saved, {'data': {'name': 'tinyshakespeare', 'train_path': '',
+                                                        'tokenizer_sample_chars': 10_000_000}}) == {}
+  assert workdir_files.config_changes(saved, {'data': {'name': 'tinyshakespeare', 'tokenizer_sample_chars': 5}}) == {
+      'data.tokenizer_sample_chars': [None, 5]}

@@ -127,6 +127,9 @@ def config_changes(saved: dict, config_dict: dict) -> dict:
   """{field: [saved value, new value]} of the checked fields that differ."""
   saved_section = {k: v for k, v in saved.items() if k not in ('derived', 'config_changes')}
   old, new = _config_fields(saved_section), _config_fields(config_dict)
+  for key, value in renamed.ADDED.items():  # Absent from an older record: it ran as this value does.
+    if key not in old and new.get(key) == value:
+      old[key] = value
   return {k: [old.get(k), new.get(k)] for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)}
 
 

@@ -14,10 +14,17 @@ def get_config(variant=''):
   common.check_variant(variant, VARIANTS)
   c = common.get_config()
   c.task.name = 'lm'
-  c.data.name = 'tinyshakespeare'
-  c.data.split = 'charrnn'  # charrnn: 90/5/5; nanogpt: 90/10, valid = test.
+  c.data.name = 'tinyshakespeare'  # tinyshakespeare, or files (the paths below).
+  # data.name=files: each a file, a glob or a comma list (plain or .gz). Without valid_path, train_path is cut
+  # by data.split; without test_path, test is valid.
+  c.data.train_path = ''
+  c.data.valid_path = ''
+  c.data.test_path = ''
+  c.data.split = 'charrnn'  # charrnn: 90/5/5; nanogpt: 90/10, valid = test; or fractions 'A,B,C' of the characters.
   c.data.max_chars = 0  # Use only the first N characters of the corpus; 0 = all.
+  c.data.cache_dir = ''  # Where tokenized splits are kept (memory-mapped); '' = the workdir's tokens/.
   c.data.tokenizer = 'char'  # char, word, bpe, unigram.
+  c.data.tokenizer_sample_chars = 10_000_000  # The vocabulary is built from this prefix of train; 0 = all of it.
   c.data.vocab_size = 0  # bpe/unigram/word vocabulary cap; must be 0 for char.
   c.data.lowercase = False  # word tokenizer only.
   c.data.seq_len = 128  # Tokens per training window (the BPTT length).
