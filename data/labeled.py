@@ -3,11 +3,14 @@
 Every labeled file holds one example per line, `LABEL TEXT`: a non-negative
 integer class and text already tokenized into space-separated words (the
 sentiment files of ../shared/data/README.md), in UTF-8 or, as MR's mr.all,
-Windows-1252. The classes are 0 .. K-1: K is declared for SST-2 and MR (2)
-and for user files is the training data's, and a label outside them is an
+Windows-1252. The classes are 0 .. K-1: K is declared for SST-2, MR and IMDB
+(2) and for user files is the training data's, and a label outside them is an
 error naming its file and line. Datasets without an official split
 (MR, or one user file) are cut by k-fold cross-validation with a fixed
-split_seed, so every training seed sees the same folds.
+split_seed, so every training seed sees the same folds. IMDB's reviews are raw
+text (data.clean='lowercase_split' tokenizes them as the sentiment files are)
+and its valid split is a share of train chosen by hashing each review
+(held_out), the same for every seed.
 
 Ids reserve PAD = 0, UNK = 1, CLS = 2 and MASK = 3 (the last two for models
 and masked-LM pretraining) before the words of a word tokenizer
@@ -25,6 +28,7 @@ multiple of pad_multiple. Empty sentences are kept, in training too: length 0
 and a row of PAD, so models must pool over max(length, 1) positions.
 """
 import functools
+import hashlib
 import os
 import re
 
@@ -36,12 +40,14 @@ from data import files
 from data import tokenizers
 from data.parallel import read_lines
 
-DATASETS = ('sst2', 'mr', 'files')
-NUM_CLASSES = {'sst2': 2, 'mr': 2}  # Declared: any other label in their files is an error.
+DATASETS = ('sst2', 'mr', 'imdb', 'files')
+NUM_CLASSES = {'sst2': 2, 'mr': 2, 'imdb': 2}  # Declared: any other label in their files is an error.
 SPLITS = ('train', 'valid', 'test')
 # Files under the data directory, as ../shared/data/README.md lists them.
 SST2 = {'train': 'sentiment/sst2.train', 'valid': 'sentiment/sst2.dev', 'test': 'sentiment/sst2.test'}
 MR = 'sentiment/mr.all'
+IMDB = {'train': 'imdb/train.txt.gz', 'test': 'imdb/test.txt.gz'}  # Valid is held out of train.
+IMDB_BREAK = '<br />'  # IMDB's raw reviews mark paragraph breaks with this HTML tag: read as a space.
 MULTI30K_EN = 'multi30k/train.en.gz'
 PRETRAIN_CORPORA = ('sst2', 'mr', 'multi30k')
 
@@ -89,6 +95,15 @@ def normalizer(name: str):
   return _NORMALIZERS[checks.check_choice(name, sorted(_NORMALIZERS), 'data.clean')]
 
 
+def example_normalizer(data_config):
+  """The text -> text function applied to each example's text as read: IMDB's <br /> tags become spaces,
+  then data.clean's normalizer."""
+  normalize = normalizer(data_config.get('clean', ''))
+  if data_config.get('name', '') == 'imdb':
+    return lambda text: normalize(text.replace(IMDB_BREAK, ' '))
+  return normalize
+
+
 def read_labeled(path: str) -> tuple:
   """(texts, labels int32 (R,)) of a `LABEL TEXT` file; texts are stripped."""
   if not os.path.exists(path):
@@ -98,8 +113,8 @@ def read_labeled(path: str) -> tuple:
   for number, line in enumerate(read_text_lines(path), 1):
     label, space, text = line.partition(' ')
     if not space or not _LABEL.fullmatch(label):
-      raise ValueError(f'{path}, line {number}: expected "LABEL TEXT" with a non-negative '
-                       f'integer label, got {line[:80]!r}.')
+      raise files.DataError(f'{path}, line {number}: expected "LABEL TEXT" with a non-negative '
+                            f'integer label, got {line[:80]!r}.')
     texts.append(text.strip())  # MR lines end in a space.
     labels.append(int(label))
   return texts, np.array(labels, np.int32)
@@ -121,6 +136,35 @@ def _subset(texts: list, labels: np.ndarray, index: np.ndarray) -> tuple:
   return [texts[i] for i in index], labels[index]
 
 
+def _valid_fraction(data_config) -> float:
+  valid_fraction = data_config.get('valid_fraction', 0.1)
+  if not 0 < valid_fraction < 1:
+    raise ValueError(f'data.valid_fraction must be in (0, 1), got {valid_fraction}.')
+  return valid_fraction
+
+
+def held_out(texts: list, fraction: float) -> np.ndarray:
+  """bool (R,): whether each text falls in the held-out share `fraction`, by the sha256 of the text.
+
+  The text, not its line number or a seeded draw: the split is the same for every seed and file order,
+  and the copies of a repeated text (IMDB's train repeats about a hundred reviews) fall on one side.
+  """
+  # The first 8 bytes of the digest, uniform in [0, 2**64); Python compares int with float exactly.
+  return np.array([int.from_bytes(hashlib.sha256(text.encode('utf-8')).digest()[:8], 'big') < fraction * 2**64
+                   for text in texts], bool)
+
+
+def _hashed_splits(texts: list, labels: np.ndarray, data_config, path: str) -> dict:
+  """{'train', 'valid'}: valid the texts that held_out puts in data.valid_fraction, each in file order."""
+  valid_fraction = _valid_fraction(data_config)
+  valid = held_out(texts, valid_fraction)
+  if valid.all() or not valid.any():
+    raise files.DataError(f'Holding out data.valid_fraction={valid_fraction} of the {len(texts)} examples of '
+                          f'{path!r} leaves no {"training" if valid.all() else "valid"} example.')
+  return {'train': _subset(texts, labels, np.flatnonzero(~valid)),
+          'valid': _subset(texts, labels, np.flatnonzero(valid))}
+
+
 def _kfold_splits(texts: list, labels: np.ndarray, data_config) -> dict:
   """Test is fold `fold`; valid a valid_fraction of the other folds; train the rest.
 
@@ -128,12 +172,9 @@ def _kfold_splits(texts: list, labels: np.ndarray, data_config) -> dict:
   is the same for every training seed.
   """
   num_folds, fold = data_config.get('num_folds', 10), data_config.get('fold', 0)
-  split_seed = data_config.get('split_seed', 0)
-  valid_fraction = data_config.get('valid_fraction', 0.1)
+  split_seed, valid_fraction = data_config.get('split_seed', 0), _valid_fraction(data_config)
   if not 0 <= fold < num_folds:
     raise ValueError(f'data.fold={fold} is not in [0, data.num_folds={num_folds}).')
-  if not 0 < valid_fraction < 1:
-    raise ValueError(f'data.valid_fraction must be in (0, 1), got {valid_fraction}.')
   folds = kfold_indices(len(texts), num_folds, split_seed)
   rest = np.concatenate([f for i, f in enumerate(folds) if i != fold])
   num_valid = max(1, int(round(valid_fraction * len(rest))))
@@ -196,39 +237,54 @@ def _check_labels(path: str, labels: np.ndarray, num_classes: int, whose: str) -
                           f'of {whose}: {path}, line {bad[0] + 1}.')
 
 
-def load_labeled(data_config) -> tuple:
-  """(splits, num_classes) of the dataset data_config names: {'train', 'valid', 'test'} -> (texts, labels
-  int32), the texts normalized as data.clean names (see normalizer).
+def _read_checked(path: str, num_classes: int = 0, whose: str = '') -> tuple:
+  """(texts, labels, num_classes) of a LABEL TEXT file; num_classes 0: the file's own (_training_classes)."""
+  texts, labels = read_labeled(path)  # One example per line: example i is line i + 1.
+  num_classes = num_classes or _training_classes(path, labels)
+  _check_labels(path, labels, num_classes, whose)
+  return texts, labels, num_classes
 
-  num_classes is declared for sst2 and mr (NUM_CLASSES); for 'files' it is the training data's (the train
-  file, or the one file that is cut into folds): its largest label + 1, every class occurring there. A
-  label outside the classes, in any split, is a DataError naming its file and line.
-  """
-  name = checks.check_choice(data_config.get('name', ''), DATASETS, 'data.name')
-  data_dir, normalize = data_config.get('dir', ''), normalizer(data_config.get('clean', ''))
 
-  def read(path: str, num_classes: int = 0, whose: str = '') -> tuple:
-    texts, labels = read_labeled(path)  # One example per line: example i is line i + 1.
-    num_classes = num_classes or _training_classes(path, labels)
-    _check_labels(path, labels, num_classes, whose)
-    return [normalize(text) for text in texts], labels, num_classes
-
+def _splits_as_written(name: str, data_config) -> tuple:
+  """load_labeled before any text normalization (so that splits cut by the text do not depend on it)."""
+  data_dir = data_config.get('dir', '')
   if name in NUM_CLASSES:
     num_classes, whose = NUM_CLASSES[name], f'data.name={name!r}'
     if name == 'sst2':
-      splits = {split: read(files.data_path(data_dir, path), num_classes, whose)[:2] for split, path in SST2.items()}
+      return {split: _read_checked(files.data_path(data_dir, path), num_classes, whose)[:2]
+              for split, path in SST2.items()}, num_classes
+    if name == 'imdb':
+      train_path = files.data_path(data_dir, IMDB['train'])
+      splits = _hashed_splits(*_read_checked(train_path, num_classes, whose)[:2], data_config, train_path)
+      splits['test'] = _read_checked(files.data_path(data_dir, IMDB['test']), num_classes, whose)[:2]
       return splits, num_classes
-    texts, labels, _ = read(files.data_path(data_dir, MR), num_classes, whose)
+    texts, labels, _ = _read_checked(files.data_path(data_dir, MR), num_classes, whose)
     return _kfold_splits(texts, labels, data_config), num_classes
   paths = _files_paths(data_config)  # name == 'files'.
   if 'all' in paths:
-    texts, labels, num_classes = read(_user_path(data_dir, paths['all']))
+    texts, labels, num_classes = _read_checked(_user_path(data_dir, paths['all']))
     return _kfold_splits(texts, labels, data_config), num_classes
   train_path = _user_path(data_dir, paths['train'])
-  texts, labels, num_classes = read(train_path)
+  texts, labels, num_classes = _read_checked(train_path)
   whose = f'the training file {train_path}'
-  splits = {split: read(_user_path(data_dir, paths[split]), num_classes, whose)[:2] for split in ('valid', 'test')}
+  splits = {split: _read_checked(_user_path(data_dir, paths[split]), num_classes, whose)[:2]
+            for split in ('valid', 'test')}
   return dict(train=(texts, labels), **splits), num_classes
+
+
+def load_labeled(data_config) -> tuple:
+  """(splits, num_classes) of the dataset data_config names: {'train', 'valid', 'test'} -> (texts, labels
+  int32), the texts normalized by example_normalizer (data.clean's normalizer; for IMDB, <br /> tags first).
+
+  num_classes is declared for sst2, mr and imdb (NUM_CLASSES); for 'files' it is the training data's (the
+  train file, or the one file that is cut into folds): its largest label + 1, every class occurring there. A
+  label outside the classes, in any split, is a DataError naming its file and line.
+  """
+  name = checks.check_choice(data_config.get('name', ''), DATASETS, 'data.name')
+  normalize = example_normalizer(data_config)
+  splits, num_classes = _splits_as_written(name, data_config)
+  splits = {split: ([normalize(text) for text in texts], labels) for split, (texts, labels) in splits.items()}
+  return splits, num_classes
 
 
 def vocabulary(directory: str, texts: list, min_count: int, max_vocab: int, rebuild_stale: bool,
@@ -244,11 +300,13 @@ def vocabulary(directory: str, texts: list, min_count: int, max_vocab: int, rebu
       min_count=min_count, newline=False)
 
 
+@register_normalizer('lowercase_split')
 def normalize_text(line: str) -> str:
   """Raw text in the style of the sentiment files: lower-cased, punctuation split off.
 
   "A man, in a hat." -> "a man , in a hat ."; "man's" and "t-shirt" stay whole.
-  The word pattern is the word tokenizer's, so both split text alike.
+  The word pattern is the word tokenizer's, so these are the words of a word tokenizer with lowercase and
+  split_punctuation. Registered as data.clean='lowercase_split', for raw text such as IMDB's reviews.
   """
   return ' '.join(tokenizers._WORD_PATTERN.findall(line.lower()))
 

@@ -87,8 +87,10 @@ class CharTokenizer(Tokenizer):
     self.chars = list(chars)
     if self.chars != sorted(set(self.chars)):
       raise ValueError('CharTokenizer expects sorted, distinct characters.')
-    # Code points, sorted, so encoding is a searchsorted over the whole text at once.
     self._codes = np.array([ord(c) for c in self.chars], np.uint32)
+    # Code point -> id, one past the largest code point mapping to <unk>: encoding is one gather.
+    self._ids = np.zeros(int(self._codes.max(initial=0)) + 2, np.int32)
+    self._ids[self._codes] = np.arange(1, len(self._codes) + 1)
     # Id -> code point; <unk> decodes to U+FFFD so every id stays one character.
     self._decode_codes = np.concatenate([[0xFFFD], self._codes]).astype(np.uint32)
 
@@ -101,12 +103,7 @@ class CharTokenizer(Tokenizer):
     return np.frombuffer(text.encode('utf-32-le'), np.uint32)
 
   def encode(self, text: str) -> np.ndarray:
-    codes = self._code_points(text)
-    if not len(self._codes):
-      return np.zeros(len(codes), np.int32)
-    index = np.searchsorted(self._codes, codes)
-    found = self._codes[np.minimum(index, len(self._codes) - 1)] == codes
-    return np.where(found, index + 1, 0).astype(np.int32)
+    return self._ids.take(self._code_points(text), mode='clip')
 
   def decode(self, ids) -> str:
     return self._decode_codes[np.asarray(ids, np.int64)].tobytes().decode('utf-32-le')

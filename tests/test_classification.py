@@ -291,7 +291,7 @@ def test_config_errors_name_the_choices():
   with pytest.raises(config_loading.ConfigError, match='not a trained workdir'):
     config_loading.validate(_config('configs/classify/boe.py', '', init_from='/nonexistent'))
   with pytest.raises(config_loading.ConfigError, match='sst2'):
-    config_loading.validate(_config('configs/classify/boe.py', '', **{'data.name': 'imdb'}))
+    config_loading.validate(_config('configs/classify/boe.py', '', **{'data.name': 'yelp'}))
   with pytest.raises(config_loading.ConfigError, match=r'task.word_dropout must be in \[0, 1\)'):
     config_loading.validate(_config('configs/classify/kim_cnn.py', '', **{'task.word_dropout': 1.0}))
   with pytest.raises(config_loading.ConfigError, match=r'data.pool_batches must be >= 1'):

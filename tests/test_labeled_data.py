@@ -129,8 +129,8 @@ def test_files_dataset_with_a_triple_and_with_one_file(tmp_path):
 
 
 def test_configuration_errors_name_the_problem(tmp_path):
-  with pytest.raises(ValueError, match='sst2, mr, files'):
-    labeled.load_labeled(_config(name='imdb', dir=str(tmp_path)))
+  with pytest.raises(ValueError, match='sst2, mr, imdb, files'):
+    labeled.load_labeled(_config(name='yelp', dir=str(tmp_path)))
   missing_dir = r"nowhere'.*does not exist; it should contain 'sentiment/mr.all'"
   with pytest.raises(FileNotFoundError, match=missing_dir):
     labeled.load_labeled(_config(name='mr', dir=str(tmp_path / 'nowhere')))

@@ -1,8 +1,9 @@
-"""Shared settings of sentence classification (SST-2 or MR) with randomly initialized word embeddings.
+"""Shared settings of text classification (SST-2, MR or IMDB) with randomly initialized word embeddings.
 
-data.name: sst2 (train / dev / test files, model selection on dev) or mr (10-fold cross-validation:
-data.fold is the test fold; valid is 10% of the other folds). The final evaluation uses the parameters
-of the best valid accuracy (early stopping on dev, as Kim 2014).
+data.name: sst2 (train / dev / test files, model selection on dev), mr (10-fold cross-validation:
+data.fold is the test fold; valid is 10% of the other folds) or imdb (review documents: train and test
+files, valid 10% of train chosen by hashing each review; configs/classify/imdb_lstm.py). The final
+evaluation uses the parameters of the best valid accuracy (early stopping on dev, as Kim 2014).
 """
 from configs import common
 
@@ -18,19 +19,22 @@ def get_config(variant=''):
   c.task.max_norm = 0.0  # > 0: each class's output weight vector is rescaled to this L2 norm at most.
   c.task.word_dropout = 0.0  # Training only: each real token becomes <unk> with this probability.
 
-  c.data.name = 'sst2'  # sst2, mr, or files (data.train_path/valid_path/test_path, or data.path with folds).
+  c.data.name = 'sst2'  # sst2, mr, imdb, or files (data.train_path/valid_path/test_path, or data.path with folds).
   c.data.fold = 0  # k-fold sets: the test fold.
   c.data.num_folds = 10
   c.data.split_seed = 0  # Fixes the folds and the valid draw, the same for every training seed.
-  c.data.valid_fraction = 0.1  # k-fold sets: share of the training folds held out for model selection.
+  # k-fold sets: share of the training folds held out for model selection; imdb: of train, by a hash of the text.
+  c.data.valid_fraction = 0.1
   c.data.train_path = ''
   c.data.valid_path = ''
   c.data.test_path = ''
   c.data.path = ''
-  c.data.clean = ''  # A registered text normalizer applied as the files are read: '' (as written) or 'kim'.
+  # A registered text normalizer applied as the files are read: '' (as written), 'kim', or 'lowercase_split'
+  # (raw text: lower-cased, punctuation split off as the sentiment files are).
+  c.data.clean = ''
   c.data.min_count = 1  # Words seen fewer times in training become <unk>.
   c.data.max_vocab = 0  # Cap on the vocabulary, the 4 special ids included; 0 = none.
-  c.data.max_len = 0  # Sentences are cut to this many tokens; 0 = never.
+  c.data.max_len = 0  # Examples keep their first max_len tokens (the start of a review); 0 = all.
   c.data.min_len = 1  # Batches are at least this long (the widest convolution).
   c.data.pad_multiple = 8
   # Training batches are cut from length-sorted pools of this many batches (similar lengths share a batch:
