@@ -16,7 +16,6 @@ from absl import logging
 import jax.numpy as jnp
 import numpy as np
 
-from data import files
 from data import parallel
 from models import seq2seq
 from tasks import translation
@@ -33,14 +32,6 @@ flags.DEFINE_integer('batch_size', 64, 'Sentences decoded at once.', lower_bound
 flags.DEFINE_string('plot_attention', None, 'Write the cross-attention map of the first sentence to this PNG.')
 flags.mark_flags_as_required(['workdir'])
 FLAGS = flags.FLAGS
-
-
-def read_sentences(path: str | None, stdin) -> list:
-  """The lines of --input, or of stdin's bytes: UTF-8, split on '\\n' only, so that each output line
-  answers the input line at the same place (str.splitlines would also split at U+2028 and others)."""
-  if path:
-    return parallel.read_lines(path)
-  return files.split_lines(files.decode_utf8(stdin.read(), '<stdin>'))
 
 
 def plot_first(model, params, src_vocab, tgt_vocab, line: str, target_ids, path: str) -> None:
@@ -61,7 +52,7 @@ def main(argv):
     cli.fail(f'unexpected arguments {argv[1:]}; flags look like --name=value.')
   logging.set_verbosity(logging.WARNING)
   config, model, params, src_vocab, tgt_vocab, step = cli.run(restore.load_translator, FLAGS.workdir)
-  lines = cli.run(read_sentences, FLAGS.input, sys.stdin.buffer)
+  lines = cli.run(cli.read_lines, FLAGS.input, sys.stdin.buffer)
   if not lines:
     cli.fail('no sentences to translate (empty input).')
   beam_size = FLAGS.beam_size or config.decode.beam_size

@@ -7,6 +7,9 @@ breaks, so no split is ever read whole: data/token_cache.py tokenizes a split ch
 memory-mapped token file.
 
 - `tinyshakespeare`: one file, cut by one of two published schemes so results compare with their papers.
+- `imdb`: IMDB's review text, one review per line (`<br />` tags as spaces): train is the training
+  reviews that the IMDB classifier trains on plus the 50,000 unlabeled ones, valid (and test) the training
+  reviews its valid split holds out (data/labeled.py held_out). The test reviews are never read.
 - `files`: data.train_path, data.valid_path, data.test_path, each a file, a glob or a comma list of
   them. With train_path alone the concatenation is cut by data.split: a published scheme or the
   fractions 'TRAIN,VALID,TEST' of its characters. With valid_path but no test_path, test is valid.
@@ -22,10 +25,11 @@ import numpy as np
 
 from configs import checks
 from data import files
+from data import labeled
 
 # Corpus name -> file under the data directory (see ../shared/data/README.md).
 CORPORA = {'tinyshakespeare': 'tinyshakespeare/input.txt'}
-NAMES = tuple(CORPORA) + ('files',)
+NAMES = tuple(CORPORA) + ('imdb', 'files')
 
 SPLITS = ('charrnn', 'nanogpt')
 SPLIT_NAMES = ('train', 'valid', 'test')
@@ -168,12 +172,18 @@ class Split:
   start: int = 0
   stop: int | None = None
   key: dict = dataclasses.field(default_factory=dict)
+  # Maps each block of whole lines to the text it stands for (whole lines, or ''); None keeps the text.
+  transform: object = None
 
   def chunks(self):
     """The split's text in pieces; every piece but the last ends with a newline."""
     position = 0  # Characters of the concatenation before the current block.
     for i, path in enumerate(self.paths):
       for text in _decoded_blocks(path, terminate=i + 1 < len(self.paths)):
+        if self.transform is not None:
+          text = self.transform(text)
+          if not text:
+            continue
         begin, end = position, position + len(text)
         position = end
         if self.stop is not None and begin >= self.stop:
@@ -199,6 +209,18 @@ class Split:
     return f'{paths}{cut}'
 
 
+class Concatenation(Split):
+  """Splits read one after the other as one split (their own files and cuts); its key holds theirs."""
+
+  def __init__(self, name: str, parts: list):
+    super().__init__(name, [p for part in parts for p in part.paths], key={'parts': [part.key for part in parts]})
+    self.parts = parts
+
+  def chunks(self):
+    for part in self.parts:  # Each part ends with a newline (transformed blocks are whole lines).
+      yield from part.chunks()
+
+
 def _cut(name: str, paths: list, split: str, max_chars: int) -> dict:
   """The splits of one concatenation of paths cut by `split` (first max_chars characters when > 0)."""
   prints = [file_fingerprint(p) for p in paths]
@@ -216,6 +238,34 @@ def _whole(part: str, paths: list) -> Split:
   return Split(part, paths, key={'files': [file_fingerprint(p) for p in paths]})
 
 
+def _imdb_reviews(held_out: bool | None, valid_fraction: float):
+  """The Split transform of IMDB's `LABEL TEXT` (held_out True/False) or unlabeled (None) lines: each
+  review's text, with `<br />` as a space; with held_out, only the reviews on that side of the valid split."""
+  def transform(block: str) -> str:
+    lines = block.split('\n')[:-1] if block.endswith('\n') else block.split('\n')
+    if held_out is None:
+      texts = lines
+    else:  # The text as labeled.read_labeled gives it, which held_out hashes.
+      texts = [line.partition(' ')[2].strip() for line in lines]
+      side = labeled.held_out(texts, valid_fraction)
+      texts = [text for text, valid in zip(texts, side) if valid == held_out]
+    return ''.join(text.replace(labeled.IMDB_BREAK, ' ') + '\n' for text in texts)
+  return transform
+
+
+def _imdb(data_config) -> dict:
+  train, unsup = (files.data_path(data_config.dir, f'imdb/{name}.txt.gz') for name in ('train', 'unsup'))
+  fraction = data_config.get('valid_fraction', 0.1)
+  prints = {path: file_fingerprint(path) for path in (train, unsup)}
+  key = lambda part: {'corpus': 'imdb', 'part': part, 'valid_fraction': fraction,
+                      'files': [prints[train]] + ([prints[unsup]] if part == 'train' else [])}
+  train_text = Split('train', [train], key=key('train:labeled'), transform=_imdb_reviews(False, fraction))
+  unsup_text = Split('train', [unsup], key=key('train:unlabeled'), transform=_imdb_reviews(None, fraction))
+  valid = Split('valid', [train], key=key('valid'), transform=_imdb_reviews(True, fraction))
+  return {'train': Concatenation('train', [train_text, unsup_text]), 'valid': valid,
+          'test': dataclasses.replace(valid, name='test')}
+
+
 def splits(data_config) -> dict:
   """{'train', 'valid', 'test'}: the Splits of the corpus data_config names.
 
@@ -223,6 +273,8 @@ def splits(data_config) -> dict:
   """
   name = checks.check_choice(data_config.name, NAMES, 'data.name')
   max_chars = data_config.get('max_chars', 0)
+  if name == 'imdb':
+    return _imdb(data_config)
   if name in CORPORA:
     return _cut(name, [files.data_path(data_config.dir, CORPORA[name])], data_config.split, max_chars)
   paths = {part: data_config.get(f'{part}_path', '') for part in SPLIT_NAMES}

@@ -63,6 +63,13 @@ def _encode(vocab, texts: list, max_len: int) -> list:
   return [x[:max_len] for x in ids] if max_len else ids
 
 
+def encode_as_read(data_config, vocab, texts: list) -> list:
+  """The ids of texts written as in a data file (after the label), as the task reads a file: stripped
+  (labeled.read_labeled), normalized (labeled.example_normalizer), encoded and cut to data.max_len."""
+  normalize = labeled.example_normalizer(data_config)
+  return _encode(vocab, [normalize(text.strip()) for text in texts], data_config.max_len)
+
+
 def mask_tokens(rng, tokens_BT, length_B, vocab_size: int, rate: float = 0.15):
   """BERT's corruption: (inputs (B, T), chosen (B, T) bool), chosen among real tokens with probability `rate`."""
   choose_rng, kind_rng, word_rng = jax.random.split(rng, 3)

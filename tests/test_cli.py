@@ -1,5 +1,5 @@
 """The command-line programs: every user error is one `error: ...` line with exit status 2, before any
-compile; translate.py reads its input line for line."""
+compile; translate.py and classify.py read their input line for line."""
 import io
 import os
 import subprocess
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-import translate
+from training import cli
 from training import config_loading
 
 TINY = 'configs/timeseries/dense.py:tiny'
@@ -69,12 +69,12 @@ def test_a_data_error_is_one_line_naming_the_file_and_byte(tmp_path):
       f"error: '{data / 'input.txt'}' is not UTF-8: byte 15 (line 2) is b'\\xe9'."]
 
 
-def test_translate_splits_its_input_on_newlines_only():
+def test_input_lines_are_split_on_newlines_only():
   text = 'Ein Mann\u2028fährt.\r\nZwei Hunde\x85spielen.\n\nDrei.'
-  lines = translate.read_sentences(None, io.BytesIO(text.encode('utf-8')))
+  lines = cli.read_lines(None, io.BytesIO(text.encode('utf-8')))
   assert lines == ['Ein Mann\u2028fährt.', 'Zwei Hunde\x85spielen.', '', 'Drei.']
   with pytest.raises(ValueError, match="'<stdin>' is not UTF-8: byte 3"):
-    translate.read_sentences(None, io.BytesIO(b'abc\xff\n'))
+    cli.read_lines(None, io.BytesIO(b'abc\xff\n'))
 
 
 def test_sample_on_a_workdir_that_is_not_one_is_a_one_line_error(tmp_path):

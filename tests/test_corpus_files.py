@@ -180,3 +180,21 @@ def test_bad_files_stop_the_run_in_one_line_before_compiling(tmp_path):
     assert len(lines) == 1 and lines[0].startswith('error: ') and expected in lines[0], (args, lines)
     checkpoints = tmp_path / 'w' / 'checkpoints'
     assert not (checkpoints.exists() and os.listdir(checkpoints))  # Nothing was trained.
+
+
+DATA_DIR = os.environ.get('SEQLAB_DATA_DIR', '')
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(DATA_DIR, 'imdb', 'unsup.txt.gz')),
+                    reason='SEQLAB_DATA_DIR does not hold imdb/')
+def test_the_imdb_corpus_is_the_classifier_training_text_and_the_unlabeled_reviews():
+  from data import labeled
+  config = ml_collections.ConfigDict(dict(name='imdb', dir=DATA_DIR, valid_fraction=0.1))
+  text = {part: ''.join(split.chunks()).split('\n') for part, split in corpus.splits(config).items()}
+  classifier, _ = labeled.load_labeled(config)
+  assert text['train'][-1] == text['valid'][-1] == ''  # Every review ends with a newline.
+  train, valid = text['train'][:-1], text['valid'][:-1]
+  assert len(train) == len(classifier['train'][0]) + 50_000 and text['test'] == text['valid']
+  assert train[:len(classifier['train'][0])] == classifier['train'][0]  # <br /> as spaces, as the classifier reads.
+  assert valid == classifier['valid'][0]
+  assert not any('<br />' in review for review in train[-50_000:])

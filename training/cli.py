@@ -1,4 +1,5 @@
-"""How the command-line programs end: a user's mistake as one `error: ...` line, not a traceback.
+"""How the command-line programs read their input lines and end: a user's mistake as one `error: ...` line,
+not a traceback.
 
 Exit status 2 for a user error (config, data, flag, workdir), 1 for a diverged run, 130 for Ctrl-C;
 --verbose keeps the traceback. Anything else is a bug and keeps its traceback.
@@ -6,9 +7,17 @@ Exit status 2 for a user error (config, data, flag, workdir), 1 for a diverged r
 import os
 import sys
 
+from data import files
 from training import errors
 
 USAGE, DIVERGED, INTERRUPTED = 2, 1, 130
+
+
+def read_lines(path: str | None, stdin) -> list:
+  """The lines of the file `path`, or of stdin's bytes: UTF-8, split on '\\n' only, so that each output line
+  answers the input line at the same place (str.splitlines would also split at U+2028 and others)."""
+  data, name = (files.read_bytes(path), path) if path else (stdin.read(), '<stdin>')
+  return files.split_lines(files.decode_utf8(data, name))
 
 
 def fail(message: str, status: int = USAGE):

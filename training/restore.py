@@ -1,17 +1,23 @@
-"""Loads what a trained workdir holds, for the small CLIs (sample.py, show_attention.py, translate.py)."""
+"""Loads what a trained workdir holds, for the small CLIs (sample.py, show_attention.py, translate.py, classify.py)."""
 import json
 import os
 
 import ml_collections
 
+from configs import checks
 from configs import renamed
 import models
+from data import labeled
 from data import parallel
 from data import tokenizers
+from tasks import classification
 from tasks import lm
 from tasks import translation
 from training import checkpoint
 from training import errors
+from training import stored_params
+
+PARAMS = ('best', 'latest')  # Which parameters of a classifier: see load_classifier.
 
 
 def _load_config(workdir: str):
@@ -22,12 +28,17 @@ def _load_config(workdir: str):
     return ml_collections.ConfigDict(renamed.upgrade(json.load(f)))
 
 
-def _latest_params(workdir: str):
-  ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir))
-  step = ckpt.latest_step()
+def _newest_params(directory: str):
+  """(params, step) of the newest checkpoint in `directory`."""
+  step = None
+  if os.path.isdir(directory):  # Checkpointer creates a missing directory: reading must leave the workdir as it is.
+    ckpt = checkpoint.Checkpointer(directory)
+    step = ckpt.latest_step()
   if step is None:
-    raise errors.WorkdirError(f'No checkpoint in {checkpoint.directory(workdir)!r} yet.')
-  return ckpt.restore_params(step), step
+    raise errors.WorkdirError(f'No checkpoint in {directory!r} yet.')
+  params = ckpt.restore_params(step)
+  ckpt.close()
+  return params, step
 
 
 def load_lm(workdir: str):
@@ -39,7 +50,7 @@ def load_lm(workdir: str):
   if models.is_count_based(config.model.name):
     raise errors.WorkdirError(f'{workdir!r} holds a count-based {config.model.name!r} model, which has no parameters to load.')
   model = models.build(config.model, vocab_size=tokenizer.vocab_size, seq_len=config.data.seq_len)
-  params, step = _latest_params(workdir)
+  params, step = _newest_params(checkpoint.directory(workdir))
   return model, params, tokenizer, step
 
 
@@ -53,5 +64,30 @@ def load_translator(workdir: str):
     raise errors.WorkdirError(f'No saved vocabularies in {directory!r}.')
   src_vocab, tgt_vocab = parallel.load_vocabularies(config.data, directory)
   model = models.build(config.model, src_vocab_size=src_vocab.vocab_size, tgt_vocab_size=tgt_vocab.vocab_size)
-  params, step = _latest_params(workdir)
+  params, step = _newest_params(checkpoint.directory(workdir))
   return config, model, params, src_vocab, tgt_vocab, step
+
+
+def load_classifier(workdir: str, which: str = 'best'):
+  """(config, model, params, vocabulary, step) of a classification workdir.
+
+  which: 'best', the parameters of the best validation evaluation (eval.select_metric), those the final
+  evaluation in results.json used; or 'latest', the latest checkpoint's.
+  """
+  checks.check_choice(which, PARAMS, 'params')
+  config = _load_config(workdir)
+  if config.task.name != 'classification':
+    raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; classifying needs task.name '
+                              '"classification".')
+  if which == 'best' and not config.eval.select_metric:
+    raise errors.WorkdirError(f'{workdir!r} keeps no best parameters (its eval.select_metric is empty); '
+                              'use --params=latest.')
+  # The vocabulary is the workdir's own copy, also when it was fine-tuned from a pretrained run's.
+  vocab = tokenizers.Vocabulary(tokenizers.load(classification.vocab_dir(workdir)), labeled.RESERVED)
+  directory = stored_params.directory(workdir) if which == 'best' else checkpoint.directory(workdir)
+  params, step = _newest_params(directory)
+  # Every classifier's last layer is params['output'] (classifiers.max_norm reads it there): its columns are
+  # the classes, which config.json does not record.
+  num_classes = params['output']['kernel'].shape[-1]
+  model = models.build(config.model, vocab_size=vocab.vocab_size, num_classes=num_classes)
+  return config, model, params, vocab, step

@@ -27,12 +27,17 @@ def load_pretrained(params, workdir: str):
   return traverse_util.unflatten_dict(own, sep='/'), sorted(pretrained), fresh
 
 
+def directory(workdir: str) -> str:
+  """Where a workdir keeps the best validation evaluation's parameters."""
+  return os.path.join(workdir, 'best')
+
+
 class BestParams:
-  """The parameters of the best validation metric so far, saved in WORKDIR/best (survives a resume)."""
+  """The parameters of the best validation metric so far, saved in directory(workdir) (survives a resume)."""
 
   def __init__(self, workdir: str, metric: str, mode: str):
     self.metric, self.sign = metric, (1.0 if mode == 'max' else -1.0)
-    self._ckpt = checkpoint.Checkpointer(os.path.join(workdir, 'best'), max_to_keep=1)
+    self._ckpt = checkpoint.Checkpointer(directory(workdir), max_to_keep=1)
 
   def offer(self, step: int, metrics: dict, params) -> None:
     if self.metric not in metrics:

@@ -14,7 +14,7 @@ def get_config(variant=''):
   common.check_variant(variant, VARIANTS)
   c = common.get_config()
   c.task.name = 'lm'
-  c.data.name = 'tinyshakespeare'  # tinyshakespeare, or files (the paths below).
+  c.data.name = 'tinyshakespeare'  # tinyshakespeare, imdb (reviews, not the test ones), or files (paths below).
   # data.name=files: each a file, a glob or a comma list (plain or .gz). Without valid_path, train_path is cut
   # by data.split; without test_path, test is valid.
   c.data.train_path = ''
