@@ -49,7 +49,9 @@ MR = 'sentiment/mr.all'
 IMDB = {'train': 'imdb/train.txt.gz', 'test': 'imdb/test.txt.gz'}  # Valid is held out of train.
 IMDB_BREAK = '<br />'  # IMDB's raw reviews mark paragraph breaks with this HTML tag: read as a space.
 MULTI30K_EN = 'multi30k/train.en.gz'
-PRETRAIN_CORPORA = ('sst2', 'mr', 'multi30k')
+PRETRAIN_CORPORA = ('sst2', 'mr', 'multi30k', 'imdb')
+IMDB_UNLABELED = 'imdb/unsup.txt.gz'
+DEFAULT_PRETRAIN_CORPUS = 'sst2,mr,multi30k'  # The sentences of the sentiment studies.
 
 # The ids before the words, by role (models/classifiers.py reads PAD and CLS at these ids).
 RESERVED = ('pad', 'unk', 'cls', 'mask')
@@ -311,13 +313,18 @@ def normalize_text(line: str) -> str:
   return ' '.join(tokenizers._WORD_PATTERN.findall(line.lower()))
 
 
-def _pretrain_entry(data_dir: str, entry: str) -> list:
+def _pretrain_entry(data_dir: str, entry: str, valid_fraction: float) -> list:
   if entry == 'sst2':
     return read_labeled(files.data_path(data_dir, SST2['train']))[0]
   if entry == 'mr':
     return read_labeled(files.data_path(data_dir, MR))[0]
   if entry == 'multi30k':
     return [normalize_text(line) for line in read_lines(files.data_path(data_dir, MULTI30K_EN))]
+  if entry == 'imdb':  # The training reviews the classifier trains on (not its valid ones), then the unlabeled.
+    texts = read_labeled(files.data_path(data_dir, IMDB['train']))[0]
+    texts = [text for text, valid in zip(texts, held_out(texts, valid_fraction)) if not valid]
+    texts += [text.strip() for text in read_lines(files.data_path(data_dir, IMDB_UNLABELED))]
+    return [text.replace(IMDB_BREAK, ' ') for text in texts]
   path = entry if os.path.isabs(entry) else os.path.join(data_dir, entry)
   if not os.path.isfile(path):
     raise ValueError(f'Unknown pretraining corpus {entry!r} (data.pretrain_corpus): neither one of '
@@ -350,21 +357,24 @@ def pretraining_texts(data_config) -> list:
 
   Entries: 'sst2' (the sst2 training texts), 'mr' (all of mr.all: its labels are
   unused, but its text includes every fold's test sentences), 'multi30k' (the
-  English training captions, normalized with normalize_text), or the path of a
+  English training captions, normalized with normalize_text), 'imdb' (the IMDB
+  training reviews outside the classifier's valid split, then the 50,000
+  unlabeled ones; never the test reviews; `<br />` as a space), or the path of a
   file of one sentence per line (relative to data.dir or absolute). Empty lines
   are dropped: they hold nothing to learn. data.pretrain_exclude (comma-separated:
   'sst2_eval', SST-2's dev and test files, or paths of LABEL TEXT files) drops
   every sentence that is one of theirs by sentence_key, so that evaluation
   sentences are not pretrained on (MR holds 73% of SST-2's test sentences).
   """
-  corpus = data_config.get('pretrain_corpus', ','.join(PRETRAIN_CORPORA))
+  corpus = data_config.get('pretrain_corpus', DEFAULT_PRETRAIN_CORPUS)
   entries = [entry.strip() for entry in corpus.split(',') if entry.strip()]
   if not entries:
     raise ValueError(f'data.pretrain_corpus={corpus!r} names no corpus; use a comma-separated '
                      f'list of {", ".join(PRETRAIN_CORPORA)} or file paths.')
   data_dir, normalize = data_config.get('dir', ''), normalizer(data_config.get('clean', ''))
   excluded = _excluded_keys(data_dir, data_config.get('pretrain_exclude', ''))
-  texts = (normalize(text) for entry in entries for text in _pretrain_entry(data_dir, entry)
+  texts = (normalize(text) for entry in entries
+           for text in _pretrain_entry(data_dir, entry, _valid_fraction(data_config))
            if sentence_key(text) not in excluded)
   return [text for text in texts if text.strip()]
 

@@ -9,9 +9,28 @@ tells a recurrent model to start from a zero state instead of the carried one.
 - eval_stream_batches: the same layout once, scoring every target exactly once.
 - RandomWindowBatcher: independent random windows (nanoGPT).
 """
+import mmap
+
 import numpy as np
 
 from data import batching
+
+
+def memory_map(ids: np.ndarray):
+  """The mmap.mmap that ids (or the array it views) lies over, or None."""
+  while ids is not None and not isinstance(ids, mmap.mmap):
+    ids = ids.obj if isinstance(ids, memoryview) else getattr(ids, 'base', None)
+  return ids
+
+
+def _unmap_pages(ids: np.ndarray) -> None:
+  """Drops this process's mappings of the pages a batch read, when ids lie over a memory map
+  (data/token_cache.py). The kernel maps whole large pages around each read window and keeps them mapped,
+  so over a run the resident memory would grow to the token file's size; unmapped, they stay in the page
+  cache (no reread from disk) and count against no process."""
+  mapped = memory_map(ids)
+  if mapped is not None:
+    mapped.madvise(mmap.MADV_DONTNEED)
 
 
 def _as_ids(ids, min_len: int) -> np.ndarray:
@@ -64,7 +83,9 @@ class StreamBatcher(batching.Epochs):
     return list(range(self.steps_per_epoch))
 
   def make_batch(self, window: int) -> dict:
-    return _window(self._inputs_BL, self._targets_BL, window * self.seq_len, self.seq_len, reset=window == 0)
+    batch = _window(self._inputs_BL, self._targets_BL, window * self.seq_len, self.seq_len, reset=window == 0)
+    _unmap_pages(self._inputs_BL)
+    return batch
 
 
 def eval_stream_batches(ids, batch_size: int, seq_len: int):
@@ -92,9 +113,11 @@ def eval_stream_batches(ids, batch_size: int, seq_len: int):
     positions_BT = row_starts_B1 + columns_T
     valid_BT = (positions_BT < num_predictions) & (columns_T < row_len)
     positions_BT = np.where(valid_BT, positions_BT, 0)
-    yield {'inputs': np.where(valid_BT, ids[positions_BT], 0).astype(np.int32),
-           'targets': np.where(valid_BT, ids[positions_BT + 1], 0).astype(np.int32),
-           'weight': valid_BT.astype(np.float32), 'reset': np.array(start == 0)}
+    batch = {'inputs': np.where(valid_BT, ids[positions_BT], 0).astype(np.int32),
+             'targets': np.where(valid_BT, ids[positions_BT + 1], 0).astype(np.int32),
+             'weight': valid_BT.astype(np.float32), 'reset': np.array(start == 0)}
+    _unmap_pages(ids)
+    yield batch
 
 
 class RandomWindowBatcher:
@@ -127,6 +150,7 @@ class RandomWindowBatcher:
     starts_B = rng.integers(0, len(self.ids) - self.seq_len, size=self.batch_size)
     positions_BT = starts_B[:, None] + np.arange(self.seq_len)
     self.step += 1
-    return {'inputs': self.ids[positions_BT].astype(np.int32), 'targets': self.ids[positions_BT + 1].astype(np.int32),
-            'weight': np.ones((self.batch_size, self.seq_len), np.float32),
-            'reset': np.array(True)}
+    batch = {'inputs': self.ids[positions_BT].astype(np.int32), 'targets': self.ids[positions_BT + 1].astype(np.int32),
+             'weight': np.ones((self.batch_size, self.seq_len), np.float32), 'reset': np.array(True)}
+    _unmap_pages(self.ids)
+    return batch

@@ -13,6 +13,7 @@ Tokenizing chunk by chunk gives the tokens of the whole text because every token
 import dataclasses
 import hashlib
 import json
+import mmap
 import os
 import uuid
 
@@ -23,7 +24,7 @@ FORMAT = 1  # Bump when the file layout changes, so old caches are not read.
 
 @dataclasses.dataclass
 class TokenStream:
-  """A tokenized split: ids (a read-only memmap, uint16 or uint32) and the characters they encode."""
+  """A tokenized split: ids (read-only, uint16 or uint32, over a memory map) and the characters they encode."""
   ids: np.ndarray
   num_chars: int
   path: str
@@ -35,9 +36,12 @@ def _key(split, tokenizer) -> str:
 
 
 def _open(path: str, meta: dict) -> np.ndarray:
-  if not meta['tokens']:  # numpy cannot map an empty file.
+  """The tokens as a read-only array over a memory map of the file (its `base` chain ends at the mmap)."""
+  if not meta['tokens']:  # An empty file cannot be mapped.
     return np.zeros(0, meta['dtype'])
-  return np.memmap(path, dtype=meta['dtype'], mode='r', shape=(meta['tokens'],))
+  with open(path, 'rb') as f:
+    mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+  return np.frombuffer(mapped, dtype=meta['dtype'], count=meta['tokens'])
 
 
 def _read_meta(path: str):

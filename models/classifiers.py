@@ -7,6 +7,8 @@ Every classifier has one interface:
 - `lm_logits(tokens_BT, length_B, train=False) -> (B, T, V)` (float32) for pretraining: the causal LM
   (logits[:, t] predicts token t+1) of 'gpt_classifier' and a unidirectional 'rnn_classifier', the masked LM
   (logits[:, t] belongs to input position t) of 'transformer_classifier'; a ValueError elsewhere.
+- `autoencoder_logits(tokens_BT, length_B, train=False) -> (B, T, V)` of a unidirectional 'rnn_classifier':
+  Dai & Le's sequence autoencoder (logits[:, t] reconstructs token t from the encoder's final state).
 - `classify_and_lm(...) -> (logits_BK, logits_BTV)` from one forward pass (an auxiliary LM loss while
   fine-tuning, Radford et al. 2018), where the LM is causal.
 
@@ -26,6 +28,8 @@ from models import rnn
 from models import transformer
 
 PAD, UNK, CLS, MASK = 0, 1, 2, 3  # The data module reserves the same ids.
+# Parameters a pretraining objective adds and a fine-tuned classifier leaves behind: the autoencoder's decoder.
+PRETRAINING_ONLY = ('decoder_rnn_',)
 NEG = attention.NEG
 BOE_ACTIVATIONS = {'tanh': jnp.tanh, 'relu': jax.nn.relu}
 RNN_CELLS = ('lstm', 'gru')
@@ -155,21 +159,49 @@ class RNNClassifier(nn.Module):
     self.backward_rnn = [layer() for _ in range(self.num_layers)] if self.bidirectional else []
     if not self.bidirectional and self.hidden_size != self.embed_dim:  # Otherwise the LM reuses the embedding.
       self.lm_output = nn.Dense(self.vocab_size)
+    # The sequence autoencoder's decoder (autoencoder_logits): its parameters exist only in a model initialized
+    # through that method, so a classifier fine-tuned from it has none.
+    self.decoder_rnn = [layer() for _ in range(self.num_layers)] if not self.bidirectional else []
     self.drop = nn.Dropout(self.dropout)
     self.output = nn.Dense(self.num_classes)
+
+  def _stack(self, layers, x_TBD, valid_TB, train: bool, carries=None):
+    """(top outputs (T, B, H), each layer's last carry) of unidirectional layers, dropout between them."""
+    last = []
+    for i, layer in enumerate(layers):
+      h_TBH, carry = layer(x_TBD, carry=None if carries is None else carries[i], valid=valid_TB)
+      last.append(carry)
+      x_TBD = self.drop(h_TBH, deterministic=not train) if i < len(layers) - 1 else h_TBH
+    return x_TBD, last
 
   def encode(self, tokens_BT, length_B, train: bool = False):
     """The top layer's outputs (B, T, H·directions), forward half first; zeros at padding."""
     drop = lambda x: self.drop(x, deterministic=not train)
     valid_TB = attention.length_mask(length_B, tokens_BT.shape[1]).T
     x_TBD = drop(self.embed(tokens_BT.T))
+    if not self.bidirectional:
+      return jnp.swapaxes(self._stack(self.forward_rnn, x_TBD, valid_TB, train)[0], 0, 1)
     for i in range(self.num_layers):
       h_TBH, _ = self.forward_rnn[i](x_TBD, valid=valid_TB)
-      if self.bidirectional:
-        h_bwd_TBH, _ = self.backward_rnn[i](x_TBD, valid=valid_TB, reverse=True)
-        h_TBH = jnp.concatenate([h_TBH, h_bwd_TBH], axis=-1)
+      h_bwd_TBH, _ = self.backward_rnn[i](x_TBD, valid=valid_TB, reverse=True)
+      h_TBH = jnp.concatenate([h_TBH, h_bwd_TBH], axis=-1)
       x_TBD = drop(h_TBH) if i < self.num_layers - 1 else h_TBH
     return jnp.swapaxes(x_TBD, 0, 1)
+
+  def autoencoder_logits(self, tokens_BT, length_B, train: bool = False):
+    """Dai & Le's (2015) sequence autoencoder: logits (B, T, V) of the tokens themselves.
+
+    The encoder (this classifier's layers) reads the tokens; decoder layers of their own, each started
+    from its encoder layer's state after the last real token, read CLS then the tokens but the last
+    (teacher forcing) and predict every token through the language-model head.
+    """
+    self._require_lm()
+    drop = lambda x: self.drop(x, deterministic=not train)
+    valid_TB = attention.length_mask(length_B, tokens_BT.shape[1]).T
+    _, states = self._stack(self.forward_rnn, drop(self.embed(tokens_BT.T)), valid_TB, train)
+    shifted_BT = jnp.concatenate([jnp.full_like(tokens_BT[:, :1], CLS), tokens_BT[:, :-1]], axis=1)
+    h_TBH, _ = self._stack(self.decoder_rnn, drop(self.embed(shifted_BT.T)), valid_TB, train, carries=states)
+    return self._lm(jnp.swapaxes(h_TBH, 0, 1), train)
 
   def _pool(self, h_BTC, length_B):
     if self.pooling == 'final':

@@ -11,6 +11,8 @@ import abc
 class Task(abc.ABC):
   datasets: tuple = ()  # The data.name values the task reads.
   placeholder_dims: dict = {}  # Data-dependent model sizes, stand-ins for checking a config before any data load.
+  # Prefixes of parameter paths that a pretraining run (init_from) has and this task's models leave behind.
+  pretraining_only: tuple = ()
   # Each task's __init__(config, workdir, resuming) sets model_dims: the sizes the model takes from the data.
   model_dims: dict
 

@@ -9,9 +9,11 @@ real token of a training sentence by <unk> with probability p (word dropout, as 
 Iyyer et al. 2015 and Dai & Le 2015; evaluation reads every word).
 
 'pretrain': a language-model objective over unlabeled sentences
-(`data.pretrain_corpus`): `causal` (next token; the GPT and the LSTM) or `mlm`
+(`data.pretrain_corpus`): `causal` (next token; the GPT and the LSTM), `mlm`
 (BERT's masked LM for the encoder: 15% of the tokens are chosen; of those 80%
-become [MASK], 10% a random word, 10% stay). Metrics: `loss` (nats per
+become [MASK], 10% a random word, 10% stay) or `autoencoder` (Dai & Le's
+sequence autoencoder for the unidirectional LSTM: every token reconstructed by
+a decoder started from the encoder's final state). Metrics: `loss` (nats per
 predicted token), `ppl`, `accuracy` (of the predicted tokens). A classifier
 then starts from the pretrained workdir through `init_from`, its head fresh,
 and reads the pretrained run's vocabulary.
@@ -33,7 +35,9 @@ from models import classifiers
 from tasks import base
 from tasks import registry
 
-OBJECTIVES = ('causal', 'mlm')
+OBJECTIVES = ('causal', 'mlm', 'autoencoder')
+# The model method each pretraining objective trains (and initializes the parameters through).
+_OBJECTIVE_METHODS = {'causal': 'lm_logits', 'mlm': 'lm_logits', 'autoencoder': 'autoencoder_logits'}
 
 
 def vocab_dir(workdir: str) -> str:
@@ -128,6 +132,7 @@ class _SentenceTask(base.Task):
 
 @registry.register('classification')
 class ClassificationTask(_SentenceTask):
+  pretraining_only = classifiers.PRETRAINING_ONLY
 
   @staticmethod
   def check_config(config):
@@ -198,6 +203,10 @@ class PretrainTask(_SentenceTask):
     checks.check_choice(config.task.objective, OBJECTIVES, 'task.objective')
     if not 0 < config.task.mask_rate < 1:
       raise ValueError(f'task.mask_rate must be in (0, 1); got {config.task.mask_rate}.')
+    if config.task.objective == 'autoencoder' and (config.model.name != 'rnn_classifier'
+                                                    or config.model.get('bidirectional', False)):
+      raise ValueError('task.objective=autoencoder trains a unidirectional rnn_classifier (model.bidirectional '
+                       f'False); got model.name={config.model.name!r}.')
     _check_data(config)
 
   def __init__(self, config, workdir: str, resuming: bool = False):
@@ -216,12 +225,17 @@ class PretrainTask(_SentenceTask):
     self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': 2}
 
   def init_variables(self, model, rng, batch, carry):
-    return model.init(rng, batch['tokens'], batch['length'], method='lm_logits')
+    return model.init(rng, batch['tokens'], batch['length'], method=_OBJECTIVE_METHODS[self.config.task.objective])
 
   def _sums(self, model, params, batch, rng, train: bool):
     tokens_BT, length_B = batch['tokens'], batch['length']
     rngs = {'dropout': rng} if train else {}
-    if self.config.task.objective == 'causal':
+    if self.config.task.objective == 'autoencoder':
+      logits_BTV = model.apply({'params': params}, tokens_BT, length_B, train=train, rngs=rngs,
+                               method='autoencoder_logits')
+      weight_BT = attention.length_mask(length_B, tokens_BT.shape[1]).astype(jnp.float32)
+      loss, accuracy = _token_sums(logits_BTV, tokens_BT, weight_BT)
+    elif self.config.task.objective == 'causal':
       logits_BTV = model.apply({'params': params}, tokens_BT, length_B, train=train, rngs=rngs, method='lm_logits')
       loss, accuracy = causal_lm_sums(logits_BTV, tokens_BT, length_B)
     else:

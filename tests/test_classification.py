@@ -298,3 +298,26 @@ def test_config_errors_name_the_choices():
     config_loading.validate(_config('configs/classify/kim_cnn.py', '', **{'data.pool_batches': 0}))
   for path in ('configs/classify/cnn.py', 'configs/classify/kim_cnn.py'):
     config_loading.validate(_config(path, ''))  # The shipped configs pass.
+
+
+def test_sequence_autoencoder_learns_to_rebuild_and_its_encoder_starts_the_classifier(tmp_path, capsys):
+  corpus = tmp_path / 'corpus.txt'
+  rng = np.random.RandomState(0)
+  corpus.write_text(''.join(' '.join(rng.choice([f'w{i}' for i in range(12)], rng.randint(2, 7))) + '\n'
+                            for _ in range(600)))
+  pretrain = _config('configs/pretrain/sa_lstm.py', '', **{
+      'data.pretrain_corpus': str(corpus), 'data.pretrain_valid': 64, 'data.max_vocab': 0, 'train.num_steps': 150,
+      'eval.every_steps': 150, 'checkpoint.every_steps': 150, 'optimizer.learning_rate': 1e-2, 'model.dropout': 0.0,
+      'model.embed_dim': 32, 'model.hidden_size': 64})
+  results = loop.train_and_evaluate(pretrain, str(tmp_path / 'sa'))
+  # A random word of 12 costs ln 12 = 2.48 nats; rebuilding from the encoder's state does far better than any
+  # model of the words alone could.
+  assert results['valid/loss'] < 1.0 and results['valid/accuracy'] > 0.6
+  labeled_files = _write_files(tmp_path / 'd', train=_sentences(30), valid=_sentences(4, 1), test=_sentences(4, 2))
+  fine_tune = _config('configs/classify/imdb_lstm.py', '', **labeled_files, **{
+      'init_from': str(tmp_path / 'sa'), 'train.num_steps': 2, 'model.embed_dim': 32, 'model.hidden_size': 64,
+      'data.clean': ''})
+  capsys.readouterr()
+  loop.train_and_evaluate(fine_tune, str(tmp_path / 'classifier'))
+  # Embeddings, the LSTM (kernel, recurrent kernel, bias) and the LM output; the decoder is left behind.
+  assert f'Initialized 6 parameter arrays from {tmp_path / "sa"}; fresh: output' in capsys.readouterr().out

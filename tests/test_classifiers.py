@@ -343,3 +343,44 @@ def test_builders_reject_bad_sizes():
     models.build(_config('kim_cnn', init_len=4), vocab_size=V, num_classes=K)
   with pytest.raises(ValueError, match='max_len'):
     _apply('gpt', jnp.zeros((1, 13), jnp.int32), jnp.ones((1,), jnp.int32))
+
+
+def test_autoencoder_decoder_starts_from_the_encoder_state_and_rebuilds_the_real_tokens():
+  # Reference: the encoder and the decoder run as separate unmasked layers over each row's real tokens alone.
+  name = 'lstm_mean'  # Two layers, embed_dim 6 != hidden 5: the untied LM output.
+  model = MODELS[name]
+  tokens, lengths = _batch()
+  params = model.init(jax.random.PRNGKey(0), tokens, lengths, method='autoencoder_logits')['params']
+  rng = np.random.RandomState(2)
+  params = jax.tree.map(lambda p: jnp.asarray(p + 0.3 * rng.randn(*p.shape).astype(np.float32)), params)
+  assert {'decoder_rnn_0', 'decoder_rnn_1', 'lm_output'} <= set(params) and 'output' not in params
+  logits = np.asarray(model.apply({'params': params}, tokens, lengths, method='autoencoder_logits'))
+  layer = rnn.RecurrentLayer(5, 'lstm')
+  table = np.asarray(params['embed']['embedding'])
+  for b, length in enumerate(LENGTHS):
+    if length == 0:
+      continue
+    real = np.asarray(tokens)[b, :length]
+    x, states = table[real][None], []
+    for i in range(2):
+      x, state = layer.apply({'params': params[f'forward_rnn_{i}']}, x)
+      states.append(state)
+    y = table[np.concatenate([[classifiers.CLS], real[:-1]])][None]
+    for i in range(2):
+      y, _ = layer.apply({'params': params[f'decoder_rnn_{i}']}, y, states[i])
+    expected = y[0] @ params['lm_output']['kernel'] + params['lm_output']['bias']
+    np.testing.assert_allclose(logits[b, :length], expected, rtol=1e-4, atol=1e-5)
+  # Padding and garbage past each length change no real position's logits.
+  garbage = model.apply({'params': params}, _garbage_padded(tokens, lengths, 3), lengths, method='autoencoder_logits')
+  for b, length in enumerate(LENGTHS):
+    np.testing.assert_allclose(np.asarray(garbage)[b, :length], logits[b, :length], rtol=1e-5, atol=1e-6)
+
+
+def test_an_autoencoder_pretrained_encoder_is_all_a_classifier_keeps():
+  model = MODELS['lstm_mean']
+  tokens, lengths = _batch()
+  pretrained = model.init(jax.random.PRNGKey(0), tokens, lengths, method='autoencoder_logits')['params']
+  classifier = model.init(jax.random.PRNGKey(1), tokens, lengths)['params']
+  shared = set(pretrained) & set(classifier)
+  assert set(classifier) - shared == {'output'}
+  assert set(pretrained) - shared == {'decoder_rnn_0', 'decoder_rnn_1'}

@@ -367,8 +367,16 @@ def test_pretraining_texts_concatenate_the_requested_corpora(tmp_path):
   config.pretrain_corpus = str(tmp_path / 'mine.txt')
   assert labeled.pretraining_texts(config) == ['My Own Line']
   config.pretrain_corpus = 'sst2,wiki'
-  with pytest.raises(ValueError, match=r"'wiki'.*sst2, mr, multi30k"):
+  with pytest.raises(ValueError, match=r"'wiki'.*sst2, mr, multi30k, imdb"):
     labeled.pretraining_texts(config)
+  # IMDB: the training reviews outside the classifier's valid split, then the unlabeled ones; <br /> as spaces.
+  reviews = [f'Review {i}.<br />Fine.' for i in range(40)]
+  _write(str(tmp_path / 'imdb/train.txt.gz'), [f'{i % 2} {text}' for i, text in enumerate(reviews)])
+  _write(str(tmp_path / 'imdb/unsup.txt.gz'), ['Unlabeled<br /><br />one', 'two'])
+  config.pretrain_corpus = 'imdb'
+  kept = [text.replace('<br />', ' ') for text, valid in zip(reviews, labeled.held_out(reviews, 0.1)) if not valid]
+  assert 0 < len(kept) < 40
+  assert labeled.pretraining_texts(config) == kept + ['Unlabeled  one', 'two']
 
 
 def test_pretraining_texts_drop_the_excluded_sentences(tmp_path):

@@ -9,8 +9,13 @@ from training import checkpoint
 from training import errors
 
 
-def load_pretrained(params, workdir: str):
-  """params with every array of `workdir`'s latest checkpoint put in place; (params, loaded paths, fresh paths)."""
+def load_pretrained(params, workdir: str, left_behind: tuple = ()):
+  """params with every array of `workdir`'s latest checkpoint put in place; (params, loaded paths, fresh paths).
+
+  left_behind: prefixes of the pretrained parameter paths that this model does not take (a pretraining
+  objective's own modules, such as a sequence autoencoder's decoder); any other pretrained array that does not
+  fit the model is an error.
+  """
   ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir))
   step = ckpt.latest_step()
   if step is None:
@@ -18,6 +23,7 @@ def load_pretrained(params, workdir: str):
   pretrained = traverse_util.flatten_dict(ckpt.restore_params(step), sep='/')
   ckpt.close()
   own = traverse_util.flatten_dict(params, sep='/')
+  pretrained = {path: value for path, value in pretrained.items() if path in own or not path.startswith(left_behind)}
   for path, value in pretrained.items():
     if path not in own or own[path].shape != value.shape:
       found = own[path].shape if path in own else 'absent'
