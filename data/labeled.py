@@ -49,7 +49,7 @@ MR = 'sentiment/mr.all'
 IMDB = {'train': 'imdb/train.txt.gz', 'test': 'imdb/test.txt.gz'}  # Valid is held out of train.
 IMDB_BREAK = '<br />'  # IMDB's raw reviews mark paragraph breaks with this HTML tag: read as a space.
 MULTI30K_EN = 'multi30k/train.en.gz'
-PRETRAIN_CORPORA = ('sst2', 'mr', 'multi30k', 'imdb')
+PRETRAIN_CORPORA = ('sst2', 'mr', 'multi30k', 'imdb', 'imdb_sentences')
 IMDB_UNLABELED = 'imdb/unsup.txt.gz'
 DEFAULT_PRETRAIN_CORPUS = 'sst2,mr,multi30k'  # The sentences of the sentiment studies.
 
@@ -320,16 +320,30 @@ def _pretrain_entry(data_dir: str, entry: str, valid_fraction: float) -> list:
     return read_labeled(files.data_path(data_dir, MR))[0]
   if entry == 'multi30k':
     return [normalize_text(line) for line in read_lines(files.data_path(data_dir, MULTI30K_EN))]
-  if entry == 'imdb':  # The training reviews the classifier trains on (not its valid ones), then the unlabeled.
+  if entry in ('imdb', 'imdb_sentences'):  # The reviews the IMDB classifier trains on (not valid), the unlabeled.
     texts = read_labeled(files.data_path(data_dir, IMDB['train']))[0]
     texts = [text for text, valid in zip(texts, held_out(texts, valid_fraction)) if not valid]
     texts += [text.strip() for text in read_lines(files.data_path(data_dir, IMDB_UNLABELED))]
-    return [text.replace(IMDB_BREAK, ' ') for text in texts]
+    texts = [text.replace(IMDB_BREAK, ' ') for text in texts]
+    if entry == 'imdb':
+      return texts
+    return [normalize_text(sentence) for text in texts for sentence in split_sentences(text)]
   path = entry if os.path.isabs(entry) else os.path.join(data_dir, entry)
   if not os.path.isfile(path):
     raise ValueError(f'Unknown pretraining corpus {entry!r} (data.pretrain_corpus): neither one of '
                      f'{", ".join(PRETRAIN_CORPORA)} nor a file ({path!r} does not exist).')
   return read_text_lines(path)  # A user's file is used as it is: one sentence per line.
+
+
+# A sentence ends at . ! or ? (then up to two closing quotes or brackets) followed by spaces and what can start
+# a sentence; "Mr. Smith" is cut too, which costs a pretraining corpus little.
+_CLOSER = '["\')\\]]'
+_SENTENCE_END = re.compile(rf'(?:(?<=[.!?])|(?<=[.!?]{_CLOSER})|(?<=[.!?]{_CLOSER}{_CLOSER}))\s+(?=["\'(\[]?[A-Z0-9])')
+
+
+def split_sentences(text: str) -> list:
+  """The sentences of a raw English text (a review), stripped, empty ones dropped."""
+  return [sentence.strip() for sentence in _SENTENCE_END.split(text) if sentence.strip()]
 
 
 def sentence_key(text: str) -> str:
@@ -342,27 +356,32 @@ def _excluded_keys(data_dir: str, exclude: str) -> set:
   for entry in (entry.strip() for entry in exclude.split(',') if entry.strip()):
     if entry == 'sst2_eval':
       paths = [files.data_path(data_dir, SST2[split]) for split in ('valid', 'test')]
+    elif entry == 'mr':  # Every MR sentence is a test sentence of one cross-validation fold.
+      paths = [files.data_path(data_dir, MR)]
     else:
       try:
         paths = [_user_path(data_dir, entry)]
       except FileNotFoundError as error:
-        raise ValueError(f'data.pretrain_exclude entry {entry!r} is neither sst2_eval nor a LABEL TEXT file: '
+        raise ValueError(f'data.pretrain_exclude entry {entry!r} is neither sst2_eval, mr nor a LABEL TEXT file: '
                          f'{error}') from error
     keys.update(sentence_key(text) for path in paths for text in read_labeled(path)[0])
   return keys
 
 
-def pretraining_texts(data_config) -> list:
-  """The unlabeled sentences of data.pretrain_corpus, a comma-separated list, in its order.
+def pretraining_texts(data_config) -> tuple:
+  """(texts, dropped): the unlabeled sentences of data.pretrain_corpus, a comma-separated list, in its order,
+  and how many data.pretrain_exclude dropped.
 
   Entries: 'sst2' (the sst2 training texts), 'mr' (all of mr.all: its labels are
   unused, but its text includes every fold's test sentences), 'multi30k' (the
   English training captions, normalized with normalize_text), 'imdb' (the IMDB
   training reviews outside the classifier's valid split, then the 50,000
-  unlabeled ones; never the test reviews; `<br />` as a space), or the path of a
+  unlabeled ones; never the test reviews; `<br />` as a space), 'imdb_sentences'
+  (those reviews cut into sentences by split_sentences, each normalized with
+  normalize_text like the sentiment files' sentences), or the path of a
   file of one sentence per line (relative to data.dir or absolute). Empty lines
   are dropped: they hold nothing to learn. data.pretrain_exclude (comma-separated:
-  'sst2_eval', SST-2's dev and test files, or paths of LABEL TEXT files) drops
+  'sst2_eval', SST-2's dev and test files, 'mr', all of MR, or paths of LABEL TEXT files) drops
   every sentence that is one of theirs by sentence_key, so that evaluation
   sentences are not pretrained on (MR holds 73% of SST-2's test sentences).
   """
@@ -373,10 +392,14 @@ def pretraining_texts(data_config) -> list:
                      f'list of {", ".join(PRETRAIN_CORPORA)} or file paths.')
   data_dir, normalize = data_config.get('dir', ''), normalizer(data_config.get('clean', ''))
   excluded = _excluded_keys(data_dir, data_config.get('pretrain_exclude', ''))
-  texts = (normalize(text) for entry in entries
-           for text in _pretrain_entry(data_dir, entry, _valid_fraction(data_config))
-           if sentence_key(text) not in excluded)
-  return [text for text in texts if text.strip()]
+  texts, dropped = [], 0
+  for entry in entries:
+    for text in _pretrain_entry(data_dir, entry, _valid_fraction(data_config)):
+      if excluded and sentence_key(text) in excluded:
+        dropped += 1
+      elif normalize(text).strip():
+        texts.append(normalize(text))
+  return texts, dropped
 
 
 def make_batch(ids: list, labels: np.ndarray, index: np.ndarray, batch_size: int, pad_multiple: int,

@@ -211,7 +211,10 @@ class PretrainTask(_SentenceTask):
 
   def __init__(self, config, workdir: str, resuming: bool = False):
     self.config = config
-    texts = labeled.pretraining_texts(config.data)
+    texts, dropped = labeled.pretraining_texts(config.data)
+    if config.data.pretrain_exclude:
+      print(f'data.pretrain_exclude={config.data.pretrain_exclude!r} dropped {dropped:,} pretraining sentences; '
+            f'{len(texts):,} are kept.')
     # A fixed shuffle before the split, so valid is not one corpus's tail.
     order = np.random.RandomState(config.data.split_seed).permutation(len(texts))
     held_out = config.data.pretrain_valid

@@ -305,7 +305,7 @@ def test_sequence_autoencoder_learns_to_rebuild_and_its_encoder_starts_the_class
   rng = np.random.RandomState(0)
   corpus.write_text(''.join(' '.join(rng.choice([f'w{i}' for i in range(12)], rng.randint(2, 7))) + '\n'
                             for _ in range(600)))
-  pretrain = _config('configs/pretrain/sa_lstm.py', '', **{
+  pretrain = _config('configs/pretrain/imdb_lstm.py', '', **{
       'data.pretrain_corpus': str(corpus), 'data.pretrain_valid': 64, 'data.max_vocab': 0, 'train.num_steps': 150,
       'eval.every_steps': 150, 'checkpoint.every_steps': 150, 'optimizer.learning_rate': 1e-2, 'model.dropout': 0.0,
       'model.embed_dim': 32, 'model.hidden_size': 64})

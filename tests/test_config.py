@@ -75,3 +75,22 @@ def test_cli_bad_model_name_stops_before_anything_is_written(tmp_path):
   assert result.returncode != 0
   assert "Unknown model.name 'gru'; choose one of: boe, cnn, dense, gpt, gpt_classifier, kim_cnn, mlp_lm, naive, ngram" in result.stderr
   assert not os.path.exists(tmp_path / 'w')
+
+
+def _shipped(folder):
+  root = os.path.join(REPO, 'configs', folder)
+  return sorted(f'configs/{folder}/{name}' for name in os.listdir(root)
+                if name.endswith('.py') and name not in ('__init__.py', 'common.py'))
+
+
+@pytest.mark.parametrize('path', [p for folder in ('charlm', 'classify', 'pretrain', 'mt', 'adding')
+                                  for p in _shipped(folder)])
+def test_every_shipped_config_validates_with_its_tiny_variant(path):
+  for variant in ('', ':tiny'):
+    config_loading.validate(config_loading.load_config(path + variant))
+
+
+@pytest.mark.parametrize('path', _shipped('ablations'))
+def test_every_sweep_file_checks_all_its_rows(path):
+  from training import sweep
+  assert sweep.load_sweep(path)['rows']

@@ -360,12 +360,12 @@ def test_pretraining_texts_concatenate_the_requested_corpora(tmp_path):
   _write(str(tmp_path / 'multi30k/train.en.gz'), ['A dog runs.', '', 'Two men, outside.'])
   _write(str(tmp_path / 'mine.txt'), ['My Own Line', ''])
   config = _config(dir=str(tmp_path))
-  assert labeled.pretraining_texts(config) == [
+  assert labeled.pretraining_texts(config)[0] == [
       'good .', 'bad .', 'fine film', 'dull', 'a dog runs .', 'two men , outside .']
   config.pretrain_corpus = 'mine.txt, sst2'
-  assert labeled.pretraining_texts(config) == ['My Own Line', 'good .', 'bad .']
+  assert labeled.pretraining_texts(config)[0] == ['My Own Line', 'good .', 'bad .']
   config.pretrain_corpus = str(tmp_path / 'mine.txt')
-  assert labeled.pretraining_texts(config) == ['My Own Line']
+  assert labeled.pretraining_texts(config)[0] == ['My Own Line']
   config.pretrain_corpus = 'sst2,wiki'
   with pytest.raises(ValueError, match=r"'wiki'.*sst2, mr, multi30k, imdb"):
     labeled.pretraining_texts(config)
@@ -376,7 +376,16 @@ def test_pretraining_texts_concatenate_the_requested_corpora(tmp_path):
   config.pretrain_corpus = 'imdb'
   kept = [text.replace('<br />', ' ') for text, valid in zip(reviews, labeled.held_out(reviews, 0.1)) if not valid]
   assert 0 < len(kept) < 40
-  assert labeled.pretraining_texts(config) == kept + ['Unlabeled  one', 'two']
+  assert labeled.pretraining_texts(config)[0] == kept + ['Unlabeled  one', 'two']
+  config.pretrain_corpus = 'imdb_sentences'  # Each review cut into sentences, normalized like the sentiment files.
+  assert labeled.pretraining_texts(config)[0] == [
+      sentence for text in kept for sentence in (text.split('.')[0].lower() + ' .', 'fine .')] + ['unlabeled one', 'two']
+
+
+def test_sentences_end_at_a_stop_before_what_can_start_one():
+  text = 'It was "great!" Then it ended... (Sadly.) 3 stars? no. A 2.5 hour film.  Really'
+  assert labeled.split_sentences(text) == ['It was "great!"', 'Then it ended...', '(Sadly.)', '3 stars? no.',
+                                           'A 2.5 hour film.', 'Really']
 
 
 def test_pretraining_texts_drop_the_excluded_sentences(tmp_path):
@@ -386,11 +395,13 @@ def test_pretraining_texts_drop_the_excluded_sentences(tmp_path):
   _write(str(tmp_path / 'sentiment/mr.all'), ['1 it \'s fine', '0 dull', '1 not dull at all'])
   _write(str(tmp_path / 'held.txt'), ['0 bad .'])
   config = _config(dir=str(tmp_path), pretrain_corpus='sst2,mr')
-  assert labeled.pretraining_texts(config) == ['good .', 'bad .', 'it \'s fine', 'dull', 'not dull at all']
+  assert labeled.pretraining_texts(config)[0] == ['good .', 'bad .', 'it \'s fine', 'dull', 'not dull at all']
   config.pretrain_exclude = 'sst2_eval'
-  assert labeled.pretraining_texts(config) == ['good .', 'bad .', 'not dull at all']
+  assert labeled.pretraining_texts(config)[0] == ['good .', 'bad .', 'not dull at all']
   config.pretrain_exclude = 'sst2_eval, held.txt'
-  assert labeled.pretraining_texts(config) == ['good .', 'not dull at all']
+  assert labeled.pretraining_texts(config) == (['good .', 'not dull at all'], 3)
+  config.pretrain_exclude = 'mr'  # All of MR: each of its sentences is a test sentence of one fold.
+  assert labeled.pretraining_texts(config) == (['good .', 'bad .'], 3)
   config.pretrain_exclude = 'nothing.txt'
   with pytest.raises(ValueError, match=r"'nothing.txt'.*sst2_eval"):
     labeled.pretraining_texts(config)
@@ -400,7 +411,7 @@ def test_pretraining_texts_of_the_real_corpora():
   data_dir = _real_data_dir()
   if not os.path.exists(os.path.join(data_dir, labeled.MULTI30K_EN)):
     pytest.skip('SEQLAB_DATA_DIR does not hold multi30k/')
-  texts = labeled.pretraining_texts(_config(dir=data_dir))
+  texts = labeled.pretraining_texts(_config(dir=data_dir))[0]
   assert len(texts) == 6920 + 10662 + 29000
   assert texts[-29000] == 'two young , white males are outside near many bushes .'
   assert texts[0].startswith('a stirring , funny')

@@ -16,6 +16,10 @@ rate 3e-4, the best valid epoch's parameters tested; the scratch row trains 10 a
                          sentences are MR sentences, so the default text holds them, unlabeled)
   gpt_pretrained_noeval  gpt_pretrained on SST-2, its pretraining text the default less every sentence
                          of SST-2's dev and test files (data.pretrain_exclude=sst2_eval)
+  gpt_pretrained_imdb    gpt_pretrained (same model sizes) on SST-2 and MR, pretrained instead on the
+                         sentences of IMDB's reviews (training reviews outside the IMDB classifier's valid
+                         split and the 50,000 unlabeled ones: 881,498 sentences, 19.4M words, 2 epochs), less
+                         every sentence of SST-2's dev and test files and of MR (738 matched by sentence_key)
 """
 
 # GPT-1 fine-tunes for 3 epochs ("sufficient for most cases"); the model trained from scratch keeps the
@@ -43,6 +47,11 @@ HELDOUT_ROWS = (
 )
 
 
+# Pretraining on IMDB's sentences: the GPT of ROWS, pretrained on about 19 times the default text.
+IMDB_PRETRAINING = ('gpt_imdb', {'data.pretrain_corpus': 'imdb_sentences', 'data.pretrain_exclude': 'sst2_eval,mr',
+                                 'train.num_epochs': 2})
+
+
 def get_sweep():
   rows = []
   for dataset in ('sst2', 'mr'):
@@ -56,13 +65,17 @@ def get_sweep():
   for group, pretrained, _ in HELDOUT_ROWS:
     rows.append(dict(name=f'{group}_sst2', group=group, task='sst2', config='configs/classify/gpt.py',
                      overrides=dict(FINE_TUNE, **{'data.name': 'sst2'}), folds=0, init_from=pretrained))
+  for dataset in ('sst2', 'mr'):
+    rows.append(dict(name=f'gpt_pretrained_imdb_{dataset}', group='gpt_pretrained_imdb', task=dataset,
+                     config='configs/classify/gpt.py', overrides=dict(FINE_TUNE, **{'data.name': dataset}),
+                     folds=10 if dataset == 'mr' else 0, init_from=IMDB_PRETRAINING[0]))
   return dict(
       seeds=3,
       metrics=('test/accuracy', 'valid/accuracy', 'model/params', 'train/seconds'),
       pretraining={'gpt': dict(config='configs/pretrain/gpt.py'), 'lstm': dict(config='configs/pretrain/lstm.py'),
                    'mlm': dict(config='configs/pretrain/mlm.py'),
                    **{pretrained: dict(config='configs/pretrain/gpt.py', overrides=pretrain_overrides)
-                      for _, pretrained, pretrain_overrides in HELDOUT_ROWS}},
+                      for _, pretrained, pretrain_overrides in HELDOUT_ROWS + (('',) + IMDB_PRETRAINING,)}},
       rows=rows,
       baseline='gpt_scratch',  # table_by_task.md: each row's gain over the Transformer without pretraining.
   )

@@ -62,3 +62,14 @@ def get_config(variant=''):
     c.log.every_steps = 2
     c.data.max_vocab = 500
   return c
+
+
+def imdb(c, variant: str, max_len: int = 400):
+  """IMDB reviews (data.name=imdb) as every IMDB config reads them: raw text lower-cased with punctuation split
+  off, each review's first max_len tokens, the 25,000 most frequent words (the 4 reserved ids included)."""
+  c.data.name = 'imdb'
+  c.data.clean = 'lowercase_split'  # Raw text: "Great film!<br />" -> "great film !".
+  c.data.max_len = max_len
+  if not variant:
+    c.data.max_vocab = 25_000
+  return c
