@@ -154,11 +154,15 @@ def test_an_unreadable_latest_checkpoint_is_moved_aside_and_the_run_resumes_from
       for f in fs:
         if f == '_METADATA':
           os.remove(os.path.join(d, f))
+  earlier = run / loop.UNREADABLE_CHECKPOINTS / '15'  # A copy of step 15 that failed in an earlier resume.
+  earlier.mkdir(parents=True)
+  (earlier / 'kept').write_text('')
   capsys.readouterr()
   assert loop.train_and_evaluate(config, str(run)) == full
   err = capsys.readouterr().err
   assert 'Checkpoint step 15 is unreadable' in err and 'Resuming' in err and 'from step 10' in err
-  assert (run / loop.UNREADABLE_CHECKPOINTS / '15').is_dir()  # Kept, not deleted.
+  assert (earlier / 'kept').exists()  # Kept, not deleted: neither copy is lost.
+  assert (run / loop.UNREADABLE_CHECKPOINTS / '15.1' / 'state').is_dir()
   assert sorted(int(d) for d in os.listdir(run / 'checkpoints') if d.isdigit())[-1] == 20
 
 

@@ -56,8 +56,10 @@ class Checkpointer:
       except Exception as e:  # orbax and tensorstore raise many kinds; any of them means unreadable.
         first_line = (str(e).strip().splitlines() or [''])[0][:200]
         os.makedirs(unreadable_dir, exist_ok=True)
-        moved = os.path.join(unreadable_dir, str(step))
-        shutil.rmtree(moved, ignore_errors=True)
+        moved, copies = os.path.join(unreadable_dir, str(step)), 0
+        while os.path.exists(moved):  # The same step failed before: keep both copies.
+          copies += 1
+          moved = os.path.join(unreadable_dir, f'{step}.{copies}')
         shutil.move(os.path.join(self._directory, str(step)), moved)
         self._manager.reload()
         print(f'Checkpoint step {step} is unreadable ({type(e).__name__}: {first_line}); moved to {moved!r}, '

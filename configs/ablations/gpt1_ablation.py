@@ -49,7 +49,7 @@ HELDOUT_ROWS = (
 
 # Pretraining on IMDB's sentences: the GPT of ROWS, pretrained on about 19 times the default text.
 IMDB_PRETRAINING = ('gpt_imdb', {'data.pretrain_corpus': 'imdb_sentences', 'data.pretrain_exclude': 'sst2_eval,mr',
-                                 'train.num_epochs': 2})
+                                 'data.max_vocab': 30_000, 'train.num_epochs': 2})
 
 
 def get_sweep():
