@@ -40,6 +40,9 @@ def get_config():
   # Steps per jitted call (a lax.scan over a stack of batches): fewer dispatches and buffer
   # allocations for small models. Calls end at every log, eval and checkpoint step.
   c.train.steps_per_call = 1
+  # Each step's batch is cut into this many micro-batches whose gradients are added before the update:
+  # the full batch's update with one micro-batch's activation memory. train.batch_size must divide by it.
+  c.train.grad_accum_steps = 1
   # Stop (as diverged) when a step's training loss exceeds this: 0 = the task's default (language models:
   # 100 x the loss of uniform prediction; others: no limit), -1 = no limit. Non-finite losses always stop.
   c.train.max_loss = 0.0

@@ -13,6 +13,7 @@ ADDED = {
     'data.train_path': '', 'data.valid_path': '', 'data.test_path': '', 'data.cache_dir': '',
     # A prefix of 10M characters is all of every training text recorded before (Tiny Shakespeare's is 1M).
     'data.tokenizer_sample_chars': 10_000_000,
+    'train.grad_accum_steps': 1,
 }
 
 

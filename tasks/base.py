@@ -46,6 +46,11 @@ class Task(abc.ABC):
   def eval_metrics(self, model, params, batch, carry):
     """(metric sums, carry) of one evaluation batch; jitted."""
 
+  def loss_weight(self, sums):
+    """What the training loss is a mean over (its real tokens or examples), from the metric sums `loss`
+    returns: gradient accumulation weights each micro-batch's mean loss by it (traced)."""
+    return sums['loss'][1]
+
   def summarize(self, split: str, metrics: dict) -> dict:
     """Host-side: the divided metrics, plus any derived from them (perplexity ...)."""
     return metrics

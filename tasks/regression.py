@@ -40,6 +40,9 @@ class RegressionTask(base.Task):
     return {'mse': (((error_BO ** 2).sum(-1) * weight_B).sum(), count),
             'mae': ((jnp.abs(error_BO).sum(-1) * weight_B).sum(), count)}, carry
 
+  def loss_weight(self, sums):
+    return sums['mse'][1]
+
   def loss(self, model, params, batch, carry, rng, step):
     """Returns (loss, (metric sums, carry)); the loss is the batch's weighted MSE, as Keras's."""
     del rng  # These models are deterministic.

@@ -94,7 +94,9 @@ def _check_mesh(config) -> None:
   try:
     sizes = dict(zip(sharding.AXES, sharding.mesh_shape(config.mesh, jax.device_count())))
     sharding.check_rules(config.mesh.rules)
+    micro_batch = config.train.batch_size // max(config.train.grad_accum_steps, 1)
     sharding.check_divisible(sizes, {'train.batch_size': config.train.batch_size,
+                                     'train.batch_size / train.grad_accum_steps': micro_batch,
                                      'eval.batch_size': config.eval.batch_size or config.train.batch_size},
                              config.model.get('num_heads', 0))
   except sharding.ShardingError as e:
@@ -112,7 +114,8 @@ def validate(config) -> None:
     _choice(split, ['train', 'valid', 'test'], 'eval.splits entry')
   positive = {'train.batch_size': config.train.batch_size,
               'optimizer.learning_rate': config.optimizer.learning_rate,
-              'log.every_steps': config.log.every_steps, 'train.steps_per_call': config.train.steps_per_call}
+              'log.every_steps': config.log.every_steps, 'train.steps_per_call': config.train.steps_per_call,
+              'train.grad_accum_steps': config.train.grad_accum_steps}
   for key, value in positive.items():
     if not value > 0:
       raise ConfigError(f'{key} must be > 0; got {value!r}.')
@@ -127,6 +130,9 @@ def validate(config) -> None:
     if value < 0:
       raise ConfigError(f'{key} must be >= 0; got {value!r}.')
   _choice(config.eval.select_mode, ['max', 'min'], 'eval.select_mode')
+  if config.train.batch_size % config.train.grad_accum_steps:
+    raise ConfigError(f'train.batch_size {config.train.batch_size} does not divide into train.grad_accum_steps '
+                      f'{config.train.grad_accum_steps} micro-batches; choose a divisor of it.')
   _check_mesh(config)
   if config.init_from and not os.path.exists(os.path.join(config.init_from, 'checkpoints')):
     raise ConfigError(f'init_from {config.init_from!r} is not a trained workdir (it has no checkpoints/).')

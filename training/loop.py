@@ -37,12 +37,48 @@ class TrainState:
   carry: Any  # What the next batch continues from (recurrent states of a stream); () if nothing.
 
 
-def make_train_step(model, task, tx, schedule):
-  """The pure step (state, batch) -> (state, metrics); metrics are (sum, weight) pairs."""
+def make_train_step(model, task, tx, schedule, batch_size: int = 0, grad_accum_steps: int = 1):
+  """The pure step (state, batch) -> (state, metrics); metrics are (sum, weight) pairs.
+
+  grad_accum_steps K > 1 cuts the batch (and the carry) into K micro-batches of batch_size / K rows, run one
+  after another in a lax.scan, each with its own dropout key: the gradient is the micro-batches' gradients
+  weighted by task.loss_weight (the count their mean loss divides by), which is the full batch's gradient
+  exactly when the loss is one weighted mean (every task's, but an auxiliary loss with a normalizer of its
+  own, as task.lm_weight's). Only one micro-batch's activations are alive at a time.
+  """
+  def gradients(params, batch, carry, rng, step):
+    loss_fn = lambda params: task.loss(model, params, batch, carry, rng, step)
+    (loss, (sums, carry)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    return loss, sums, carry, grads
+
+  def accumulated_gradients(params, batch, carry, rng, step):
+    K = grad_accum_steps
+    # Leaves with the batch's rows are cut into K micro-batches; the others (a stream's `reset`) go to each.
+    cut = lambda x: (x.reshape((K, x.shape[0] // K) + x.shape[1:]) if x.ndim and x.shape[0] == batch_size
+                     else jnp.broadcast_to(x, (K,) + x.shape))
+
+    def micro_step(total, inputs):
+      k, micro_batch, micro_carry = inputs
+      loss, sums, micro_carry, grads = gradients(params, micro_batch, micro_carry, jax.random.fold_in(rng, k), step)
+      weight = jnp.asarray(task.loss_weight(sums), jnp.float32)
+      scaled = jax.tree.map(lambda g: weight * g, grads)
+      total = jax.tree.map(jnp.add, total, (scaled, weight * loss, weight, sums))
+      return total, micro_carry
+
+    micro_batches, micro_carries = jax.tree.map(cut, batch), jax.tree.map(cut, carry)
+    shapes = jax.eval_shape(lambda: gradients(params, jax.tree.map(lambda x: x[0], micro_batches),
+                                              jax.tree.map(lambda x: x[0], micro_carries), rng, step))
+    zeros = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), (shapes[3], shapes[0], jnp.zeros(()), shapes[1]))
+    (grads, loss, weight, sums), carries = jax.lax.scan(micro_step, zeros, (jnp.arange(K), micro_batches,
+                                                                             micro_carries))
+    weight = jnp.maximum(weight, 1e-12)
+    merge = lambda x: x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
+    return loss / weight, sums, jax.tree.map(merge, carries), jax.tree.map(lambda g: g / weight, grads)
+
   def train_step(state, batch):
     rng = jax.random.fold_in(state.rng, state.step)
-    loss_fn = lambda params: task.loss(model, params, batch, state.carry, rng, state.step)
-    (loss, (sums, carry)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    compute = gradients if grad_accum_steps == 1 else accumulated_gradients
+    loss, sums, carry, grads = compute(state.params, batch, state.carry, rng, state.step)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = task.project_params(optax.apply_updates(state.params, updates))  # A max-norm, or as is.
     grad_norm = optax.tree.norm(grads)
@@ -74,10 +110,12 @@ def make_multi_step(train_step):
   return multi_step
 
 
-def compile_train_steps(model, task, tx, schedule, state_sharding, mesh):
+def compile_train_steps(model, task, tx, schedule, state_sharding, mesh, batch_size: int = 0,
+                        grad_accum_steps: int = 1):
   """The jitted multi-step over the mesh: the state stays where `state_sharding` puts it (and is donated),
   the metrics come back replicated."""
-  return jax.jit(make_multi_step(make_train_step(model, task, tx, schedule)), donate_argnums=0,
+  train_step = make_train_step(model, task, tx, schedule, batch_size, grad_accum_steps)
+  return jax.jit(make_multi_step(train_step), donate_argnums=0,
                  out_shardings=(state_sharding, sharding.replicated(mesh)))
 
 
@@ -245,7 +283,8 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
   writer.truncate_after(start)
 
   metrics_sharding = sharding.replicated(mesh)
-  train_steps = compile_train_steps(model, task, tx, schedule, state_sharding, mesh)
+  train_steps = compile_train_steps(model, task, tx, schedule, state_sharding, mesh, config.train.batch_size,
+                                    config.train.grad_accum_steps)
   eval_carry_sharding = sharding.carry_shardings(jax.eval_shape(lambda: task.init_carry(model, eval_batch_size)), mesh)
   eval_step = jax.jit(lambda params, batch, carry: task.eval_metrics(model, params, batch, carry),
                       out_shardings=(metrics_sharding, eval_carry_sharding))
