@@ -7,7 +7,7 @@ BENCH ?= lstm_lm
 CONFIG ?= configs/timeseries/deep_rnn_dense.py
 WORKDIR ?= runs/$(notdir $(basename $(CONFIG)))
 
-.PHONY: install install-reference test train ablate bench clean
+.PHONY: install install-reference test data train ablate bench clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,13 @@ install-reference: install
 # One pytest worker per core (pytest-xdist): the suite is mostly XLA compiles, one thread each.
 test: install
 	$(PY) -m pytest -q -n auto
+
+# The public datasets the configs read, fetched into $(SEQLAB_DATA_DIR) and checked against the sha256 of
+# ../shared/data/README.md (data/download.py); DATASETS picks some, e.g. `make data DATASETS="imdb sst"`.
+DATASETS ?= all
+data: install
+	@test -n "$(SEQLAB_DATA_DIR)" || { echo 'error: SEQLAB_DATA_DIR is not set: make data SEQLAB_DATA_DIR=DIR (the folder to fill).' >&2; exit 2; }
+	$(PY) -m data.download --data_dir='$(SEQLAB_DATA_DIR)' $(DATASETS)
 
 train: install
 	$(PY) train.py --config=$(CONFIG) --workdir=$(WORKDIR)
