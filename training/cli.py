@@ -1,14 +1,16 @@
 """How the command-line programs read their input lines and end: a user's mistake as one `error: ...` line,
 not a traceback.
 
-Exit status 2 for a user error (config, data, flag, workdir), 1 for a diverged run, 130 for Ctrl-C;
---verbose keeps the traceback. Anything else is a bug and keeps its traceback.
+Exit status 2 for a user error (config, data, flag, workdir), 1 for a diverged run, 130 for Ctrl-C, and
+128 + the signal's number for a training run that a signal stopped with a checkpoint (143 for SIGTERM:
+training/preemption.py); --verbose keeps the traceback. Anything else is a bug and keeps its traceback.
 """
 import os
 import sys
 
 from data import files
 from training import errors
+from training import preemption
 
 USAGE, DIVERGED, INTERRUPTED = 2, 1, 130
 
@@ -36,6 +38,9 @@ def run(fn, *args, verbose: bool = False, on_interrupt: str = ''):
     # Not sys.exit: XLA may still be compiling on its own threads, and tearing the interpreter down
     # under them crashes. The workdir is already consistent (its lock released on the way out).
     os._exit(INTERRUPTED)
+  except preemption.Preempted as e:
+    print(f'{sys.argv[0]}: {e}', file=sys.stderr)
+    sys.exit(e.exit_status)
   except errors.Diverged as e:
     if verbose:
       raise

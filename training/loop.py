@@ -1,5 +1,6 @@
 """train_and_evaluate(config, workdir): the one training loop every task goes through."""
 import contextlib
+import itertools
 import os
 import sys
 import time
@@ -20,6 +21,7 @@ from training import config_loading
 from training import errors
 from training import optim
 from training import plots
+from training import preemption
 from training import sharding
 from training import stored_params
 from training import workdir as workdir_files
@@ -297,34 +299,50 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
   bar = tqdm.tqdm(total=total_steps, initial=start, unit='step', dynamic_ncols=True,
                   disable=not (config.log.progress_bar and sys.stderr.isatty() and is_main_process()))
   print(f'{config.model.name}: {n_params:,} parameters; {total_steps} steps, {steps_per_epoch} per epoch.')
-  window = []
-  window_start = time.time()
-  step = start
-  while step < total_steps:
-    num = min(config.train.steps_per_call, when.next_stop(step) - step)
-    batches = [next(batcher) for _ in range(num)]
-    state, outputs = train_steps(state, put_steps(batches, mesh))
-    step += num
-    window.append(outputs)
-    bar.update(num)
-    if when.logs(step):
+  window, window_start, train_metrics, step = [], time.time(), {}, start
+
+  def log_evaluate_save(stop: bool) -> None:
+    """What the timetable asks of `step`; a checkpoint when the run must stop there."""
+    nonlocal window, window_start, train_metrics, last_saved
+    if when.logs(step) or stop:
       metrics_list, finite = zip(*jax.device_get(window))
       _check_diverged(step, metrics_list, finite, max_loss, last_saved, checkpoint.directory(workdir))
+    if when.logs(step):
       train_metrics = task.summarize('train', _reduce(list(metrics_list)))
       train_metrics['steps_per_sec'] = sum(len(f) for f in finite) / (time.time() - window_start)
       writer.write(step, 'train', train_metrics)
       bar.set_postfix(loss=f'{train_metrics["loss"]:.4g}')
       window, window_start = [], time.time()
-    if when.evaluates(step):
+    if when.evaluates(step):  # Also before a stop: a resumed run starts after it.
       valid = evaluate_split(state.params, 'valid', final=False)
       writer.write(step, 'valid', valid)
       if best:
         best.offer(step, valid, state.params)
       tqdm.tqdm.write(f'step {step}/{total_steps}: train loss {train_metrics["loss"]:.5g} | '
                       + ' '.join(f'valid {k} {v:.5g}' for k, v in valid.items()))
-    if when.saves(step):
+    if when.saves(step) or stop:
       ckpt.save(step, state, batcher.state())
       last_saved = step
+
+  with preemption.Watch() as watch:
+    for call in itertools.count():
+      if step >= total_steps:
+        break
+      num = min(config.train.steps_per_call, when.next_stop(step) - step)
+      batches = [next(batcher) for _ in range(num)]
+      state, outputs = train_steps(state, put_steps(batches, mesh))
+      step += num
+      window.append(outputs)
+      bar.update(num)
+      stop = watch.stop_requested(call) and step < total_steps
+      log_evaluate_save(stop)
+      if stop:
+        bar.close()
+        ckpt.close()  # Waits for the checkpoint to be written.
+        if best:
+          best.close()
+        writer.close()
+        raise preemption.Preempted(step, watch.signal_number)
   bar.close()
 
   results = {'model/params': float(n_params)}
