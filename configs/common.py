@@ -72,6 +72,7 @@ def get_config():
   c.eval.every_steps = 0  # Evaluate on the validation split this often; 0 = every epoch.
   c.eval.batch_size = 0  # 0 = train.batch_size.
   c.eval.splits = 'valid,test'  # Splits evaluated at the end and written to results.json.
+  c.eval.num_batches = 0  # Evaluate only each split's first N batches (nanoGPT's eval_iters); 0 = all of it.
   # Early stopping on the validation split: a valid metric (e.g. accuracy); the final evaluation uses the
   # parameters of the evaluation where it was best (select_mode max or min). '' = the last parameters.
   c.eval.select_metric = ''
@@ -87,6 +88,12 @@ def get_config():
   c.mesh.fsdp = 1  # Ways parameters and optimizer state are split (the batch is split over these too).
   c.mesh.model = 1  # Tensor-parallel ways: attention heads and feed-forward units.
   c.mesh.rules = sharding.DEFAULT_RULES  # (regex on 'a/b/kernel', 'axis,axis,-') pairs; first match wins.
+
+  # A jax.profiler trace of num_steps training steps from start_step (the first whole jitted call at or after
+  # it) into WORKDIR/profile, for TensorBoard's profile plugin or XProf; num_steps 0 = none.
+  c.profile = ml_collections.ConfigDict()
+  c.profile.start_step = 10  # Past the first calls, which compile.
+  c.profile.num_steps = 0
 
   c.log = ml_collections.ConfigDict()
   c.log.every_steps = 50  # Training metrics to metrics.jsonl and TensorBoard.

@@ -13,7 +13,10 @@ ADDED = {
     'data.train_path': '', 'data.valid_path': '', 'data.test_path': '', 'data.cache_dir': '',
     # A prefix of 10M characters is all of every training text recorded before (Tiny Shakespeare's is 1M).
     'data.tokenizer_sample_chars': 10_000_000,
+    # Every model computed in float32 before model.dtype (models/precision.py) reached all of them.
+    'model.dtype': 'float32',
     'train.grad_accum_steps': 1,
+    'profile.start_step': 10, 'profile.num_steps': 0, 'eval.num_batches': 0,
 }
 
 

@@ -106,6 +106,11 @@ def test_stream_evaluation_equals_one_pass_over_each_row(tmp_path, name):
   terms = inputs.shape[1] * 2 * (16 + 3 * 16) + logits.shape[-1] + weight.sum()
   assert metrics['loss'] == pytest.approx(float(nll.sum() / weight.sum()), rel=tolerances.rel(terms))
   assert weight.sum() == len(task.ids['valid']) - 1
+  # eval.num_batches: the first two windows only, as nanoGPT's eval_iters.
+  first_two = loop.evaluate(task, model, eval_step, params, 'valid', 4, num_batches=2)
+  columns = batches[0]['inputs'].shape[1] * 2
+  assert first_two['loss'] == pytest.approx(float(nll[:, :columns].sum() / weight[:, :columns].sum()),
+                                            rel=tolerances.rel(terms))
 
 
 def test_bpc_is_nats_per_token_over_characters():

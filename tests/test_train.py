@@ -143,3 +143,12 @@ def test_nonfinite_loss_stops_naming_the_step_and_keeps_the_good_checkpoint(tiny
   assert saved and max(saved) == bad_step - 1
   assert re.search(rf'checkpoint\b.*\bstep {bad_step - 1}\b', str(error.value)), str(error.value)
   assert not (tmp_path / 'results.json').exists()
+
+
+def test_profile_writes_a_trace_of_the_requested_steps(tiny_config, tmp_path, capsys):
+  config = tiny_config('dense', **{'profile.start_step': 4, 'profile.num_steps': 3, 'train.steps_per_call': 2})
+  loop.train_and_evaluate(config, str(tmp_path))
+  traces = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / loop.PROFILE_DIR) for f in fs
+            if f.endswith('.xplane.pb')]
+  assert len(traces) == 1 and os.path.getsize(traces[0]) > 0
+  assert 'Profile written to' in capsys.readouterr().out

@@ -122,7 +122,9 @@ def validate(config) -> None:
   non_negative = {'train.num_steps': config.train.num_steps, 'train.num_epochs': config.train.num_epochs,
                   'optimizer.clip_norm': config.optimizer.clip_norm, 'eval.every_steps': config.eval.every_steps,
                   'eval.batch_size': config.eval.batch_size, 'checkpoint.every_steps': config.checkpoint.every_steps,
-                  'schedule.warmup_steps': config.schedule.warmup_steps}
+                  'schedule.warmup_steps': config.schedule.warmup_steps,
+                  'profile.start_step': config.profile.start_step, 'profile.num_steps': config.profile.num_steps,
+                  'eval.num_batches': config.eval.num_batches}
   if config.train.max_loss < 0 and config.train.max_loss != -1:
     raise ConfigError(f'train.max_loss must be > 0, 0 (the task\'s default) or -1 (no limit); '
                       f'got {config.train.max_loss!r}.')

@@ -28,6 +28,7 @@ from training import workdir as workdir_files
 from training import writers
 
 UNREADABLE_CHECKPOINTS = 'checkpoints_unreadable'  # Where checkpoints that fail to restore are moved, kept.
+PROFILE_DIR = 'profile'  # Where profile.num_steps > 0 writes its trace.
 
 
 @flax.struct.dataclass
@@ -133,11 +134,11 @@ def _reduce(metric_list: list[dict]) -> dict:
   return {name: total(name, 0) / total(name, 1) for name in fetched[0]}
 
 
-def evaluate(task, model, eval_step, params, split: str, batch_size: int, mesh=None) -> dict:
-  """Metrics of one whole split, the carry passed from batch to batch."""
+def evaluate(task, model, eval_step, params, split: str, batch_size: int, mesh=None, num_batches: int = 0) -> dict:
+  """Metrics of one split (its first num_batches batches when > 0), the carry passed from batch to batch."""
   put = (lambda tree: sharding.put_batch(tree, mesh)) if mesh is not None else (lambda tree: tree)
   carry, sums = put(task.init_carry(model, batch_size)), []
-  for batch in task.eval_batches(split, batch_size):
+  for batch in itertools.islice(task.eval_batches(split, batch_size), num_batches or None):
     batch_sums, carry = eval_step(params, put(batch), carry)
     sums.append(batch_sums)
   return task.summarize(split, _reduce(sums))
@@ -293,7 +294,7 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
 
   def evaluate_split(params, split: str, final: bool) -> dict:
     """Teacher-forced metrics, and those of generated output (cheap ones, or all when `final`)."""
-    metrics = evaluate(task, model, eval_step, params, split, eval_batch_size, mesh)
+    metrics = evaluate(task, model, eval_step, params, split, eval_batch_size, mesh, config.eval.num_batches)
     return dict(metrics, **task.decode_metrics(model, params, split, final))
 
   bar = tqdm.tqdm(total=total_steps, initial=start, unit='step', dynamic_ncols=True,
@@ -324,14 +325,17 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
       ckpt.save(step, state, batcher.state())
       last_saved = step
 
-  with preemption.Watch() as watch:
+  profiler = Profiler(config.profile, os.path.join(workdir, PROFILE_DIR))
+  with preemption.Watch() as watch, profiler:
     for call in itertools.count():
       if step >= total_steps:
         break
       num = min(config.train.steps_per_call, when.next_stop(step) - step)
       batches = [next(batcher) for _ in range(num)]
+      profiler.before(step)
       state, outputs = train_steps(state, put_steps(batches, mesh))
       step += num
+      profiler.after(step, outputs)
       window.append(outputs)
       bar.update(num)
       stop = watch.stop_requested(call) and step < total_steps
@@ -364,6 +368,34 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
     results.update({f'{split}/{k}': v for k, v in split_metrics.items()})
   ckpt.close()
   return _finish(workdir, writer, total_steps, results)
+
+
+class Profiler(contextlib.AbstractContextManager):
+  """A jax.profiler trace of the jitted calls that start within [start_step, start_step + num_steps)."""
+
+  def __init__(self, profile_config, directory: str):
+    self.start, self.stop = profile_config.start_step, profile_config.start_step + profile_config.num_steps
+    self.directory, self.tracing = directory, False
+
+  def before(self, step: int) -> None:
+    if self.start <= step < self.stop and not self.tracing and is_main_process():
+      jax.profiler.start_trace(self.directory)
+      self.tracing = True
+
+  def after(self, step: int, outputs) -> None:
+    if self.tracing and step >= self.stop:
+      jax.block_until_ready(outputs)  # The trace holds the steps' device work, not just their dispatch.
+      self._end()
+
+  def _end(self) -> None:
+    if self.tracing:
+      jax.profiler.stop_trace()
+      self.tracing = False
+      print(f'Profile written to {self.directory!r} (tensorboard --logdir that folder, Profile tab).')
+
+  def __exit__(self, *exc):
+    self._end()
+    return False
 
 
 def _check_diverged(step: int, metrics_list, finite, max_loss: float, last_saved, directory: str) -> None:
