@@ -98,4 +98,7 @@ def get_config():
   c.log = ml_collections.ConfigDict()
   c.log.every_steps = 50  # Training metrics to metrics.jsonl and TensorBoard.
   c.log.progress_bar = True  # tqdm bar on stderr when it is a terminal.
+  # Weights & Biases (pip install -e '.[tracking]'): a project name turns it on; one workdir is one tracked run.
+  c.log.wandb_project = ''
+  c.log.wandb_mode = 'online'  # online, offline (synced later with `wandb sync`) or disabled.
   return c

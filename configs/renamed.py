@@ -17,6 +17,7 @@ ADDED = {
     'model.dtype': 'float32',
     'train.grad_accum_steps': 1,
     'profile.start_step': 10, 'profile.num_steps': 0, 'eval.num_batches': 0,
+    'log.wandb_project': '', 'log.wandb_mode': 'online',
 }
 
 

@@ -152,3 +152,28 @@ def test_profile_writes_a_trace_of_the_requested_steps(tiny_config, tmp_path, ca
             if f.endswith('.xplane.pb')]
   assert len(traces) == 1 and os.path.getsize(traces[0]) > 0
   assert 'Profile written to' in capsys.readouterr().out
+
+
+def test_a_wandb_run_is_one_tracked_run_that_a_resumed_run_continues(tiny_config, tmp_path, monkeypatch):
+  wandb = pytest.importorskip('wandb', reason="the tracking extra (pip install -e '.[tracking]') is not installed")
+  monkeypatch.setenv('WANDB_SILENT', 'true')
+  sent = []
+  log = wandb.sdk.wandb_run.Run.log
+  monkeypatch.setattr(wandb.sdk.wandb_run.Run, 'log',
+                      lambda run, data, step=None, **kw: sent.append((run.id, step, sorted(data))) or log(
+                          run, data, step=step, **kw))
+  config = tiny_config('dense', **{'log.wandb_project': 'seqlab-test', 'log.wandb_mode': 'offline',
+                                   'train.num_steps': 20, 'checkpoint.every_steps': 10})
+  loop.train_and_evaluate(config, str(tmp_path))
+  run_id = open(tmp_path / 'wandb_id').read().strip()
+  first = list(sent)
+  assert {entry[0] for entry in first} == {run_id}
+  assert any(step == 20 and 'train/loss' in keys for _, step, keys in first)
+  assert any(step == 20 and 'test/mse' in keys for _, step, keys in first)
+  # Roll back to step 10 as if killed there: the resumed run sends nothing it sent before.
+  shutil.rmtree(tmp_path / 'checkpoints' / '20')
+  os.remove(tmp_path / 'results.json')
+  sent.clear()
+  loop.train_and_evaluate(config, str(tmp_path))
+  assert sent == [] and open(tmp_path / 'wandb_id').read().strip() == run_id  # Steps 11-20 were sent already.
+  assert len([d for d in os.listdir(tmp_path / 'wandb') if d.endswith(run_id)]) == 2  # Two starts, one run.

@@ -132,6 +132,7 @@ def validate(config) -> None:
     if value < 0:
       raise ConfigError(f'{key} must be >= 0; got {value!r}.')
   _choice(config.eval.select_mode, ['max', 'min'], 'eval.select_mode')
+  _choice(config.log.wandb_mode, ['online', 'offline', 'disabled'], 'log.wandb_mode')
   if config.train.batch_size % config.train.grad_accum_steps:
     raise ConfigError(f'train.batch_size {config.train.batch_size} does not divide into train.grad_accum_steps '
                       f'{config.train.grad_accum_steps} micro-batches; choose a divisor of it.')

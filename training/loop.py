@@ -282,7 +282,10 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
   best = None
   if config.eval.select_metric:
     best = stored_params.BestParams(workdir, config.eval.select_metric, config.eval.select_mode)
-  writer = writers.MetricWriter(workdir, active=is_main_process())
+  tracker = None
+  if config.log.wandb_project and is_main_process():
+    tracker = writers.WandbWriter(workdir, config.log.wandb_project, config.log.wandb_mode, config.to_dict())
+  writer = writers.MetricWriter(workdir, active=is_main_process(), wandb=tracker)
   writer.truncate_after(start)
 
   metrics_sharding = sharding.replicated(mesh)

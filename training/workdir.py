@@ -28,8 +28,8 @@ CONFIG_FILE = 'config.json'
 HEARTBEAT_SECONDS = 30.0
 STALE_SECONDS = 300.0
 # Fields that say where and how a run is executed, not what it computes: they may change on resume.
-UNCHECKED_PREFIXES = ('data.dir', 'log.', 'mesh.', 'checkpoint.max_to_keep', 'train.steps_per_call', 'init_from',
-                      'eval.batch_size')
+UNCHECKED_PREFIXES = ('data.dir', 'data.cache_dir', 'log.', 'mesh.', 'checkpoint.max_to_keep', 'train.steps_per_call',
+                      'init_from', 'eval.batch_size', 'profile.')
 CONFIG_CHANGES = ('refuse', 'allow')
 
 

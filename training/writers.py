@@ -1,8 +1,9 @@
-"""Metrics to metrics.jsonl and TensorBoard; small helpers for atomic JSON files."""
+"""Metrics to metrics.jsonl, TensorBoard and (with log.wandb_project) Weights & Biases; atomic JSON files."""
 import json
 import os
 import sys
 import time
+import uuid
 
 from tensorboardX import SummaryWriter
 
@@ -36,20 +37,61 @@ def read_jsonl(path: str) -> list[dict]:
   return records
 
 
-class MetricWriter:
-  """One JSON object per (step, split) in metrics.jsonl, the same scalars in TensorBoard."""
+WANDB_ID_FILE = 'wandb_id'  # The tracked run a workdir writes to, so that a resumed run continues it.
 
-  def __init__(self, workdir: str, active: bool = True):
+
+class WandbWriter:
+  """The metrics of one workdir as one Weights & Biases run (pip install '.[tracking]').
+
+  The run's id is kept in WORKDIR/wandb_id, so a resumed run continues the same tracked run; W&B keeps what
+  it was sent, so the steps a resumed run repeats (those after its checkpoint) are not sent again.
+  """
+
+  def __init__(self, workdir: str, project: str, mode: str, config: dict):
+    try:
+      import wandb  # An optional dependency.
+    except ImportError:
+      raise DataError("log.wandb_project needs the wandb package: pip install -e '.[tracking]'.") from None
+    id_path = os.path.join(workdir, WANDB_ID_FILE)
+    if os.path.exists(id_path):
+      with open(id_path) as f:
+        run_id = f.read().strip()
+    else:
+      run_id = uuid.uuid4().hex[:12]
+      with open(id_path + '.tmp', 'w') as f:
+        f.write(run_id + '\n')
+      os.replace(id_path + '.tmp', id_path)
+    self._run = wandb.init(project=project, id=run_id, resume='allow', dir=workdir, mode=mode, config=config,
+                           name=os.path.basename(os.path.abspath(workdir)), reinit='create_new')
+    self.sent_through = -1  # Steps up to this one were sent by an earlier start of the run.
+
+  def write(self, step: int, split: str, metrics: dict) -> None:
+    if step > self.sent_through:
+      self._run.log({f'{split}/{name}': float(value) for name, value in metrics.items()}, step=int(step))
+
+  def close(self) -> None:
+    self._run.finish()
+
+
+class MetricWriter:
+  """One JSON object per (step, split) in metrics.jsonl, the same scalars in TensorBoard and, given a
+  WandbWriter, in Weights & Biases."""
+
+  def __init__(self, workdir: str, active: bool = True, wandb: WandbWriter | None = None):
     """active=False (the other processes of a multi-host run): writes nothing."""
     self.path = os.path.join(workdir, 'metrics.jsonl')
     self.active = active
     self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard')) if active else None
+    self._wandb = wandb if active else None
 
   def truncate_after(self, step: int) -> None:
     """Drops records past `step`: a resumed run rewrites them, so none appear twice."""
     if not self.active:
       return
-    self._rewrite([r for r in read_jsonl(self.path) if r['step'] <= step])
+    records = read_jsonl(self.path)
+    if self._wandb is not None and records:
+      self._wandb.sent_through = max(r['step'] for r in records)
+    self._rewrite([r for r in records if r['step'] <= step])
 
   def drop(self, step: int, keep: str) -> None:
     """Drops the records of `step` but those of split `keep`."""
@@ -72,7 +114,11 @@ class MetricWriter:
       f.write(json.dumps(record) + '\n')
     for name, value in metrics.items():
       self._tb.add_scalar(f'{split}/{name}', float(value), int(step))
+    if self._wandb is not None:
+      self._wandb.write(step, split, metrics)
 
   def close(self) -> None:
     if self.active:
       self._tb.close()
+      if self._wandb is not None:
+        self._wandb.close()
