@@ -5,9 +5,25 @@ import sys
 import time
 import uuid
 
-from tensorboardX import SummaryWriter
-
 from data.files import DataError
+
+
+def _summary_writer_class():
+  """tensorboardX's SummaryWriter, imported without torch: tensorboardX imports torch whenever it is installed
+  (only to accept torch tensors, which this project never passes it), and that costs every process about 200 MB
+  and seconds of start-up where torch is installed for the reference tests."""
+  blocked = 'torch' not in sys.modules
+  if blocked:
+    sys.modules['torch'] = None  # `import torch` raises ImportError, which tensorboardX expects.
+  try:
+    from tensorboardX import SummaryWriter
+  finally:
+    if blocked:
+      del sys.modules['torch']  # A later `import torch` (the reference tests, benchmarks) works as usual.
+  return SummaryWriter
+
+
+SummaryWriter = _summary_writer_class()
 
 
 def write_json(path: str, obj) -> None:
