@@ -18,9 +18,11 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	touch $@
 
-# PyTorch (CPU) for the reference tests and the peer benchmarks; optional for users.
+# PyTorch (CPU) for the reference tests and the peer benchmarks, and the optional integrations (submitit for
+# SLURM sweeps, wandb for tracking) so that their tests run; optional for users.
 install-reference: install
 	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test,cluster,tracking]' --config-settings editable_mode=compat
 
 # One pytest worker per core (pytest-xdist): the suite is mostly XLA compiles, one thread each.
 test: install

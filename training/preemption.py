@@ -1,7 +1,7 @@
 """Stopping a training run on a signal with a checkpoint, so that a cluster may preempt it at any moment.
 
-SIGTERM (what schedulers send before killing a job), SIGINT (Ctrl-C) and SIGUSR1 (SLURM's
-`--signal=USR1@SECONDS`) ask the loop to stop: it finishes the jitted call in flight, saves a checkpoint of
+SIGTERM (what schedulers send before killing a job), SIGINT (Ctrl-C), SIGUSR1 (SLURM's
+`--signal=USR1@SECONDS`) and SIGUSR2 (submitit's choice for the same warning) ask the loop to stop: it finishes the jitted call in flight, saves a checkpoint of
 that step, and raises Preempted, which the command line turns into exit status 128 + the signal's number
 (143 for SIGTERM), the status of a process that a signal ended. A launcher that requeues on it (SLURM with
 `--requeue`, submitit) restarts the same command, which resumes from that checkpoint. A second Ctrl-C stops
@@ -9,7 +9,7 @@ at once.
 
 With several processes (jax.distributed), jax's preemption service carries a SIGTERM that reaches any of
 them to all, and every process stops at the same call (multihost_utils.reached_preemption_sync_point), so
-they save one checkpoint together; SIGINT and SIGUSR1 are turned into a SIGTERM to this process.
+they save one checkpoint together; the other signals are turned into a SIGTERM to this process.
 """
 import contextlib
 import signal
@@ -18,7 +18,7 @@ import threading
 import jax
 from jax.experimental import multihost_utils
 
-SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
 
 
 class Preempted(Exception):

@@ -5,7 +5,8 @@ A sweep file defines get_sweep() -> dict(
     reference_source='paper, table', rows=[dict(name, config='configs/...py[:ARG]',
     overrides={'a.b': value}, reference=float or None), ...],
     curve_metrics={'NAME': ('split/metric', threshold)},
-    pretraining={'NAME': dict(config=..., overrides={...})}).
+    pretraining={'NAME': dict(config=..., overrides={...}),
+    slurm=dict(partition=..., time=..., gpus=..., cpus=..., requeue=..., args={...})).
 A row may add `folds=K` (k-fold cross-validation: K runs per seed with data.fold = 0..K-1, in
 ROW/seed_S/fold_F; the seed's result is the mean over folds, train/seconds their sum) and
 `init_from='NAME'` (fine-tuning from the pretraining run NAME, trained once, seed 0, in
@@ -23,10 +24,13 @@ layout as the workdir) that is small enough to commit: a sweep given it copies t
 lacks in before training (those runs are then skipped and count in the tables) and each run it finishes
 out, so a sweep can go on from a fresh machine. A pretraining run is trained only while a row that starts
 from it has a run to train.
+run_sweep trains one run after another in this process; training/launchers.py runs the same runs (plan)
+several at a time on this host, or as SLURM array tasks with the defaults of the optional `slurm` section.
 """
-import csv
-import io
 import contextlib
+import csv
+import dataclasses
+import io
 import json
 import os
 import shutil
@@ -41,7 +45,10 @@ from training import plots
 from training import writers
 
 SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows', 'curve_metrics', 'pretraining',
-              'baseline'}
+              'baseline', 'slurm'}
+# A sweep's `slurm` section: ablate.py --launcher=slurm's defaults, which its --slurm_* flags override
+# (training/launchers.py).
+SLURM_KEYS = {'partition', 'time', 'gpus', 'cpus', 'requeue', 'args'}
 ROW_KEYS = {'name', 'config', 'overrides', 'reference', 'folds', 'init_from', 'group', 'task'}
 # What a finished run's tables and curves read; checkpoints stay in the workdir.
 RECORD_FILES = ('results.json', 'metrics.jsonl', 'config.json')
@@ -74,6 +81,10 @@ def load_sweep(path: str) -> dict:
                                      f'of: {", ".join(dict.fromkeys(groups)) or "(no row has a group)"}.')
   for spec in pretraining.values():
     config_loading.validate(row_config(spec, seed=0))
+  slurm = sweep.get('slurm', {})
+  if not isinstance(slurm, dict) or set(slurm) - SLURM_KEYS:
+    raise config_loading.ConfigError(f'Sweep {path}: slurm must be a dict with keys from {sorted(SLURM_KEYS)}; '
+                                     f'got {sorted(slurm) if isinstance(slurm, dict) else slurm!r}.')
   return sweep
 
 
@@ -103,13 +114,14 @@ def _run_dirs(workdir: str, row: dict, seed: int) -> list:
   return [(fold, os.path.join(out, f'fold_{fold}')) for fold in range(row['folds'])]
 
 
-def _finished(out: str) -> bool:
+def finished(out: str) -> bool:
+  """Whether the run in `out` has finished (its results.json exists)."""
   return os.path.exists(os.path.join(out, 'results.json'))
 
 
 def _train(config, out: str, label: str, metrics: tuple, quiet: bool, config_change: str = 'refuse') -> None:
   """Trains one run unless it has finished; a diverged run is recorded as a result, not raised."""
-  if _finished(out):
+  if finished(out):
     return
   print(f'{label} -> {out}', flush=True)
   start = time.time()
@@ -128,7 +140,7 @@ def _train(config, out: str, label: str, metrics: tuple, quiet: bool, config_cha
 
 def _copy_record(src: str, dst: str) -> None:
   """Copies finished run folder src's RECORD_FILES to run folder dst unless dst has finished; results.json last."""
-  if _finished(dst):
+  if finished(dst):
     return
   os.makedirs(dst, exist_ok=True)
   for name in sorted(RECORD_FILES, key=lambda n: n == 'results.json'):  # A half-copied record is unfinished.
@@ -155,6 +167,68 @@ def select_rows(sweep: dict, names: list[str]) -> list[dict]:
   return [row for row in sweep['rows'] if not names or row['name'] in names]
 
 
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """One run of a sweep: a pretraining run (`pretrain` names it) or a (row, seed, fold); `out` is its workdir.
+
+  `init_from` names the pretraining run it starts from ('' for none): it may start once that one has finished.
+  """
+  out: str
+  label: str
+  row: str = ''
+  seed: int = 0
+  fold: int | None = None
+  pretrain: str = ''
+  init_from: str = ''
+
+  @property
+  def name(self) -> str:
+    if self.pretrain:
+      return f'pretraining {self.pretrain}'
+    return f'{self.row} seed {self.seed}' + (f' fold {self.fold}' if self.fold is not None else '')
+
+
+def plan(sweep: dict, workdir: str, seeds: int = 0, rows: list[str] = (), pretrain_only: bool = False,
+         first_seed: int = 0) -> list[Run]:
+  """Every run that run_sweep goes through, in its order: the pretraining runs that a row with a run to
+  train starts from, then seed by seed each chosen row's runs (finished ones included; they are skipped)."""
+  seeds = seeds or sweep.get('seeds', 1)
+  if not 0 <= first_seed < seeds:
+    raise config_loading.ConfigError(f'first_seed {first_seed} must be in [0, {seeds}) for {seeds} seeds.')
+  chosen = select_rows(sweep, list(rows))
+  # Seed-major: a sweep stopped early has whole seeds, so its rows (and their gains) compare the same seeds.
+  jobs = [(row, s) for s in range(first_seed, seeds) for row in chosen]
+  needed = {row.get('init_from') for row, seed in jobs for _, out in _run_dirs(workdir, row, seed)
+            if pretrain_only or not finished(out)}
+  runs = [Run(pretrain_dir(workdir, name), f'[pretraining] {name}', pretrain=name)
+          for name in sweep.get('pretraining', {}) if name in needed]
+  if pretrain_only:
+    return runs
+  for i, (row, seed) in enumerate(jobs):
+    for fold, out in _run_dirs(workdir, row, seed):
+      run = Run(out, '', row=row['name'], seed=seed, fold=fold, init_from=row.get('init_from', ''))
+      runs.append(dataclasses.replace(run, label=f'[{i + 1}/{len(jobs)}] {run.name}'))
+  return runs
+
+
+def run_config(sweep: dict, workdir: str, run: Run):
+  """The config `run` trains with."""
+  if run.pretrain:
+    return row_config(sweep['pretraining'][run.pretrain], seed=0)
+  row = next(row for row in sweep['rows'] if row['name'] == run.row)
+  init_from = pretrain_dir(workdir, run.init_from) if run.init_from else ''
+  return row_config(row, run.seed, run.fold, init_from)
+
+
+def train_run(sweep: dict, workdir: str, run: Run, quiet: bool = True, records: str = '',
+              config_change: str = 'refuse') -> None:
+  """Trains `run` unless it has finished, and keeps its record in `records` (if given; not for pretraining)."""
+  metrics = () if run.pretrain else sweep['metrics']
+  _train(run_config(sweep, workdir, run), run.out, run.label, metrics, quiet, config_change)
+  if records and not run.pretrain:
+    _copy_record(run.out, os.path.join(records, os.path.relpath(run.out, workdir)))
+
+
 def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, rows: list[str] = (),
               pretrain_only: bool = False, first_seed: int = 0, records: str = '',
               config_change: str = 'refuse') -> None:
@@ -165,38 +239,21 @@ def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, row
   train seeds first_seed .. seeds - 1 only, the earlier ones being trained elsewhere (another host, or a
   workdir that did not survive) and their result folders copied in. `records`: a records folder to sync
   with the workdir before training and after each finished run. `config_change`: as train.py's flag, for
-  unfinished runs resumed after the sweep's configs changed.
+  unfinished runs resumed after the sweep's configs changed. One run after another, in this process;
+  training/launchers.py runs the same plan in parallel processes or on SLURM.
   """
-  seeds = seeds or sweep.get('seeds', 1)
-  if not 0 <= first_seed < seeds:
-    raise config_loading.ConfigError(f'first_seed {first_seed} must be in [0, {seeds}) for {seeds} seeds.')
-  chosen = select_rows(sweep, list(rows))
+  plan(sweep, workdir, seeds, rows, pretrain_only, first_seed)  # Refuses unknown rows and seeds first.
   if records:
     sync_records(workdir, records)
-  # Seed-major: a sweep stopped early has whole seeds, so its rows (and their gains) compare the same seeds.
-  jobs = [(row, s) for s in range(first_seed, seeds) for row in chosen]
-  needed = {row.get('init_from') for row, seed in jobs for _, out in _run_dirs(workdir, row, seed)
-            if pretrain_only or not _finished(out)}
-  for name, spec in sweep.get('pretraining', {}).items():
-    if name in needed:
-      _train(row_config(spec, seed=0), pretrain_dir(workdir, name), f'[pretraining] {name}', (), quiet,
-             config_change)
-  if pretrain_only:
-    return
-  for i, (row, seed) in enumerate(jobs):
-    init_from = pretrain_dir(workdir, row['init_from']) if row.get('init_from') else ''
-    for fold, out in _run_dirs(workdir, row, seed):
-      label = f'[{i + 1}/{len(jobs)}] {row["name"]} seed {seed}' + (f' fold {fold}' if fold is not None else '')
-      _train(row_config(row, seed, fold, init_from), out, label, sweep['metrics'], quiet, config_change)
-      if records:
-        _copy_record(out, os.path.join(records, os.path.relpath(out, workdir)))
+  for run in plan(sweep, workdir, seeds, rows, pretrain_only, first_seed):
+    train_run(sweep, workdir, run, quiet, records, config_change)
 
 
 def _seed_results(workdir: str, row: dict, seed: int, curve_metrics: dict) -> dict | None:
   """One (row, seed)'s results: its run's, or the mean over its folds (train/seconds summed); None if unfinished."""
   per_run = []
   for _, out in _run_dirs(workdir, row, seed):
-    if not _finished(out):
+    if not finished(out):
       return None
     with open(os.path.join(out, 'results.json')) as f:
       results = json.load(f)
