@@ -14,7 +14,6 @@ import os
 import statistics
 import sys
 import time
-import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -87,9 +86,8 @@ def seqlab_step():
   tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))
   state = loop.TrainState(step=jnp.asarray(0), params=params, opt_state=tx.init(params), rng=jax.random.PRNGKey(1),
                           carry=carry)
-  task = types.SimpleNamespace(loss=lambda model, params, batch, carry, rng, step: lm_task.train_loss(
-      model, params, batch, carry, rng))
-  train_steps = jax.jit(loop.make_multi_step(loop.make_train_step(model, task, tx, optax.constant_schedule(1e-3))),
+  train_steps = jax.jit(loop.make_multi_step(loop.make_train_step(model, lm_task.LossOnly(), tx,
+                                                                  optax.constant_schedule(1e-3))),
                         donate_argnums=0)
   start = time.perf_counter()
   compiled = train_steps.lower(state, batches).compile()

@@ -50,6 +50,14 @@ def train_loss(model, params, batch, carry, rng):
   return total / jnp.maximum(count, 1.0), (sums, carry)
 
 
+class LossOnly:
+  """The LM task's training loss and the base hooks, without a corpus: for timing the real train step
+  (loop.make_train_step) on synthetic batches (bench/)."""
+  loss = staticmethod(lambda model, params, batch, carry, rng, step: train_loss(model, params, batch, carry, rng))
+  loss_weight = base.Task.loss_weight
+  project_params = base.Task.project_params
+
+
 @registry.register('lm')
 class LMTask(base.Task):
   datasets = corpus.NAMES
