@@ -19,6 +19,9 @@ Shape letters. Arrays in the hot code carry their shape in their name, one lette
   R  rows that are not one batch: B·W beams, T·B steps flattened, a dataset's examples
   1  a broadcast axis; other digits count blocks of the next letter (`gates_B4H`: 4 gates of H)
 Layers and steps per call have no letter; their counts are spelled out.
+
+Compute dtype: every trained model has a `dtype` field (model.dtype, 'float32' or 'bfloat16'); what each one
+computes in bfloat16 and what stays float32, and why, is the table in models/precision.py.
 """
 from models import classifiers  # noqa: F401  (registers its models)
 from models import forecasters  # noqa: F401

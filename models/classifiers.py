@@ -16,6 +16,11 @@ Parameters: the classification layer is always the submodule 'output' (and BERT'
 finds the fresh head and the max-norm target. `init(..., method='lm_logits')` creates every other parameter,
 and an init through `__call__` creates the LM head as well, so a pretrained tree overwrites a fine-tuning tree
 path by path.
+
+Mixed precision (`dtype`, model.dtype; the table in models/precision.py): with bfloat16 the matmuls and
+convolutions read bfloat16 operands and accumulate in float32; the transformers' blocks compute as the
+GPT's (transformer.py). Embeddings, the masked mean and the pooling over time, recurrent states,
+layer norms, attention softmax, and the class and LM logits stay float32.
 """
 import flax.linen as nn
 import jax
@@ -23,6 +28,7 @@ import jax.numpy as jnp
 
 from configs import checks
 from models import attention
+from models import precision
 from models import registry
 from models import rnn
 from models import transformer
@@ -66,12 +72,13 @@ class BagOfEmbeddings(_NoLM, nn.Module):
   hidden_sizes: tuple[int, ...] = ()
   activation: str = 'tanh'
   dropout: float = 0.0
+  dtype: jnp.dtype = jnp.float32  # Of the dense layers' operands; the mean of the embeddings stays float32.
 
   def setup(self):
     self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1))
-    self.hidden = [nn.Dense(size) for size in self.hidden_sizes]
+    self.hidden = [precision.dense(size, self.dtype) for size in self.hidden_sizes]
     self.drop = nn.Dropout(self.dropout)
-    self.output = nn.Dense(self.num_classes)
+    self.output = precision.dense(self.num_classes, self.dtype)
 
   def features(self, tokens_BT, length_B, train: bool = False):
     valid_BT = attention.length_mask(length_B, tokens_BT.shape[1])
@@ -108,12 +115,13 @@ class TextCNN(_NoLM, nn.Module):
   filter_widths: tuple[int, ...] = (3, 4, 5)
   num_filters: int = 100
   dropout: float = 0.5
+  dtype: jnp.dtype = jnp.float32  # Of the convolutions' and output layer's operands; float32 results.
 
   def setup(self):
     self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=symmetric_uniform(0.25))
-    self.convs = [nn.Conv(self.num_filters, (w,), padding='VALID') for w in self.filter_widths]
+    self.convs = [precision.conv(self.num_filters, (w,), self.dtype, padding='VALID') for w in self.filter_widths]
     self.drop = nn.Dropout(self.dropout)
-    self.output = nn.Dense(self.num_classes)
+    self.output = precision.dense(self.num_classes, self.dtype)
 
   def features(self, tokens_BT, length_B, train: bool = False):
     del train  # Dropout comes after the pooled features.
@@ -151,19 +159,21 @@ class RNNClassifier(nn.Module):
   pooling: str = 'final'
   dropout: float = 0.5
   forget_bias: float = 1.0
+  dtype: jnp.dtype = jnp.float32  # Of the matmuls' operands; states, pooling and logits stay float32.
 
   def setup(self):
     self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1))
-    layer = lambda: rnn.RecurrentLayer(self.hidden_size, self.cell, forget_bias=self.forget_bias, time_major=True)
+    layer = lambda: rnn.RecurrentLayer(self.hidden_size, self.cell, forget_bias=self.forget_bias, time_major=True,
+                                       dtype=self.dtype)
     self.forward_rnn = [layer() for _ in range(self.num_layers)]
     self.backward_rnn = [layer() for _ in range(self.num_layers)] if self.bidirectional else []
     if not self.bidirectional and self.hidden_size != self.embed_dim:  # Otherwise the LM reuses the embedding.
-      self.lm_output = nn.Dense(self.vocab_size)
+      self.lm_output = precision.dense(self.vocab_size, self.dtype)
     # The sequence autoencoder's decoder (autoencoder_logits): its parameters exist only in a model initialized
     # through that method, so a classifier fine-tuned from it has none.
     self.decoder_rnn = [layer() for _ in range(self.num_layers)] if not self.bidirectional else []
     self.drop = nn.Dropout(self.dropout)
-    self.output = nn.Dense(self.num_classes)
+    self.output = precision.dense(self.num_classes, self.dtype)
 
   def _stack(self, layers, x_TBD, valid_TB, train: bool, carries=None):
     """(top outputs (T, B, H), each layer's last carry) of unidirectional layers, dropout between them."""
@@ -226,7 +236,10 @@ class RNNClassifier(nn.Module):
 
   def _lm(self, h_BTH, train: bool):
     h_BTH = self.drop(h_BTH, deterministic=not train)
-    logits_BTV = self.embed.attend(h_BTH) if self.hidden_size == self.embed_dim else self.lm_output(h_BTH)
+    if self.hidden_size == self.embed_dim:
+      logits_BTV = precision.attend(self.embed, h_BTH, self.dtype)
+    else:
+      logits_BTV = self.lm_output(h_BTH)
     return logits_BTV.astype(jnp.float32)
 
   def features(self, tokens_BT, length_B, train: bool = False):
@@ -262,17 +275,18 @@ class _TransformerBase(nn.Module):
   dropout: float = 0.1
   attention_dropout: float = 0.1
   use_bias: bool = True
+  dtype: jnp.dtype = jnp.float32  # As the GPT's (transformer.py); the residual stream and logits stay float32.
 
   def setup(self):
     self.embed = nn.Embed(self.vocab_size, self.width, embedding_init=nn.initializers.normal(0.02))
     self.positions = nn.Embed(self.max_len, self.width, embedding_init=nn.initializers.normal(0.02))
     self.blocks = [transformer.Block(self.width, self.num_heads, self.depth, self.mlp_ratio, self.norm,
-                                     self.activation, self.dropout, self.attention_dropout, self.use_bias)
+                                     self.activation, self.dropout, self.attention_dropout, self.use_bias, self.dtype)
                    for _ in range(self.depth)]
     if self.norm == 'pre':
       self.ln_final = nn.LayerNorm(epsilon=1e-5, use_bias=self.use_bias)
     self.drop = nn.Dropout(self.dropout)
-    self.output = nn.Dense(self.num_classes, kernel_init=nn.initializers.normal(0.02))
+    self.output = precision.dense(self.num_classes, self.dtype, kernel_init=nn.initializers.normal(0.02))
 
   def _transform(self, tokens_BS, mask, train: bool):
     S = tokens_BS.shape[1]
@@ -290,13 +304,15 @@ class _TransformerBase(nn.Module):
 class MaskedLMHead(nn.Module):
   """BERT's: Dense, GELU, LayerNorm, then the (tied) token embedding transposed, plus a bias per token."""
   width: int
+  dtype: jnp.dtype = jnp.float32  # Of the two matmuls' operands; GELU, the norm and the logits stay float32.
 
   @nn.compact
   def __call__(self, h_BTC, embedding_VC):
-    h_BTC = transformer.gelu(nn.Dense(self.width, kernel_init=nn.initializers.normal(0.02), name='transform')(h_BTC))
+    transform = precision.dense(self.width, self.dtype, kernel_init=nn.initializers.normal(0.02), name='transform')
+    h_BTC = transformer.gelu(transform(h_BTC))
     h_BTC = nn.LayerNorm(epsilon=1e-5, name='norm')(h_BTC)
     bias_V = self.param('bias', nn.initializers.zeros_init(), (embedding_VC.shape[0],))
-    return (jnp.einsum('btc,vc->btv', h_BTC, embedding_VC) + bias_V).astype(jnp.float32)
+    return (precision.einsum('btc,vc->btv', h_BTC, embedding_VC, self.dtype) + bias_V).astype(jnp.float32)
 
 
 class TransformerClassifier(_TransformerBase):
@@ -306,8 +322,8 @@ class TransformerClassifier(_TransformerBase):
   def setup(self):
     super().setup()
     if self.pooler:
-      self.pool = nn.Dense(self.width, kernel_init=nn.initializers.normal(0.02))
-    self.mlm_head = MaskedLMHead(self.width)
+      self.pool = precision.dense(self.width, self.dtype, kernel_init=nn.initializers.normal(0.02))
+    self.mlm_head = MaskedLMHead(self.width, self.dtype)
 
   def encode(self, tokens_BT, length_B, train: bool = False):
     """(B, 1 + T, C): the CLS slot, then one output per input position."""
@@ -355,7 +371,7 @@ class GPTClassifier(_TransformerBase):
     return jnp.take_along_axis(h_BTC, index_B[:, None, None], axis=1)[:, 0]
 
   def _lm(self, h_BTC):
-    return self.embed.attend(h_BTC).astype(jnp.float32)
+    return precision.attend(self.embed, h_BTC, self.dtype).astype(jnp.float32)
 
   def features(self, tokens_BT, length_B, train: bool = False):
     return self._last(self.encode(tokens_BT, length_B, train), length_B)

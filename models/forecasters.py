@@ -1,7 +1,14 @@
-"""Models that read a (B, T, D) window and predict the next `output_size` values."""
+"""Models that read a (B, T, D) window and predict the next `output_size` values.
+
+Mixed precision (`dtype`, model.dtype; the table in models/precision.py): with bfloat16 the matmuls read
+bfloat16 operands and accumulate in float32; recurrent states and the predictions stay float32 (a mean
+squared error of values near 1 needs more than bfloat16's 3 significant digits).
+"""
 import flax.linen as nn
+import jax.numpy as jnp
 
 from configs import checks
+from models import precision
 from models import registry
 from models import rnn
 
@@ -17,10 +24,11 @@ class NaiveForecaster(nn.Module):
 class DenseForecaster(nn.Module):
   """A linear map of the flattened window."""
   output_size: int
+  dtype: jnp.dtype = jnp.float32  # Of the matmul's operands; the prediction is its float32 result.
 
   @nn.compact
   def __call__(self, x_BTD):
-    dense = nn.Dense(self.output_size, kernel_init=nn.initializers.glorot_uniform())
+    dense = precision.dense(self.output_size, self.dtype, kernel_init=nn.initializers.glorot_uniform())
     return dense(x_BTD.reshape(x_BTD.shape[0], -1))
 
 
@@ -33,17 +41,19 @@ class RNNForecaster(nn.Module):
   forget_bias: float = 1.0
   head: str = 'dense'
   unroll: int = 1  # lax.scan unroll factor: speed only, same numbers.
+  dtype: jnp.dtype = jnp.float32  # Of the matmuls' operands; states and predictions stay float32.
 
   @nn.compact
   def __call__(self, x_BTD):
     h_BTH = x_BTD
     for i, size in enumerate(self.hidden_sizes):
       layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.unroll,
-                                 name=f'rnn_{i}')
+                                 dtype=self.dtype, name=f'rnn_{i}')
       h_BTH, _ = layer(h_BTH)
     h_last_BH = h_BTH[:, -1]
     if self.head == 'dense':
-      return nn.Dense(self.output_size, kernel_init=nn.initializers.glorot_uniform(), name='head')(h_last_BH)
+      head = precision.dense(self.output_size, self.dtype, kernel_init=nn.initializers.glorot_uniform(), name='head')
+      return head(h_last_BH)
     return h_last_BH
 
 

@@ -20,6 +20,8 @@ softmax); the pieces below follow Kim's code, each measured on SST-2 to help (do
   vectors U(-0.25, 0.25) (process_data.py `add_unknown_words`).
 Kim's text preprocessing (process_data.py `clean_str`) is data/kim_text.py, selected by data.clean='kim';
 configs/classify/kim_cnn.py holds the rest of the recipe (max-norm 3, Adadelta, random batches of 50).
+Mixed precision as TextCNN's (`dtype`): bfloat16 operands in the convolutions and the output layer, float32
+results; the padding window's relu(bias) is the float32 bias.
 """
 import flax.linen as nn
 import jax
@@ -27,6 +29,7 @@ import jax.numpy as jnp
 
 from models import attention
 from models import classifiers
+from models import precision
 from models import registry
 
 
@@ -46,10 +49,10 @@ class KimCNN(classifiers.TextCNN):
 
   def setup(self):
     self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=classifiers.symmetric_uniform(0.25))
-    self.convs = [nn.Conv(self.num_filters, (w,), padding='VALID',
-                          kernel_init=_lenet_conv_uniform(self.init_len - w + 1)) for w in self.filter_widths]
+    self.convs = [precision.conv(self.num_filters, (w,), self.dtype, padding='VALID',
+                                 kernel_init=_lenet_conv_uniform(self.init_len - w + 1)) for w in self.filter_widths]
     self.drop = nn.Dropout(self.dropout)
-    self.output = nn.Dense(self.num_classes, kernel_init=nn.initializers.zeros)
+    self.output = precision.dense(self.num_classes, self.dtype, kernel_init=nn.initializers.zeros)
 
   def features(self, tokens_BT, length_B, train: bool = False):
     del train  # Dropout comes after the pooled features.

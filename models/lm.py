@@ -3,11 +3,17 @@
 Every LM maps (tokens (B, T), carry) -> (logits (B, T, V) in float32, carry).
 The carry is what the next window of a contiguous stream needs: the recurrent
 states, or the last n-1 tokens of a fixed-window model.
+
+Mixed precision (`dtype`, model.dtype; the table in models/precision.py): bfloat16 operands in every
+matmul (recurrent layers, the tanh layer, the softmax layer), float32 accumulation. Embeddings are looked
+up in float32 and cast by the matmul that reads them; recurrent states, the tanh layer's input and the
+logits stay float32 (the logits never round to bfloat16: tasks take their log-softmax).
 """
 import flax.linen as nn
 import jax.numpy as jnp
 
 from configs import checks
+from models import precision
 from models import registry
 from models import rnn
 
@@ -23,6 +29,7 @@ class RNNLM(nn.Module):
   tie_embeddings: bool = False
   forget_bias: float = 1.0
   unroll: int = 1  # lax.scan unroll factor: speed only, same numbers.
+  dtype: jnp.dtype = jnp.float32  # Of the matmuls' operands (precision.py); parameters and states stay float32.
 
   def initial_carry(self, batch_size: int):
     def zeros(size):
@@ -42,14 +49,14 @@ class RNNLM(nn.Module):
     new_carry = []
     for i, size in enumerate(self.hidden_sizes):
       layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.unroll,
-                                 time_major=True, name=f'rnn_{i}')
+                                 time_major=True, dtype=self.dtype, name=f'rnn_{i}')
       x_TBD, layer_carry = layer(x_TBD, carry[i])
       x_TBD = drop(x_TBD)
       new_carry.append(layer_carry)
     if self.tie_embeddings:
-      logits_TBV = embed.attend(x_TBD)
+      logits_TBV = precision.attend(embed, x_TBD, self.dtype)
     else:
-      logits_TBV = nn.Dense(self.vocab_size, name='softmax')(x_TBD)
+      logits_TBV = precision.dense(self.vocab_size, self.dtype, name='softmax')(x_TBD)
     return jnp.swapaxes(logits_TBV, 0, 1).astype(jnp.float32), tuple(new_carry)
 
 
@@ -60,6 +67,7 @@ class FixedWindowLM(nn.Module):
   hidden_size: int
   context: int  # n - 1 previous tokens.
   dropout: float = 0.0
+  dtype: jnp.dtype = jnp.float32  # Of the two matmuls' operands; the tanh reads their float32 result.
 
   def initial_carry(self, batch_size: int):
     return jnp.zeros((batch_size, self.context), jnp.int32)
@@ -75,9 +83,9 @@ class FixedWindowLM(nn.Module):
                          name='embed')(history_BS)
     # Position t sees tokens t-context+1 .. t (in stream order), oldest first.
     window_BTD = jnp.concatenate([embed_BSE[:, k + 1:k + 1 + T] for k in range(self.context)], axis=-1)
-    hidden_BTH = jnp.tanh(nn.Dense(self.hidden_size, name='hidden')(window_BTD))
+    hidden_BTH = jnp.tanh(precision.dense(self.hidden_size, self.dtype, name='hidden')(window_BTD))
     hidden_BTH = nn.Dropout(self.dropout, deterministic=not train)(hidden_BTH)
-    logits_BTV = nn.Dense(self.vocab_size, name='softmax')(hidden_BTH)
+    logits_BTV = precision.dense(self.vocab_size, self.dtype, name='softmax')(hidden_BTH)
     return logits_BTV.astype(jnp.float32), history_BS[:, -self.context:]
 
 

@@ -2,13 +2,15 @@
 
 A builder makes its module with `from_config`, which reads every field the module declares from the
 `model` section of the config, then checks the built (frozen, hashable) module's values. The module is
-used only through pure `init`/`apply`.
+used only through pure `init`/`apply`. A module's `dtype` field is read from model.dtype by name ('float32' or
+'bfloat16', see models/precision.py) and checked there.
 """
 import inspect
 import typing
 from typing import Callable
 
 from configs import checks
+from models import precision
 
 _BUILDERS: dict[str, Callable] = {}
 _COUNT_BASED: set[str] = set()
@@ -44,7 +46,9 @@ def build(model_config, **dims):
 def from_config(module_cls, config, **given):
   """module_cls built from the model config: each constructor field (a dataclass field) is `given` (sizes
   that come from the data, values derived from the config), else read from the config field of the same
-  name, else left at its default. Tuple fields get tuples (config.json holds lists; the module must hash).
+  name, else left at its default. Tuple fields get tuples (config.json holds lists; the module must hash); the
+  `dtype` field gets the jnp dtype that model.dtype names (absent, as in configs recorded before the field
+  existed: the module's default, float32).
   Config fields that no module field reads are ignored: one config section serves several models."""
   fields = dict(given)
   for field in inspect.signature(module_cls).parameters.values():
@@ -52,6 +56,8 @@ def from_config(module_cls, config, **given):
       continue
     if field.name in config:
       value = config[field.name]
+      if field.name == 'dtype':
+        value = precision.from_name(value)
       fields[field.name] = tuple(value) if typing.get_origin(field.annotation) is tuple else value
     elif field.default is inspect.Parameter.empty:
       raise ValueError(f'model {config.name!r} needs model.{field.name}; the config does not set it.')

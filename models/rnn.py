@@ -6,6 +6,14 @@ autodiff through the scan, except for the unmasked forward LSTM (`lstm_layer`,
 what the LMs run), whose backward scan is written by hand. Gates are laid out
 as PyTorch's (GRU: r, z, n; LSTM: i, f, g, o) so weights and numbers compare
 directly.
+
+Mixed precision (`dtype` bfloat16; models/precision.py): only the matmuls read bfloat16 operands (the
+input projection, h_{t-1} U in every step, and in lstm_layer's backward dgates Uᵀ and the weight
+gradients), and they accumulate and return float32. The gates, their nonlinearities and the carried
+states h and c stay float32: c_t = f c_{t-1} + i g (and a GRU's h_t = (1 - z) n + z h_{t-1}) adds a
+small term to the state at every step, and a bfloat16 state would round each term to a unit in its last
+place (2^-8 of it: a term below half of that is lost), so over hundreds of steps it would drift from
+float32's (tests/test_bf16.py measures it).
 """
 import dataclasses
 import functools
@@ -15,17 +23,19 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from models import precision
+
 ACTIVATIONS: dict[str, Callable] = {'tanh': jnp.tanh, 'relu': jax.nn.relu, 'linear': lambda x: x}
 
 
-def elman_step(params, h_BH, xw_BH, activation: Callable):
-  """h_t = act(x_t W + b + h_{t-1} U), with x_t W + b precomputed."""
-  return activation(xw_BH + h_BH @ params['recurrent_kernel'])
+def elman_step(params, h_BH, xw_BH, activation: Callable, dtype=jnp.float32):
+  """h_t = act(x_t W + b + h_{t-1} U), with x_t W + b precomputed; h_{t-1} U with `dtype` operands."""
+  return activation(xw_BH + precision.matmul(h_BH, params['recurrent_kernel'], dtype))
 
 
-def gru_step(params, h_BH, xw_B3H):
+def gru_step(params, h_BH, xw_B3H, dtype=jnp.float32):
   """GRU with the reset gate applied after the recurrent matmul (cuDNN/PyTorch form)."""
-  hu_B3H = h_BH @ params['recurrent_kernel']
+  hu_B3H = precision.matmul(h_BH, params['recurrent_kernel'], dtype)
   xr, xz, xn = jnp.split(xw_B3H, 3, axis=-1)
   hr, hz, hn = jnp.split(hu_B3H, 3, axis=-1)
   r = jax.nn.sigmoid(xr + hr)
@@ -34,10 +44,10 @@ def gru_step(params, h_BH, xw_B3H):
   return (1.0 - z) * n + z * h_BH
 
 
-def lstm_step(params, carry, xw_B4H):
-  """LSTM; the carry is (h, c)."""
+def lstm_step(params, carry, xw_B4H, dtype=jnp.float32):
+  """LSTM; the carry is (h, c), float32 whatever `dtype` the recurrent matmul's operands have."""
   h_BH, c_BH = carry
-  i, f, g, o = jnp.split(xw_B4H + h_BH @ params['recurrent_kernel'], 4, axis=-1)
+  i, f, g, o = jnp.split(xw_B4H + precision.matmul(h_BH, params['recurrent_kernel'], dtype), 4, axis=-1)
   c_BH = jax.nn.sigmoid(f) * c_BH + jax.nn.sigmoid(i) * jnp.tanh(g)
   return jax.nn.sigmoid(o) * jnp.tanh(c_BH), c_BH
 
@@ -54,15 +64,21 @@ def _activate_gates(z_B4H):
   return scale * jnp.tanh(scale * z_B4H) + shift
 
 
-def _lstm_forward(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll):
+def _cast(x, dtype):
+  """x in the matmul dtype, cast once outside a loop (float32: x itself)."""
+  return x if precision.is_float32(dtype) else x.astype(dtype)
+
+
+def _lstm_forward(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll, dtype):
   """Scans the LSTM; returns h of every step, the cell state each step starts from, the activated
   gates (B, 4, H) of every step (what the backward pass needs) and the last carry."""
   T, B, _ = x_TBD.shape
   H = h0_BH.shape[-1]
   # The input projection of all steps is one matmul; the bias is added inside the step, where the
   # sum is formed anyway, instead of in a separate pass over (T, B, 4H).
-  xw_TB4H = jnp.einsum('tbd,dg->tbg', x_TBD, kernel_DG).reshape(T, B, 4, H)
+  xw_TB4H = precision.einsum('tbd,dg->tbg', x_TBD, kernel_DG, dtype).reshape(T, B, 4, H)
   bias_4H = bias_G.reshape(4, H)
+  recurrent_HG = _cast(recurrent_HG, dtype)
 
   # The loop writes each step's gates over its own projected inputs, which nothing reads again: the
   # gates need no buffer of their own, and XLA does not fill one with zeros first, as it does for the
@@ -71,7 +87,7 @@ def _lstm_forward(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll):
   # make XLA copy the whole buffer to keep them apart.
   def step(carry, t):
     h_BH, c_BH, xw_B4H, buffer_TB4H = carry
-    gates_B4H = _activate_gates(xw_B4H + bias_4H + (h_BH @ recurrent_HG).reshape(B, 4, H))
+    gates_B4H = _activate_gates(xw_B4H + bias_4H + precision.matmul(h_BH, recurrent_HG, dtype).reshape(B, 4, H))
     i, f, g, o = (gates_B4H[:, k] for k in range(4))
     c_next_BH = f * c_BH + i * g
     h_next_BH = o * jnp.tanh(c_next_BH)
@@ -85,31 +101,32 @@ def _lstm_forward(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll):
   return h_TBH, c_prev_TBH, gates_TB4H, last
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
-def lstm_layer(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll=1):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7))
+def lstm_layer(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll=1, dtype=jnp.float32):
   """One LSTM layer over time-major inputs; returns (h of every step (T, B, H), (h_T, c_T)).
 
   Same numbers as projecting the inputs and scanning `lstm_step`, with a hand-written backward pass:
   the reverse scan computes only the gate gradients, and every weight gradient is one matmul over
-  all T·B rows after it, instead of T rank-B updates accumulated inside the loop.
+  all T·B rows after it, instead of T rank-B updates accumulated inside the loop. `dtype`: the operands
+  of every matmul, forward and backward (they accumulate in float32; gates, h and c stay float32).
   """
-  h_TBH, _, _, last = _lstm_forward(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll)
+  h_TBH, _, _, last = _lstm_forward(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll, dtype)
   return h_TBH, last
 
 
-def _lstm_layer_fwd(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll):
+def _lstm_layer_fwd(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH, unroll, dtype):
   h_TBH, c_prev_TBH, gates_TB4H, last = _lstm_forward(kernel_DG, bias_G, recurrent_HG, x_TBD, h0_BH, c0_BH,
-                                                       unroll)
+                                                       unroll, dtype)
   residuals = (kernel_DG, recurrent_HG, x_TBD, h0_BH, h_TBH, c_prev_TBH, gates_TB4H, last[1])
   return (h_TBH, last), residuals
 
 
-def _lstm_layer_bwd(unroll, residuals, cotangents):
+def _lstm_layer_bwd(unroll, dtype, residuals, cotangents):
   kernel_DG, recurrent_HG, x_TBD, h0_BH, h_TBH, c_prev_TBH, gates_TB4H, c_last_BH = residuals
   dh_TBH, (dh_last_BH, dc_last_BH) = cotangents
   T, B, D = x_TBD.shape
   H = h0_BH.shape[-1]
-  recurrent_GH = recurrent_HG.T  # Transposed once, not in every step.
+  recurrent_GH = _cast(recurrent_HG.T, dtype)  # Transposed (and cast) once, not in every step.
 
   def step(carry, inputs):
     # Carried from step t + 1: its gate gradients and its dL/dc_t; the gradient that reaches h_t from
@@ -120,7 +137,7 @@ def _lstm_layer_bwd(unroll, residuals, cotangents):
     dgates_next_B4H, dc_next_BH, dh_extra_BH, c_BH, gates_B4H, buffer_TB4H = carry
     t, dh_out_BH, c_prev_BH = inputs
     i, f, g, o = (gates_B4H[:, k] for k in range(4))
-    dh_BH = dh_out_BH + dh_extra_BH + dgates_next_B4H.reshape(B, 4 * H) @ recurrent_GH
+    dh_BH = dh_out_BH + dh_extra_BH + precision.matmul(dgates_next_B4H.reshape(B, 4 * H), recurrent_GH, dtype)
     tanh_c = jnp.tanh(c_BH)
     dc_BH = dc_next_BH + dh_BH * o * (1.0 - tanh_c ** 2)
     dgates_B4H = jnp.stack([dc_BH * g * i * (1.0 - i), dc_BH * c_prev_BH * f * (1.0 - f),
@@ -132,13 +149,14 @@ def _lstm_layer_bwd(unroll, residuals, cotangents):
   init = (jnp.zeros_like(gates_TB4H[-1]), dc_last_BH, dh_last_BH, c_last_BH, gates_TB4H[-1], gates_TB4H)
   (dgates0_B4H, dc0_BH, _, _, _, dgates_TB4H), _ = jax.lax.scan(
       step, init, (jnp.arange(T), dh_TBH, c_prev_TBH), reverse=True, unroll=unroll)
-  dh0_BH = dgates0_B4H.reshape(B, 4 * H) @ recurrent_GH
+  dh0_BH = precision.matmul(dgates0_B4H.reshape(B, 4 * H), recurrent_GH, dtype)
   R = T * B  # Every step's rows at once.
   dgates_RG = dgates_TB4H.reshape(R, 4 * H)
   h_prev_RH = jnp.concatenate([h0_BH[None], h_TBH[:-1]], axis=0).reshape(R, H)
-  d_recurrent_HG = h_prev_RH.T @ dgates_RG  # One matmul each, over all T·B rows.
-  d_kernel_DG = x_TBD.reshape(R, D).T @ dgates_RG
-  dx_TBD = (dgates_RG @ kernel_DG.T).reshape(T, B, D)
+  # One matmul each, over all T·B rows (float32 accumulation whatever the operands).
+  d_recurrent_HG = precision.matmul(h_prev_RH.T, dgates_RG, dtype)
+  d_kernel_DG = precision.matmul(x_TBD.reshape(R, D).T, dgates_RG, dtype)
+  dx_TBD = precision.matmul(dgates_RG, kernel_DG.T, dtype).reshape(T, B, D).astype(x_TBD.dtype)
   return d_kernel_DG, dgates_RG.sum(0), d_recurrent_HG, dx_TBD, dh0_BH, dc0_BH
 
 
@@ -202,14 +220,16 @@ def initializers(cell: str, forget_bias: float = 1.0):
   return kernel_init, recurrent_init, bias_init
 
 
-def step_function(cell: str, params: dict, activation: str = 'tanh') -> Callable:
-  """`(carry, xw_BG) -> carry` of one cell, with the input projection xw precomputed."""
+def step_function(cell: str, params: dict, activation: str = 'tanh', dtype=jnp.float32) -> Callable:
+  """`(carry, xw_BG) -> carry` of one cell, with the input projection xw precomputed; the recurrent matmul
+  reads `dtype` operands (the recurrent kernel cast once, here) and the carry stays float32."""
+  params = dict(params, recurrent_kernel=_cast(params['recurrent_kernel'], dtype))
   if cell == 'lstm':
-    return lambda carry, xw: lstm_step(params, carry, xw)
+    return lambda carry, xw: lstm_step(params, carry, xw, dtype)
   if cell == 'gru':
-    return lambda h, xw: gru_step(params, h, xw)
+    return lambda h, xw: gru_step(params, h, xw, dtype)
   act = ACTIVATIONS['relu' if cell == 'irnn' else activation]
-  return lambda h, xw: elman_step(params, h, xw, act)
+  return lambda h, xw: elman_step(params, h, xw, act, dtype)
 
 
 class CellWeights(nn.Module):
@@ -247,6 +267,7 @@ class RecurrentLayer(nn.Module):
   forget_bias: float = 1.0  # LSTM only.
   unroll: int = 1
   time_major: bool = False
+  dtype: jnp.dtype = jnp.float32  # Of the matmuls' operands; parameters and states stay float32.
 
   def initial_carry(self, batch_size: int, dtype=jnp.float32):
     h = lambda: jnp.zeros((batch_size, self.features), dtype)  # Distinct buffers: a carry may be donated.
@@ -267,12 +288,13 @@ class RecurrentLayer(nn.Module):
     if carry is None:
       carry = self.initial_carry(x_TBD.shape[1], jnp.result_type(x_TBD, kernel_DG))
     if self.cell == 'lstm' and valid is None and not reverse:
-      h_TBH, last = lstm_layer(kernel_DG, bias_G, params['recurrent_kernel'], x_TBD, *carry, self.unroll)
+      h_TBH, last = lstm_layer(kernel_DG, bias_G, params['recurrent_kernel'], x_TBD, *carry, self.unroll,
+                               self.dtype)
     else:
-      xw_TBG = jnp.einsum('tbd,dg->tbg', x_TBD, kernel_DG) + bias_G
+      xw_TBG = precision.einsum('tbd,dg->tbg', x_TBD, kernel_DG, self.dtype) + bias_G
       valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
       h_TBH, last = scan_steps(self._step(params), carry, xw_TBG, self.unroll, valid_TB, reverse)
     return (h_TBH if self.time_major else jnp.swapaxes(h_TBH, 0, 1)), last
 
   def _step(self, params):
-    return step_function(self.cell, params, self.activation)
+    return step_function(self.cell, params, self.activation, self.dtype)

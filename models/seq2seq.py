@@ -10,6 +10,12 @@ Every model has one interface:
 - `cross_attention_map(model, params, src_BS, src_len_B, tgt_in_BT) -> (B, T, S)`: where each target
   position looks (the Transformer's last layer, averaged over heads), for plots.
 Rows are right-padded; masks come from the lengths, and padded source positions get zero attention.
+
+Mixed precision (`dtype`, model.dtype; the table in models/precision.py). RNNSeq2Seq with bfloat16: the
+matmuls (encoder and decoder cells, bridges, the attention's key and query projections, Luong's combine
+layer, the output layers) read bfloat16 operands and accumulate in float32; recurrent states, attention
+scores (Bahdanau's v·tanh(·), Luong's q·k: the softmax's logits), the attention softmax and context, and
+the logits stay float32. TransformerSeq2Seq computes as the GPT (transformer.py).
 """
 import math
 
@@ -19,6 +25,7 @@ import jax.numpy as jnp
 
 from configs import checks
 from models import attention
+from models import precision
 from models import registry
 from models import rnn
 from models import transformer
@@ -39,9 +46,10 @@ def _softmax_context(scores_BS, memory_BSM, valid_BS):
   return jnp.einsum('bs,bsm->bm', weights_BS, memory_BSM), weights_BS
 
 
-def additive_attention(query_BH, w: dict, keys_BSA, memory_BSM, valid_BS):
-  """Bahdanau et al.: score_s = v · tanh(W_q q + W_k m_s), with W_k m_s precomputed as keys."""
-  hidden_BSA = jnp.tanh(keys_BSA + (query_BH @ w['attention_query'])[:, None, :])
+def additive_attention(query_BH, w: dict, keys_BSA, memory_BSM, valid_BS, dtype=jnp.float32):
+  """Bahdanau et al.: score_s = v · tanh(W_q q + W_k m_s), with W_k m_s precomputed as keys.
+  W_q q reads `dtype` operands; the tanh, the scores and their softmax are float32."""
+  hidden_BSA = jnp.tanh(keys_BSA + precision.matmul(query_BH, w['attention_query'], dtype)[:, None, :])
   return _softmax_context(hidden_BSA @ w['attention_v'], memory_BSM, valid_BS)
 
 
@@ -85,6 +93,7 @@ class RNNSeq2Seq(nn.Module):
   residual: bool = False
   dropout: float = 0.0
   share_embeddings: bool = False
+  dtype: jnp.dtype = jnp.float32  # Of the matmuls' operands; states, attention and logits stay float32.
 
   @property
   def memory_dim(self) -> int:
@@ -98,31 +107,31 @@ class RNNSeq2Seq(nn.Module):
     embed = lambda vocab: nn.Embed(vocab, self.embed_dim, embedding_init=nn.initializers.normal(0.1))
     self.src_embed = embed(self.src_vocab)
     self.tgt_embed = self.src_embed if self.share_embeddings else embed(self.tgt_vocab)
-    layer = lambda: rnn.RecurrentLayer(self.hidden_size, self.cell, time_major=True)
+    layer = lambda: rnn.RecurrentLayer(self.hidden_size, self.cell, time_major=True, dtype=self.dtype)
     self.encoder_fwd = [layer() for _ in range(self.encoder_layers)]
     self.encoder_bwd = [layer() for _ in range(self.encoder_layers)] if self.bidirectional else []
     if not self.copies_states:
-      self.bridges = [nn.Dense(self.hidden_size) for _ in range(self.decoder_layers)]
+      self.bridges = [precision.dense(self.hidden_size, self.dtype) for _ in range(self.decoder_layers)]
     first_in = self.embed_dim + self.hidden_size * (self.attention == 'dot')
     first_in += self.memory_dim * ((self.attention == 'additive') + self.feed_context)
     self.decoder_cells = [rnn.CellWeights(first_in if i == 0 else self.hidden_size, self.hidden_size, self.cell)
                           for i in range(self.decoder_layers)]
     if self.attention == 'additive':
-      self.attention_keys = nn.Dense(self.attention_dim, use_bias=False)
+      self.attention_keys = precision.dense(self.attention_dim, self.dtype, use_bias=False)
       self.attention_query = self.param('attention_query', nn.initializers.lecun_normal(),
                                         (self.hidden_size, self.attention_dim))
       self.attention_v = self.param('attention_v', nn.initializers.normal(self.attention_dim ** -0.5),
                                     (self.attention_dim,))
     elif self.attention == 'dot':
-      self.attention_keys = nn.Dense(self.hidden_size, use_bias=False)
+      self.attention_keys = precision.dense(self.hidden_size, self.dtype, use_bias=False)
       self.attention_combine = self.param('attention_combine', nn.initializers.lecun_normal(),
                                           (self.memory_dim + self.hidden_size, self.hidden_size))
     features = self.hidden_size
     if self.deep_output:
       features += self.embed_dim + (self.memory_dim if (self.attention == 'additive' or self.feed_context) else 0)
     if self.output_dim:
-      self.pre_output = nn.Dense(self.output_dim)
-    self.output = nn.Dense(self.tgt_vocab)
+      self.pre_output = precision.dense(self.output_dim, self.dtype)
+    self.output = precision.dense(self.tgt_vocab, self.dtype)
     self.drop = nn.Dropout(self.dropout)
 
   # Encoder.
@@ -178,7 +187,8 @@ class RNNSeq2Seq(nn.Module):
     top = lambda carry: carry[0] if isinstance(carry, tuple) else carry
     inputs, context_BM, weights_BS = [emb_BE], None, None
     if self.attention == 'additive':  # Queried with the previous top state s_{t-1}.
-      context_BM, weights_BS = additive_attention(top(layers[-1]), w, state['keys'], state['memory'], state['valid'])
+      context_BM, weights_BS = additive_attention(top(layers[-1]), w, state['keys'], state['memory'], state['valid'],
+                                                  self.dtype)
       inputs.append(context_BM)
     if self.feed_context:
       context_BM = state['summary']
@@ -188,14 +198,16 @@ class RNNSeq2Seq(nn.Module):
     x_BD = jnp.concatenate(inputs, axis=-1)
     new_layers = []
     for i, (cell_w, carry) in enumerate(zip(w['cells'], layers)):
-      carry = rnn.step_function(self.cell, cell_w)(carry, x_BD @ cell_w['kernel'] + cell_w['bias'])
+      xw_BG = precision.matmul(x_BD, cell_w['kernel'], self.dtype) + cell_w['bias']
+      carry = rnn.step_function(self.cell, cell_w, dtype=self.dtype)(carry, xw_BG)
       new_layers.append(carry)
       h_BH = top(carry) + x_BD if (self.residual and i > 0) else top(carry)
       x_BD = h_BH * layer_keep[i] if (layer_keep is not None and i < len(layers) - 1) else h_BH
     state = dict(state, layers=tuple(new_layers))
     if self.attention == 'dot':
       context_BM, weights_BS = dot_attention(x_BD, state['keys'], state['memory'], state['valid'])
-      x_BD = jnp.tanh(jnp.concatenate([context_BM, x_BD], axis=-1) @ w['attention_combine'])
+      combined_BD = jnp.concatenate([context_BM, x_BD], axis=-1)
+      x_BD = jnp.tanh(precision.matmul(combined_BD, w['attention_combine'], self.dtype))
       state['feed'] = x_BD
     elif self.deep_output:
       x_BD = jnp.concatenate([x_BD, emb_BE] + ([context_BM] if context_BM is not None else []), axis=-1)
@@ -323,7 +335,7 @@ class TransformerSeq2Seq(nn.Module):
       self.encoder_norm = nn.LayerNorm(epsilon=1e-5, use_bias=self.use_bias)
       self.decoder_norm = nn.LayerNorm(epsilon=1e-5, use_bias=self.use_bias)
     if not self.tie_output:
-      self.output = nn.Dense(self.tgt_vocab, dtype=self.dtype)
+      self.output = precision.dense(self.tgt_vocab, self.dtype)
     self.drop = nn.Dropout(self.dropout)
 
   def _embed(self, embed, positions, tokens_BT, start, train: bool):
@@ -358,7 +370,7 @@ class TransformerSeq2Seq(nn.Module):
       new_caches.append(cache)
     if self.norm == 'pre':
       x_BTC = self.decoder_norm(x_BTC)
-    logits = self.tgt_embed.attend(x_BTC.astype(self.dtype)) if self.tie_output else self.output(x_BTC)
+    logits = precision.attend(self.tgt_embed, x_BTC, self.dtype) if self.tie_output else self.output(x_BTC)
     return logits.astype(jnp.float32), tuple(new_caches)
 
   def _teacher_forced(self, memory_BSC, valid_BS, tgt_in_BT, train: bool):
@@ -441,9 +453,7 @@ def _rnn_seq2seq(config, src_vocab_size, tgt_vocab_size):
 
 @registry.register('transformer_seq2seq')
 def _transformer_seq2seq(config, src_vocab_size, tgt_vocab_size):
-  dtype = transformer.DTYPES[checks.check_choice(config.dtype, tuple(transformer.DTYPES), 'model.dtype')]
-  model = registry.from_config(TransformerSeq2Seq, config, src_vocab=src_vocab_size, tgt_vocab=tgt_vocab_size,
-                               dtype=dtype)
+  model = registry.from_config(TransformerSeq2Seq, config, src_vocab=src_vocab_size, tgt_vocab=tgt_vocab_size)
   checks.check_choice(model.norm, transformer.NORMS, 'model.norm')
   checks.check_choice(model.activation, transformer.ACTIVATIONS, 'model.activation')
   checks.check_choice(model.positional, transformer.POSITIONALS, 'model.positional')

@@ -6,6 +6,10 @@ decoding model (`decoder()`) carries a fixed-size key-value cache instead: a
 call with one token appends it; once the cache holds `max_len` tokens, the
 window slides (the oldest token dropped, the window re-encoded) as nanoGPT
 crops its context; a call with several tokens starts the cache afresh.
+
+Mixed precision (`dtype`, model.dtype; the table in models/precision.py): with bfloat16 the attention and
+feed-forward projections compute in bfloat16, while the residual stream, the layer norms, the attention
+logits and softmax, and the softmax layer's accumulator and logits stay float32.
 """
 import math
 
@@ -15,12 +19,12 @@ import jax.numpy as jnp
 
 from configs import checks
 from models import attention
+from models import precision
 from models import registry
 
 POSITIONALS = ('learned', 'sinusoidal', 'none')
 NORMS = ('pre', 'post')
 ACTIVATIONS = ('gelu', 'relu')
-DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
 
 def gelu(x):
@@ -165,8 +169,8 @@ class GPT(nn.Module):
     if self.norm == 'pre':
       self.ln_final = nn.LayerNorm(epsilon=1e-5, use_bias=self.use_bias)
     if not self.tie_embeddings:
-      self.head = nn.Dense(self.vocab_size, use_bias=False, dtype=self.dtype,
-                           kernel_init=nn.initializers.normal(0.02))
+      self.head = precision.dense(self.vocab_size, self.dtype, use_bias=False,
+                                  kernel_init=nn.initializers.normal(0.02))
 
   def initial_carry(self, batch_size: int):
     if not self.decode:
@@ -199,7 +203,7 @@ class GPT(nn.Module):
       new_caches.append(cache)
     if self.norm == 'pre':
       x_BTC = self.ln_final(x_BTC)
-    logits_BTV = self.embed.attend(x_BTC.astype(self.dtype)) if self.tie_embeddings else self.head(x_BTC)
+    logits_BTV = precision.attend(self.embed, x_BTC, self.dtype) if self.tie_embeddings else self.head(x_BTC)
     return logits_BTV.astype(jnp.float32), tuple(new_caches)
 
   def _prefill(self, tokens_BT, carry):
@@ -238,8 +242,7 @@ class GPT(nn.Module):
 
 @registry.register('gpt')
 def _gpt(config, vocab_size, seq_len):
-  dtype = DTYPES[checks.check_choice(config.dtype, tuple(DTYPES), 'model.dtype')]
-  model = registry.from_config(GPT, config, vocab_size=vocab_size, max_len=config.max_len or seq_len, dtype=dtype)
+  model = registry.from_config(GPT, config, vocab_size=vocab_size, max_len=config.max_len or seq_len)
   checks.check_choice(model.positional, POSITIONALS, 'model.positional')
   checks.check_choice(model.norm, NORMS, 'model.norm')
   checks.check_choice(model.activation, ACTIVATIONS, 'model.activation')

@@ -24,6 +24,7 @@ def get_config(cell='lstm', variant=''):
   c.model.output_size = 1
   c.model.forget_bias = 1.0
   c.model.unroll = 1  # lax.scan unroll factor: speed only, same numbers.
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   c.train.batch_size = 32
   c.train.num_steps = 3000
   c.optimizer.name = 'adam'

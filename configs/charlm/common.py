@@ -70,6 +70,7 @@ def recurrent(c, cell: str, variant: str):
   c.model.tie_embeddings = False  # Needs hidden_sizes[-1] == embed_dim.
   c.model.forget_bias = 1.0  # lstm only.
   c.model.unroll = 1  # lax.scan unroll factor: speed only, same numbers.
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   if variant == 'tiny':
     c.model.embed_dim, c.model.hidden_sizes = 8, (16, 16)
   return c

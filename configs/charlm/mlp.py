@@ -12,6 +12,7 @@ def get_config(variant=''):
   c.model.embed_dim = 32
   c.model.hidden_size = 1024  # The tanh layer between the window and the softmax.
   c.model.dropout = 0.25
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   if variant == 'tiny':
     c.model.order, c.model.embed_dim, c.model.hidden_size = 4, 8, 16
   return c

@@ -12,6 +12,7 @@ def get_config(variant=''):
   c.model.hidden_sizes = (300,)  # MLP over the mean; () = linear classifier.
   c.model.activation = 'tanh'
   c.model.dropout = 0.5
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   c.train.num_epochs = 20
   if variant == 'tiny':
     c.model.embed_dim, c.model.hidden_sizes = 16, (16,)

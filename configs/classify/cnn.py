@@ -18,6 +18,7 @@ def get_config(variant=''):
   c.model.filter_widths = (3, 4, 5)
   c.model.num_filters = 100
   c.model.dropout = 0.5
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   c.task.max_norm = 3.0
   c.data.min_len = 5  # The widest filter.
   c.optimizer.name = 'adadelta'

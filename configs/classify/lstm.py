@@ -15,6 +15,7 @@ def get_config(variant=''):
   c.model.bidirectional = False
   c.model.pooling = 'final'  # final, mean or max over the real positions.
   c.model.dropout = 0.5
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   c.optimizer.clip_norm = 5.0
   if variant == 'tiny':
     c.model.embed_dim, c.model.hidden_size = 16, 16

@@ -21,6 +21,7 @@ def get_config(variant=''):
   c.model.dropout = 0.1
   c.model.attention_dropout = 0.1
   c.model.pooler = False
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   c.data.max_len = 127
   c.data.min_count = 2
   c.optimizer.name = 'adamw'

@@ -88,6 +88,7 @@ def recurrent(c, variant: str):
   c.model.residual = False  # Residual connections between stacked layers (GNMT).
   c.model.dropout = 0.5  # On embeddings, between layers and before the softmax.
   c.model.share_embeddings = False  # Source and target embeddings are one table (joint vocabulary).
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   if variant == 'tiny':
     c.model.embed_dim, c.model.hidden_size, c.model.attention_dim = 8, 16, 16
   return c

@@ -10,4 +10,5 @@ from configs.timeseries import common
 def get_config(variant=''):
   c = common.get_config(variant)
   c.model.name = 'dense'
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   return c

@@ -15,4 +15,5 @@ def get_config(variant=''):
   c.model.hidden_sizes = (1,)  # One recurrent layer per entry, stacked.
   c.model.head = 'none'  # 'dense': a Dense(output_size) on the last state; 'none': the state is the output.
   c.model.unroll = 1  # lax.scan unroll factor: speed only, same numbers.
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   return c
