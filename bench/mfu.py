@@ -82,6 +82,7 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from bench import gpt_lm  # noqa: E402
+from bench import host  # noqa: E402
 
 # bench/gpt_lm.py defines its own command-line flags when imported; this script takes only its torch_gpt,
 # so they are dropped before this script's own (--steps, --rounds) are defined.
@@ -266,19 +267,7 @@ def run_device(shape: str) -> dict:
   backend = jax.default_backend()
   n = matmul_size(backend, resolve_shape(shape, backend))
   return {'backend': backend, 'device_kind': jax.devices()[0].device_kind, 'device_count': jax.device_count(),
-          'jax': jax.__version__, 'matmul_n': n, 'measured_flops': measure_matmul(n), 'processor': processor_name()}
-
-
-def processor_name() -> str:
-  """/proc/cpuinfo's 'model name' (the host processor), or '' where there is none."""
-  try:
-    with open('/proc/cpuinfo') as f:
-      for line in f:
-        if line.startswith('model name'):
-          return line.split(':', 1)[1].strip()
-  except OSError:
-    pass
-  return ''
+          'jax': jax.__version__, 'matmul_n': n, 'measured_flops': measure_matmul(n), 'processor': host.processor_name()}
 
 
 def run_seqlab(model_name: str, setup: Setup) -> dict:
