@@ -346,6 +346,10 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
       step += num
       profiler.after(step, outputs)
       window.append(outputs)
+      if len(window) > 1:
+        # At most two calls in flight: a stop signal then waits for one call to finish, not for every call
+        # dispatched since the last log (minutes where a step takes seconds).
+        jax.block_until_ready(window[-2])
       bar.update(num)
       stop = watch.stop_requested(call) and step < total_steps
       log_evaluate_save(stop)
