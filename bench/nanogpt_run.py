@@ -47,12 +47,12 @@ def _timed(cmd, cwd, env, log_path):
   with open(log_path, 'w') as log:
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, usage = os.wait4(proc.pid, 0)  # Reaped here, so Popen never waits on it.
     seconds = time.perf_counter() - start
-  proc.returncode = os.waitstatus_to_exitcode(status)
-  if proc.returncode != 0:
+  code = os.waitstatus_to_exitcode(status)
+  if code != 0:
     with open(log_path) as f:
-      raise RuntimeError(f'{cmd[1]} failed ({proc.returncode}):\n{f.read()[-3000:]}')
+      raise RuntimeError(f'{cmd[1]} failed ({code}):\n{f.read()[-3000:]}')
   return seconds, usage.ru_maxrss / 1024  # Linux reports kilobytes.
 
 
@@ -62,7 +62,7 @@ def run_seqlab(workdir: str) -> dict:
          f'--config.eval.batch_size={BATCH}', f'--config.eval.num_batches={2 * EVAL_ITERS}']
   env = dict(os.environ)
   env.pop('JAX_COMPILATION_CACHE_DIR', None)  # A first run compiles, as nanoGPT's first run would.
-  seconds, peak = _timed(cmd, ROOT, env, os.path.join(workdir + '.log'))
+  seconds, peak = _timed(cmd, ROOT, env, workdir + '.log')
   with open(os.path.join(workdir, 'results.json')) as f:
     return {'seconds': seconds, 'peak_mib': peak, 'valid_loss': json.load(f)['valid/loss']}
 

@@ -308,14 +308,8 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
   def log_evaluate_save(stop: bool) -> None:
     """What the timetable asks of `step`; a checkpoint when the run must stop there."""
     nonlocal window, window_start, train_metrics, last_saved
-    if when.logs(step):
+    if when.logs(step) or stop:
       metrics_list, finite = zip(*jax.device_get(window))
-      _check_diverged(step, metrics_list, finite, max_loss, last_saved, checkpoint.directory(workdir))
-    elif stop:
-      # Before saving where a signal stopped the run: the last call only, since fetching a long window
-      # (log.every_steps apart) can outlast the grace a scheduler gives; a non-finite step leaves the state
-      # non-finite, which the last call's loss shows.
-      metrics_list, finite = zip(*jax.device_get(window[-1:]))
       _check_diverged(step, metrics_list, finite, max_loss, last_saved, checkpoint.directory(workdir))
     if when.logs(step):
       train_metrics = task.summarize('train', _reduce(list(metrics_list)))
