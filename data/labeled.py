@@ -5,12 +5,15 @@ integer class and text already tokenized into space-separated words (the
 sentiment files of ../shared/data/README.md), in UTF-8 or, as MR's mr.all,
 Windows-1252. The classes are 0 .. K-1: K is declared for SST-2, MR and IMDB
 (2) and for user files is the training data's, and a label outside them is an
-error naming its file and line. Datasets without an official split
-(MR, or one user file) are cut by k-fold cross-validation with a fixed
-split_seed, so every training seed sees the same folds. IMDB's reviews are raw
-text (data.clean='lowercase_split' tokenizes them as the sentiment files are)
-and its valid split is a share of train chosen by hashing each review
-(held_out), the same for every seed.
+error naming its file and line. The Stanford Sentiment Treebank's trees
+(data/trees.py) are read as labeled sentences too, each the root's words and
+class: 'sst5' (5 classes) and 'sst2_trees' (2, neutral sentences dropped);
+with data.phrases, training adds their labeled phrases (_treebank_splits).
+Datasets without an official split (MR, or one user file) are cut by k-fold
+cross-validation with a fixed split_seed, so every training seed sees the same
+folds. IMDB's reviews are raw text (data.clean='lowercase_split' tokenizes
+them as the sentiment files are) and its valid split is a share of train
+chosen by hashing each review (held_out), the same for every seed.
 
 Ids reserve PAD = 0, UNK = 1, CLS = 2 and MASK = 3 (the last two for models
 and masked-LM pretraining) before the words of a word tokenizer
@@ -38,10 +41,12 @@ from configs import checks
 from data import batching
 from data import files
 from data import tokenizers
+from data import trees
 from data.parallel import read_lines
 
-DATASETS = ('sst2', 'mr', 'imdb', 'files')
-NUM_CLASSES = {'sst2': 2, 'mr': 2, 'imdb': 2}  # Declared: any other label in their files is an error.
+DATASETS = ('sst2', 'mr', 'imdb', 'files') + trees.DATASETS
+# Declared: any other label in their files is an error.
+NUM_CLASSES = {'sst2': 2, 'mr': 2, 'imdb': 2, **trees.NUM_CLASSES}
 SPLITS = ('train', 'valid', 'test')
 # Files under the data directory, as ../shared/data/README.md lists them.
 SST2 = {'train': 'sentiment/sst2.train', 'valid': 'sentiment/sst2.dev', 'test': 'sentiment/sst2.test'}
@@ -247,9 +252,40 @@ def _read_checked(path: str, num_classes: int = 0, whose: str = '') -> tuple:
   return texts, labels, num_classes
 
 
+def train_on_phrases(data_config) -> bool:
+  """data.phrases: whether the training split holds every labeled phrase of the treebank's training trees,
+  their sentences among them. Only the treebank datasets have phrases: set with another, a ValueError."""
+  name, phrases = data_config.get('name', ''), data_config.get('phrases', False)
+  if phrases and name not in trees.DATASETS:
+    raise ValueError(f'data.phrases=True needs a dataset with labeled phrases ({", ".join(trees.DATASETS)}); '
+                     f'got data.name={name!r}.')
+  return phrases
+
+
+def _treebank_splits(name: str, data_config) -> dict:
+  """The sentence (the root's words) and class of each tree; with data.phrases, train holds every phrase
+  with a class instead, each node once (so each sentence once too). Valid and test always score roots.
+
+  The words are lower-cased: that is how the sentiment files write the treebank's sentences (-lrb-, -rrb-,
+  \\/ and all), so sst2_trees' sentences are sst2's (all but the 3 whose no-break space trees.py writes '_'),
+  and data.clean treats them as it treats sst2's.
+  """
+  phrases = train_on_phrases(data_config)
+  splits = {}
+  for split, split_trees in trees.load_trees(data_config.get('dir', ''), name).items():
+    # trees.phrases lists the root last, and it has a class (load_trees drops sst2_trees' neutral roots).
+    keep = slice(None) if phrases and split == 'train' else slice(-1, None)
+    examples = [example for tree in split_trees for example in trees.phrases(tree, name)[keep]]
+    splits[split] = ([' '.join(words).lower() for words, _ in examples],
+                     np.array([label for _, label in examples], np.int32))
+  return splits
+
+
 def _splits_as_written(name: str, data_config) -> tuple:
   """load_labeled before any text normalization (so that splits cut by the text do not depend on it)."""
   data_dir = data_config.get('dir', '')
+  if name in trees.DATASETS:
+    return _treebank_splits(name, data_config), NUM_CLASSES[name]
   if name in NUM_CLASSES:
     num_classes, whose = NUM_CLASSES[name], f'data.name={name!r}'
     if name == 'sst2':
@@ -278,9 +314,9 @@ def load_labeled(data_config) -> tuple:
   """(splits, num_classes) of the dataset data_config names: {'train', 'valid', 'test'} -> (texts, labels
   int32), the texts normalized by example_normalizer (data.clean's normalizer; for IMDB, <br /> tags first).
 
-  num_classes is declared for sst2, mr and imdb (NUM_CLASSES); for 'files' it is the training data's (the
-  train file, or the one file that is cut into folds): its largest label + 1, every class occurring there. A
-  label outside the classes, in any split, is a DataError naming its file and line.
+  num_classes is declared for sst2, mr, imdb, sst5 and sst2_trees (NUM_CLASSES); for 'files' it is the
+  training data's (the train file, or the one file that is cut into folds): its largest label + 1, every
+  class occurring there. A label outside the classes, in any split, is a DataError naming its file and line.
   """
   name = checks.check_choice(data_config.get('name', ''), DATASETS, 'data.name')
   normalize = example_normalizer(data_config)

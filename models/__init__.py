@@ -17,6 +17,8 @@ Shape letters. Arrays in the hot code carry their shape in their name, one lette
   P  a convolution's window positions
   W  beam width (2W: the candidates of a beam step)
   R  rows that are not one batch: B·W beams, T·B steps flattened, a dataset's examples
+  J  the nodes of one tree (post-order)    U  the node slots of one tree level (a recursive scan step)
+  Z  a recursive node's state (D, or a Tree-LSTM's h; c, 2H)
   1  a broadcast axis; other digits count blocks of the next letter (`gates_B4H`: 4 gates of H)
 Layers and steps per call have no letter; their counts are spelled out.
 
@@ -28,6 +30,7 @@ from models import forecasters  # noqa: F401
 from models import kim_cnn  # noqa: F401
 from models import lm  # noqa: F401
 from models import ngram  # noqa: F401
+from models import recursive  # noqa: F401
 from models import seq2seq  # noqa: F401
 from models import transformer  # noqa: F401
 from models.registry import build, is_count_based, names  # noqa: F401

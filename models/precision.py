@@ -44,6 +44,10 @@ is everything that sums over time, over a sequence or over many updates.
   rnn, dense       bfloat16: the recurrent layers' and the head's operands. float32: states and the
   (time series,    regression output, from a float32 accumulator (a mean squared error of values near 1
   adding problem)  needs more than bfloat16's 3 digits).
+  recursive        bfloat16: the composition matmuls' operands (the RecNN's and RNTN's W, the RNTN's
+  (recnn, rntn,    tensor V against [a; b] once, the Tree-LSTM's W and U) and the softmax layer's.
+  tree_lstm)       float32: their accumulators, the RNTN's second contraction, gates, the node states
+                   (a Tree-LSTM's c sums over its whole subtree, as an LSTM's over time), the logits.
   naive, ngram     no matmuls and no dtype field.
 """
 import functools

@@ -108,6 +108,7 @@ def _token_sums(logits_BTV, targets_BT, weight_BT):
 
 def _check_data(config):
   labeled.normalizer(config.data.clean)  # A ValueError naming the registered ones.
+  labeled.train_on_phrases(config.data)  # A ValueError if data.phrases is set for a dataset without phrases.
   if config.data.pool_batches < 1:
     raise ValueError(f'data.pool_batches must be >= 1 (1 = uniformly random batches); got {config.data.pool_batches}.')
 

@@ -17,7 +17,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import sacrebleu
 
 from configs import checks
 from data import parallel
@@ -149,6 +148,7 @@ class TranslationTask(base.Task):
     beams = {'bleu_greedy': 1}
     if final:
       beams['bleu'] = self.config.decode.beam_size
+    import sacrebleu  # pylint: disable=import-outside-toplevel  # Here: every other run would carry its ~12 MiB.
     for name, beam_size in beams.items():
       hyps = [self.tgt_vocab.decode(ids) for ids in self.translate_ids(model, params, self.ids[split][0], beam_size)]
       metrics[name] = sacrebleu.corpus_bleu(hyps, [refs]).score

@@ -33,6 +33,7 @@ import optax
 import pytest
 
 import models
+from data import trees
 from models import precision
 from models import rnn
 from training import config_loading
@@ -42,6 +43,9 @@ from tests import tolerances
 U = 2.0 ** -8  # bfloat16's unit roundoff.
 STEPS, LEARNING_RATE = 20, 1e-2
 V, K = 16, 3  # Vocabulary (tokens 4.. are words: 0-3 are reserved ids of the classifiers) and classes.
+
+TREE_HEIGHT = 4
+
 
 def _recurrent(layers, steps):
   """Matmuls on a recurrent stack's path: x W and h U in every step of every layer."""
@@ -69,6 +73,10 @@ FAMILIES = {
     'mt/lstm': ('mt', _recurrent(2, 10) + _recurrent(2, 10) + 1),
     'mt/transformer': ('mt', 6 + (4 + 4 + 2) + 1),  # An encoder block; a decoder block with cross-attention.
     'timeseries/deep_rnn_dense': ('timeseries', _recurrent(2, 8) + 1),
+    # Trees of height <= TREE_HEIGHT: a composition per level (the RNTN's tensor and W: 2), the softmax.
+    'sst/recnn': ('tree', TREE_HEIGHT + 1),
+    'sst/rntn': ('tree', 2 * TREE_HEIGHT + 1),
+    'sst/tree_lstm': ('tree', 2 * TREE_HEIGHT + 1),  # The leaves' W x, then U h at every level.
 }
 
 
@@ -77,7 +85,8 @@ def _build(family, dtype):
   config.dtype = dtype
   kind = FAMILIES[family][0]
   dims = {'lm': dict(vocab_size=V, seq_len=16), 'classify': dict(vocab_size=V, num_classes=K),
-          'mt': dict(src_vocab_size=V, tgt_vocab_size=V), 'timeseries': {}}[kind]
+          'mt': dict(src_vocab_size=V, tgt_vocab_size=V), 'timeseries': {},
+          'tree': dict(vocab_size=V, num_classes=K)}[kind]
   return models.build(config, **dims)
 
 
@@ -105,6 +114,14 @@ def _data(kind):
     src = np.where(np.arange(S)[None] < length[:, None], rng.randint(3, V, (B, S)), 0).astype(np.int32)
     tgt_in = np.concatenate([np.ones((B, 1), np.int32), src[:, :-1]], axis=1)
     return src, length, tgt_in, src
+  if kind == 'tree':  # Every node of tree b has class b % K; its words come from that class's third.
+    lines = ['(L (L (L a) (L b)) (L (L c) (L (L d) (L e))))', '(L (L a) (L b))', '(L (L (L a) (L b)) (L c))',
+             '(L (L a) (L (L b) (L (L c) (L d))))', '(L z)', '(L (L (L a) (L b)) (L (L c) (L d)))']
+    parsed = [trees.parse_tree(line.replace('L', str(b % K))) for b, line in enumerate(lines)]
+    assert max(t.heights().max() for t in parsed) <= TREE_HEIGHT
+    span = (V - 4) // K
+    ids = [4 + (b % K) * span + rng.randint(0, span, len(t.words)) for b, t in enumerate(parsed)]
+    return (trees.make_batch(parsed, ids, 'sst5', np.arange(len(parsed)), len(parsed)),)
   x = np.sin(np.linspace(0, 4, 9)[None, :] * rng.uniform(1, 3, (16, 1)) + rng.uniform(0, 6, (16, 1)))
   return x[:, :8, None].astype(np.float32), x[:, 8:].astype(np.float32)
 
@@ -125,6 +142,11 @@ def _logits_and_loss(model, kind, params, batch, train, rng):
     weight = (np.arange(src.shape[1])[None] < length[:, None]).astype(np.float32)
     loss = optax.softmax_cross_entropy_with_integer_labels(logits, tgt_out)
     return logits, (loss * weight).sum() / weight.sum()
+  if kind == 'tree':
+    (tree_batch,) = batch
+    logits = model.apply(variables, tree_batch, train=train, rngs=rngs)
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, tree_batch['node_label'])
+    return logits, (loss * tree_batch['node_weight']).sum() / tree_batch['node_weight'].sum()
   x, y = batch
   prediction = model.apply(variables, x)
   return prediction, ((prediction - y) ** 2).mean()
@@ -151,7 +173,8 @@ def _experiment(family):
   model32, model16 = _build(family, 'float32'), _build(family, 'bfloat16')
   batch = _data(kind)
   init_args = {'lm': lambda: (batch[0][:, :-1], model32.initial_carry(batch[0].shape[0])),
-               'classify': lambda: batch[:2], 'mt': lambda: batch[:3], 'timeseries': lambda: batch[:1]}[kind]()
+               'classify': lambda: batch[:2], 'mt': lambda: batch[:3], 'timeseries': lambda: batch[:1],
+               'tree': lambda: batch}[kind]()
   shapes32, shapes16 = (jax.eval_shape(model.init, jax.random.PRNGKey(0), *init_args)['params']
                         for model in (model32, model16))
   optimizer = optax.adam(LEARNING_RATE)
@@ -224,7 +247,7 @@ def test_a_run_recorded_before_model_dtype_resumes_as_the_same_config():
   assert workdir.config_changes(old, new) == {'model.dtype': [None, 'bfloat16']}  # A change: refused on resume.
 
 
-@pytest.mark.parametrize('folder', ['charlm', 'classify', 'pretrain', 'mt', 'timeseries', 'adding'])
+@pytest.mark.parametrize('folder', ['charlm', 'classify', 'pretrain', 'mt', 'timeseries', 'adding', 'sst'])
 def test_every_shipped_config_of_a_trained_model_sets_model_dtype(folder):
   root = os.path.join(config_loading.REPO_ROOT, 'configs', folder)
   for name in sorted(os.listdir(root)):

@@ -42,7 +42,7 @@ def test_unknown_key_lists_the_valid_keys(tiny_config):
 
 
 @pytest.mark.parametrize('key,value,message', [
-    ('model.name', 'lstmm', r"model.name 'lstmm'; choose one of: boe, cnn, dense, gpt, gpt_classifier, kim_cnn, mlp_lm, naive, ngram, rnn,"),
+    ('model.name', 'lstmm', r"model.name 'lstmm'; choose one of: boe, cnn, dense, gpt, gpt_classifier, kim_cnn, mlp_lm, naive, ngram, recursive, rnn,"),
     ('optimizer.name', 'adamm', r"optimizer.name 'adamm'; choose one of: sgd, momentum"),
     ('schedule.name', 'cos', r"schedule.name 'cos'; choose one of: constant, warmup_cosine"),
     ('task.name', 'mt', r"task.name 'mt'; choose one of: classification, lm, pretrain, regression, translation"),

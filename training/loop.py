@@ -19,6 +19,7 @@ import tasks
 from training import checkpoint
 from training import config_loading
 from training import errors
+from training import host_memory
 from training import optim
 from training import plots
 from training import preemption
@@ -237,6 +238,7 @@ def train_and_evaluate(config, workdir: str, config_change: str = 'refuse') -> d
 
 
 def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
+  host_memory.release_after_compiles()
   ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir), config.checkpoint.max_to_keep)
   resuming_from = ckpt.latest_step()
   # Checked before the data load and any compile: a refused run changes nothing in the workdir.

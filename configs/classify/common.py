@@ -1,8 +1,10 @@
-"""Shared settings of text classification (SST-2, MR or IMDB) with randomly initialized word embeddings.
+"""Shared settings of text classification (SST-2, SST-5, MR or IMDB) with randomly initialized word embeddings.
 
-data.name: sst2 (train / dev / test files, model selection on dev), mr (10-fold cross-validation:
-data.fold is the test fold; valid is 10% of the other folds) or imdb (review documents: train and test
-files, valid 10% of train chosen by hashing each review; configs/classify/imdb_lstm.py). The final
+data.name: sst2 (train / dev / test files, model selection on dev), sst5 or sst2_trees (the Stanford
+Sentiment Treebank's trees, the same splits: 5 classes, or 2 with neutral sentences dropped; data.phrases
+adds every labeled phrase to training), mr (10-fold cross-validation: data.fold is the test fold; valid is
+10% of the other folds) or imdb (review documents: train and test files, valid 10% of train chosen by
+hashing each review; configs/classify/imdb_lstm.py). The final
 evaluation uses the parameters of the best valid accuracy (early stopping on dev, as Kim 2014).
 """
 from configs import common
@@ -19,7 +21,11 @@ def get_config(variant=''):
   c.task.max_norm = 0.0  # > 0: each class's output weight vector is rescaled to this L2 norm at most.
   c.task.word_dropout = 0.0  # Training only: each real token becomes <unk> with this probability.
 
-  c.data.name = 'sst2'  # sst2, mr, imdb, or files (data.train_path/valid_path/test_path, or data.path with folds).
+  # sst2, sst5, sst2_trees, mr, imdb, or files (data.train_path/valid_path/test_path, or data.path with folds).
+  c.data.name = 'sst2'
+  # sst5 and sst2_trees: train on every labeled phrase of the training trees (Socher et al. 2013 label each
+  # node), not only the sentences; dev and test still score sentences. An error with another dataset.
+  c.data.phrases = False
   c.data.fold = 0  # k-fold sets: the test fold.
   c.data.num_folds = 10
   c.data.split_seed = 0  # Fixes the folds and the valid draw, the same for every training seed.

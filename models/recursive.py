@@ -1,0 +1,132 @@
+"""Recursive networks over binary parse trees, batched under jit: every node's state feeds a softmax.
+
+- 'recnn': Socher et al. (2011)'s recursive network, p = tanh(W [a; b] + bias).
+- 'rntn': Socher et al. (2013)'s recursive neural tensor network, p = tanh([a; b]ᵀ V [a; b] + W [a; b] + bias),
+  V holding one (2d, 2d) slice per output unit.
+- 'tree_lstm': the binary (constituency, N-ary with N = 2) Tree-LSTM of Tai et al. (2015): input, output and
+  update gates and one forget gate per child, each from both children's h; a leaf is a node without
+  children whose input is its word vector (internal nodes have no input).
+
+In the RecNN and RNTN a leaf's state is its word vector (so model.dim is both); the Tree-LSTM's leaves read
+word vectors of model.dim into states of model.hidden.
+
+Schedule: the tree's levels, as a lax.scan over the batch's 'levels' (data/trees.py). The nodes of height h
+need only nodes below h, so each scan step composes every node of one height across all trees of the batch
+in one matmul, gathering the children's states from a (B·J + 1, Z) buffer and scattering the results back
+(row B·J is scratch, the target of the padded level slots). A step per height (about 2·log2 of a sentence's
+length for the treebank's trees, 8-30 a batch) instead of a step per node slot (post-order, up to 2·length - 1
+with only B nodes each) gives fewer, wider matmuls, which is what keeps the step cheap on a CPU. All leaves,
+the embedding lookups and every node's softmax are single batched ops outside the scan.
+
+Mixed precision (model.dtype): bfloat16 operands for the composition matmuls (W, U, the RNTN's tensor) and
+the softmax layer; float32 for their accumulators, the node states (a Tree-LSTM's c sums over the whole
+subtree) and the logits.
+"""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from models import precision
+from models import registry
+
+CELLS = ('recnn', 'rntn', 'tree_lstm')
+
+
+def recnn_compose(params, left_UD, right_UD, dtype=jnp.float32):
+  children_U2D = jnp.concatenate([left_UD, right_UD], -1)
+  return jnp.tanh(precision.matmul(children_U2D, params['W'], dtype) + params['bias'])
+
+
+def rntn_compose(params, left_UD, right_UD, dtype=jnp.float32):
+  children_U2D = jnp.concatenate([left_UD, right_UD], -1)
+  # [a; b]ᵀ V[k] [a; b] for every output unit k: V contracted with one copy, then the other.
+  tensor_U2DD = precision.einsum('ui,ijk->ujk', children_U2D, params['V'], dtype)
+  tensor_UD = jnp.einsum('uj,ujk->uk', children_U2D, tensor_U2DD)
+  return jnp.tanh(tensor_UD + precision.matmul(children_U2D, params['W'], dtype) + params['bias'])
+
+
+def tree_lstm_node(params, x_UD, left_U2H, right_U2H, dtype=jnp.float32):
+  """(h; c) of nodes from their input (None at internal nodes) and children's (h; c) (0 at leaves)."""
+  H = left_U2H.shape[-1] // 2
+  h_children_U2H = jnp.concatenate([left_U2H[:, :H], right_U2H[:, :H]], -1)
+  z_U5H = precision.matmul(h_children_U2H, params['U'], dtype) + params['bias']
+  if x_UD is not None:
+    z_U5H = z_U5H + precision.matmul(x_UD, params['W'], dtype)
+  i, f_left, f_right, o = (jax.nn.sigmoid(z_U5H[:, k * H:(k + 1) * H]) for k in range(4))
+  u = jnp.tanh(z_U5H[:, 4 * H:])
+  c = i * u + f_left * left_U2H[:, H:] + f_right * right_U2H[:, H:]
+  return jnp.concatenate([o * jnp.tanh(c), c], -1)
+
+
+class RecursiveClassifier(nn.Module):
+  """batch (data/trees.py's layout) -> logits (B, J, num_classes) float32, one row per node."""
+  vocab_size: int
+  num_classes: int
+  cell: str = 'tree_lstm'
+  dim: int = 300  # Word vectors (and, in the RecNN and RNTN, every node's state).
+  hidden: int = 150  # The Tree-LSTM's state; unused by the others.
+  dropout: float = 0.0  # On node states before the softmax.
+  embed_init_std: float = 0.1  # Random word vectors: normal with this deviation.
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, batch, train: bool = False):
+    tokens_BJ, left_BJ, right_BJ = batch['tokens'], batch['left'], batch['right']
+    B, J = tokens_BJ.shape
+    x_BJD = nn.Embed(self.vocab_size, self.dim, embedding_init=nn.initializers.normal(self.embed_init_std),
+                     name='embed')(tokens_BJ)
+    params = self._compose_params()
+    x_RD = x_BJD.reshape(B * J, self.dim)
+    if self.cell == 'tree_lstm':
+      no_children_R2H = jnp.zeros((B * J, 2 * self.hidden), jnp.float32)
+      leaves_RZ = tree_lstm_node(params, x_RD, no_children_R2H, no_children_R2H, self.dtype)
+      compose = lambda left, right: tree_lstm_node(params, None, left, right, self.dtype)
+    else:
+      leaves_RZ = x_RD
+      step = recnn_compose if self.cell == 'recnn' else rntn_compose
+      compose = lambda left, right: step(params, left, right, self.dtype)
+    is_internal_BJ = left_BJ >= 0
+    # Children as rows of the flat buffer; leaves, padding and the scratch row point at the scratch row.
+    scratch = B * J
+    offset_B1 = (jnp.arange(B) * J)[:, None]
+    child_rows = lambda c_BJ: jnp.append(jnp.where(is_internal_BJ, c_BJ + offset_B1, scratch).reshape(-1), scratch)
+    left_R, right_R = child_rows(left_BJ), child_rows(right_BJ)
+    states_RZ = jnp.concatenate([jnp.where(is_internal_BJ.reshape(-1, 1), 0.0, leaves_RZ),
+                                 jnp.zeros((1, leaves_RZ.shape[-1]), leaves_RZ.dtype)])
+
+    def level(states_RZ, nodes_U):
+      new_UZ = compose(states_RZ[left_R[nodes_U]], states_RZ[right_R[nodes_U]])
+      return states_RZ.at[nodes_U].set(new_UZ), None
+
+    states_RZ, _ = jax.lax.scan(level, states_RZ, batch['levels'])
+    out_BJZ = states_RZ[:B * J].reshape(B, J, -1)
+    if self.cell == 'tree_lstm':
+      out_BJZ = out_BJZ[..., :self.hidden]  # h; c stays inside the tree.
+    out_BJZ = nn.Dropout(self.dropout, deterministic=not train)(out_BJZ)
+    return precision.dense(self.num_classes, self.dtype, name='classify')(out_BJZ).astype(jnp.float32)
+
+  def _compose_params(self) -> dict:
+    D, H = self.dim, self.hidden
+    if self.cell == 'tree_lstm':
+      # Forget biases start at 1 (the LSTMs' usual init), the other gates' at 0.
+      bias_init = lambda key, shape, dtype=jnp.float32: jnp.zeros(shape, dtype).at[H:3 * H].set(1.0)
+      return {'W': self.param('W', nn.initializers.lecun_normal(), (D, 5 * H)),
+              'U': self.param('U', nn.initializers.lecun_normal(), (2 * H, 5 * H)),
+              'bias': self.param('bias', bias_init, (5 * H,))}
+    params = {'W': self.param('W', nn.initializers.lecun_normal(), (2 * D, D)),
+              'bias': self.param('bias', nn.initializers.zeros, (D,))}
+    if self.cell == 'rntn':
+      # Small, so the tensor term starts as a perturbation of the RecNN's layer.
+      params['V'] = self.param('V', nn.initializers.normal(1.0 / (4 * D)), (2 * D, 2 * D, D))
+    return params
+
+
+@registry.register('recursive')
+def _build(model_config, vocab_size: int, num_classes: int, **unused):
+  del unused
+  model = registry.from_config(RecursiveClassifier, model_config, vocab_size=vocab_size, num_classes=num_classes)
+  if model.cell not in CELLS:
+    raise ValueError(f'model.cell must be one of {", ".join(CELLS)}; got {model.cell!r}.')
+  registry.check_positive(model, ('dim', 'hidden'))
+  registry.check_dropout(model)
+  return model
