@@ -7,8 +7,8 @@
   update gates and one forget gate per child, each from both children's h; a leaf is a node without
   children whose input is its word vector (internal nodes have no input).
 
-In the RecNN and RNTN a leaf's state is its word vector (so model.dim is both); the Tree-LSTM's leaves read
-word vectors of model.dim into states of model.hidden.
+In the RecNN and RNTN a leaf's state is its word vector (so model.embed_dim is both); the Tree-LSTM's leaves read
+word vectors of model.embed_dim into states of model.hidden_size.
 
 Schedule: the tree's levels, as a lax.scan over the batch's 'levels' (data/trees.py). The nodes of height h
 need only nodes below h, so each scan step composes every node of one height across all trees of the batch
@@ -63,8 +63,8 @@ class RecursiveClassifier(nn.Module):
   vocab_size: int
   num_classes: int
   cell: str = 'tree_lstm'
-  dim: int = 300  # Word vectors (and, in the RecNN and RNTN, every node's state).
-  hidden: int = 150  # The Tree-LSTM's state; unused by the others.
+  embed_dim: int = 300  # Word vectors (and, in the RecNN and RNTN, every node's state).
+  hidden_size: int = 150  # The Tree-LSTM's state; unused by the others.
   dropout: float = 0.0  # On node states before the softmax.
   embed_init_std: float = 0.1  # Random word vectors: normal with this deviation.
   dtype: jnp.dtype = jnp.float32
@@ -73,12 +73,12 @@ class RecursiveClassifier(nn.Module):
   def __call__(self, batch, train: bool = False):
     tokens_BJ, left_BJ, right_BJ = batch['tokens'], batch['left'], batch['right']
     B, J = tokens_BJ.shape
-    x_BJD = nn.Embed(self.vocab_size, self.dim, embedding_init=nn.initializers.normal(self.embed_init_std),
+    x_BJD = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(self.embed_init_std),
                      name='embed')(tokens_BJ)
     params = self._compose_params()
-    x_RD = x_BJD.reshape(B * J, self.dim)
+    x_RD = x_BJD.reshape(B * J, self.embed_dim)
     if self.cell == 'tree_lstm':
-      no_children_R2H = jnp.zeros((B * J, 2 * self.hidden), jnp.float32)
+      no_children_R2H = jnp.zeros((B * J, 2 * self.hidden_size), jnp.float32)
       leaves_RZ = tree_lstm_node(params, x_RD, no_children_R2H, no_children_R2H, self.dtype)
       compose = lambda left, right: tree_lstm_node(params, None, left, right, self.dtype)
     else:
@@ -101,12 +101,12 @@ class RecursiveClassifier(nn.Module):
     states_RZ, _ = jax.lax.scan(level, states_RZ, batch['levels'])
     out_BJZ = states_RZ[:B * J].reshape(B, J, -1)
     if self.cell == 'tree_lstm':
-      out_BJZ = out_BJZ[..., :self.hidden]  # h; c stays inside the tree.
+      out_BJZ = out_BJZ[..., :self.hidden_size]  # h; c stays inside the tree.
     out_BJZ = nn.Dropout(self.dropout, deterministic=not train)(out_BJZ)
     return precision.dense(self.num_classes, self.dtype, name='classify')(out_BJZ).astype(jnp.float32)
 
   def _compose_params(self) -> dict:
-    D, H = self.dim, self.hidden
+    D, H = self.embed_dim, self.hidden_size
     if self.cell == 'tree_lstm':
       # Forget biases start at 1 (the LSTMs' usual init), the other gates' at 0.
       bias_init = lambda key, shape, dtype=jnp.float32: jnp.zeros(shape, dtype).at[H:3 * H].set(1.0)
@@ -127,6 +127,6 @@ def _build(model_config, vocab_size: int, num_classes: int, **unused):
   model = registry.from_config(RecursiveClassifier, model_config, vocab_size=vocab_size, num_classes=num_classes)
   if model.cell not in CELLS:
     raise ValueError(f'model.cell must be one of {", ".join(CELLS)}; got {model.cell!r}.')
-  registry.check_positive(model, ('dim', 'hidden'))
+  registry.check_positive(model, ('embed_dim', 'hidden_size'))
   registry.check_dropout(model)
   return model

@@ -137,7 +137,7 @@ def _reference_logits(cell, params, parsed, ids):
 
 
 def _model(cell):
-  return recursive.RecursiveClassifier(vocab_size=40, num_classes=5, cell=cell, dim=6, hidden=4,
+  return recursive.RecursiveClassifier(vocab_size=40, num_classes=5, cell=cell, embed_dim=6, hidden_size=4,
                                        embed_init_std=0.5)
 
 
@@ -197,3 +197,42 @@ def test_padding_nodes_levels_and_filler_rows_change_nothing(cell):
   ga = jax.grad(lambda p: _node_loss(model, p, tight))(params)
   gb = jax.grad(lambda p: _node_loss(model, p, loose))(params)
   jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6), ga, gb)
+
+
+def _treebank(tmp_path, copies=6):
+  (tmp_path / 'sst').mkdir()
+  for split in ('train', 'dev', 'test'):
+    with gzip.open(tmp_path / 'sst' / f'{split}.txt.gz', 'wt') as f:
+      f.write('\n'.join(SENTENCES * copies) + '\n')
+  return str(tmp_path)
+
+
+@pytest.mark.parametrize('cell', ['rntn', 'tree_lstm'])
+def test_training_a_tree_model_then_drawing_a_tree_from_its_workdir(tmp_path, cell):
+  import os
+  import subprocess
+  import sys
+  import json
+  from training import config_loading
+  from training import loop
+  data_dir = _treebank(tmp_path)
+  config = config_loading.load_config(f'configs/sst/{cell}.py:tiny')
+  config.data.dir = data_dir
+  config.train.num_steps, config.optimizer.learning_rate = 12, 0.3
+  workdir = str(tmp_path / 'run')
+  results = loop.train_and_evaluate(config, workdir)
+  records = [json.loads(line) for line in open(os.path.join(workdir, 'metrics.jsonl'))]
+  losses = [r['loss'] for r in records if r['split'] == 'train']
+  assert losses[-1] < losses[0]  # The node losses fall on sentences it sees again and again.
+  assert 0 <= results['test/accuracy'] <= 100 and 0 <= results['test/phrase_accuracy'] <= 100
+  out = tmp_path / 'tree.png'
+  done = subprocess.run([sys.executable, os.path.join(config_loading.REPO_ROOT, 'show_tree.py'),
+                         f'--workdir={workdir}', '--index=3', f'--out={out}'], capture_output=True, text=True,
+                        timeout=120, env=dict(os.environ, JAX_PLATFORMS='cpu'))
+  assert done.returncode == 0, done.stderr
+  assert out.stat().st_size > 10_000
+  bad = subprocess.run([sys.executable, os.path.join(config_loading.REPO_ROOT, 'show_tree.py'),
+                        f'--workdir={workdir}', '--index=99'], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, JAX_PLATFORMS='cpu'))
+  assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1] == (
+      'error: --index=99: the test split of sst5 has trees 0..23.')

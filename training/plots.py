@@ -80,3 +80,40 @@ def plot_attention(weights_TS, labels: list[str], title: str, out_path: str, key
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
   plt.close(fig)
+
+
+def plot_tree(words, left, right, predicted, gold, class_names: list, title: str, out_path: str) -> None:
+  """A binary tree drawn root up, each node a disc colored by its predicted class (first class red, last
+  blue, the middle white, as Socher et al. 2013's Figure 1) and marked with it; a node whose gold label
+  differs is ringed in black (gold -1: no label). Nodes in post-order (children first); left/right -1 at leaves, which are in
+  word order."""
+  plt = _pyplot()
+  n = len(predicted)
+  x, y, leaf = [0.0] * n, [0.0] * n, 0
+  for node in range(n):  # Post-order: children are placed first.
+    if left[node] < 0:
+      x[node], y[node], leaf = float(leaf), 0.0, leaf + 1
+    else:
+      x[node] = (x[left[node]] + x[right[node]]) / 2
+      y[node] = 1.0 + max(y[left[node]], y[right[node]])
+  colors = plt.get_cmap('RdBu')([0.1 + 0.8 * c / max(1, len(class_names) - 1) for c in predicted])
+  fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(words)), max(3.0, 0.55 * (max(y) + 2))))
+  for node in range(n):
+    for child in (left[node], right[node]):
+      if child >= 0:
+        ax.plot([x[node], x[child]], [y[node], y[child]], color='0.6', linewidth=1, zorder=1)
+  for node in range(n):
+    wrong = gold[node] >= 0 and predicted[node] != gold[node]
+    ax.scatter([x[node]], [y[node]], s=330, color=colors[node], zorder=2, edgecolors='black' if wrong else '0.6',
+               linewidths=2.0 if wrong else 0.5)
+    ax.text(x[node], y[node], class_names[predicted[node]], ha='center', va='center', fontsize=7, zorder=3)
+    if left[node] < 0:
+      ax.text(x[node], -0.55, words[len([i for i in range(node) if left[i] < 0])], ha='center', va='top',
+              fontsize=8, rotation=45 if len(words) > 12 else 0)
+  ax.set_ylim(-1.6, max(y) + 0.6)
+  ax.set_xlim(-0.8, len(words) - 0.2)
+  ax.axis('off')
+  ax.set_title('\n'.join(textwrap.wrap(title, 100)), fontsize=9)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=120)
+  plt.close(fig)

@@ -1,4 +1,5 @@
-"""Loads what a trained workdir holds, for the small CLIs (sample.py, show_attention.py, translate.py, classify.py)."""
+"""Loads what a trained workdir holds, for the small CLIs (sample.py, show_attention.py, translate.py, classify.py,
+show_tree.py)."""
 import json
 import os
 
@@ -89,5 +90,20 @@ def load_classifier(workdir: str, which: str = 'best'):
   # Every classifier's last layer is params['output'] (classifiers.max_norm reads it there): its columns are
   # the classes, which config.json does not record.
   num_classes = params['output']['kernel'].shape[-1]
+  model = models.build(config.model, vocab_size=vocab.vocab_size, num_classes=num_classes)
+  return config, model, params, vocab, step
+
+
+def load_tree_classifier(workdir: str):
+  """(config, model, params, vocabulary, step) of a tree_classification workdir, with the parameters of its
+  best validation evaluation (those its results.json was evaluated with)."""
+  config = _load_config(workdir)
+  if config.task.name != 'tree_classification':
+    raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; a tree model needs task.name '
+                              '"tree_classification".')
+  vocab = tokenizers.Vocabulary(tokenizers.load(classification.vocab_dir(workdir)), labeled.RESERVED)
+  params, step = _newest_params(stored_params.directory(workdir) if config.eval.select_metric
+                                else checkpoint.directory(workdir))
+  num_classes = params['classify']['kernel'].shape[-1]  # The softmax layer's columns are the classes.
   model = models.build(config.model, vocab_size=vocab.vocab_size, num_classes=num_classes)
   return config, model, params, vocab, step

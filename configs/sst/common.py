@@ -41,7 +41,7 @@ def get_config(variant=''):
   c.checkpoint.every_steps = 0
   c.log.every_steps = 50
   if variant == 'tiny':
-    c.model.dim, c.model.hidden = 8, 6
+    c.model.embed_dim, c.model.hidden_size = 8, 6
     c.train.num_epochs = 0
     c.train.num_steps = 6
     c.train.batch_size = 8

@@ -13,9 +13,9 @@ def get_config(variant=''):
   c = common.get_config(variant)
   c.model.cell = 'rntn'
   if not variant:
-    c.model.dim = 25
+    c.model.embed_dim = 25
     c.train.batch_size = 27
-  c.model.hidden = c.model.dim  # Unused: the node states are word-sized.
+  c.model.hidden_size = c.model.embed_dim  # Unused: the node states are word-sized.
   c.task.l2 = 1e-3
   c.optimizer.learning_rate = 0.01
   return c

@@ -13,7 +13,7 @@ def get_config(variant=''):
   c = common.get_config(variant)
   c.model.cell = 'tree_lstm'
   if not variant:
-    c.model.dim, c.model.hidden = 300, 150
+    c.model.embed_dim, c.model.hidden_size = 300, 150
   c.model.dropout = 0.5
   c.task.l2 = 1e-4
   c.optimizer.learning_rate = 0.05
