@@ -161,16 +161,33 @@ def _node_loss(model, params, batch):
 
 @pytest.mark.parametrize('cell', recursive.CELLS)
 def test_batched_gradients_equal_the_per_node_recursion_gradients(cell):
+  """The Tree-LSTM's levels have a hand-written backward pass (tree_lstm_levels); the others autodiff's."""
   parsed, ids, batch = _batch(SENTENCES, seed=3)
   model = _model(cell)
   params = model.init(jax.random.PRNGKey(2), batch)['params']
   grads = jax.grad(lambda p: _node_loss(model, p, batch))(params)
 
-  def reference_loss(p):  # The recursion in jax.numpy, one tree and one node at a time.
+  def reference_loss(p):  # A per-node recursion in jax.numpy, differentiated by autodiff: no level scan.
+    compose = {'recnn': recursive.recnn_compose, 'rntn': recursive.rntn_compose}.get(cell)
     total = 0.0
     for tree, tree_ids in zip(parsed, ids):
-      one = trees.make_batch([tree], [tree_ids], 'sst5', np.arange(1), 1, pad_multiple=1, level_multiple=1)
-      total += _node_loss(model, p, one)
+      states = {}
+      for node in range(tree.num_nodes):  # Post-order: children first.
+        if tree.left[node] < 0:
+          x = p['embed']['embedding'][tree_ids[tree.word[node]]][None]
+          if cell == 'tree_lstm':
+            zeros = jnp.zeros((1, 2 * model.hidden_size))
+            states[node] = recursive.tree_lstm_node(p, x, zeros, zeros)
+          else:
+            states[node] = x
+        elif cell == 'tree_lstm':
+          states[node] = recursive.tree_lstm_node(p, None, states[tree.left[node]], states[tree.right[node]])
+        else:
+          states[node] = compose(p, states[tree.left[node]], states[tree.right[node]])
+      h = jnp.concatenate([states[n][:, :model.hidden_size] if cell == 'tree_lstm' else states[n]
+                           for n in range(tree.num_nodes)])
+      logp = jax.nn.log_softmax(h @ p['classify']['kernel'] + p['classify']['bias'])
+      total -= jnp.sum(logp[jnp.arange(tree.num_nodes), tree.labels])
     return total
 
   expected = jax.grad(reference_loss)(params)
@@ -236,3 +253,32 @@ def test_training_a_tree_model_then_drawing_a_tree_from_its_workdir(tmp_path, ce
                        env=dict(os.environ, JAX_PLATFORMS='cpu'))
   assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1] == (
       'error: --index=99: the test split of sst5 has trees 0..23.')
+
+
+@pytest.mark.parametrize('dtype', [jnp.float32, jnp.bfloat16])
+def test_tree_lstm_hand_written_backward_equals_autodiff_of_the_level_scan(dtype):
+  parsed, _, batch = _batch(SENTENCES * 2, batch_size=8, seed=4)
+  B, J = batch['tokens'].shape
+  H, rng = 5, np.random.RandomState(0)
+  left = np.append(np.where(batch['left'] >= 0, batch['left'] + np.arange(B)[:, None] * J, B * J).reshape(-1), B * J)
+  right = np.append(np.where(batch['right'] >= 0, batch['right'] + np.arange(B)[:, None] * J, B * J).reshape(-1),
+                    B * J)
+  left, right = jnp.asarray(left), jnp.asarray(right)
+  states = jnp.asarray(rng.randn(B * J + 1, 2 * H).astype(np.float32))
+  kernel, bias = jnp.asarray(rng.randn(2 * H, 5 * H).astype(np.float32)), jnp.asarray(rng.randn(5 * H).astype(np.float32))
+  weight = jnp.asarray(rng.randn(B * J + 1, 2 * H).astype(np.float32))
+  weight = weight.at[-1].set(0.0)  # The scratch row is no output.
+
+  def hand(k, b, s):
+    return jnp.sum(recursive.tree_lstm_levels(k, b, s, left, right, batch['levels'], dtype) * weight)
+
+  def auto(k, b, s):
+    compose = lambda l, r: recursive.tree_lstm_node({'U': k, 'bias': b}, None, l, r, dtype)
+    return jnp.sum(recursive._scan_levels(compose, s, left, right, batch['levels']) * weight)
+
+  np.testing.assert_allclose(hand(kernel, bias, states), auto(kernel, bias, states), rtol=1e-6)
+  got, expected = (jax.grad(f, (0, 1, 2))(kernel, bias, states) for f in (hand, auto))
+  tol = dict(rtol=1e-4, atol=1e-4) if dtype == jnp.float32 else dict(rtol=3e-2, atol=3e-2)
+  for g, e in zip(got, expected):
+    np.testing.assert_allclose(g[:B * J] if g.shape == states.shape else g,
+                               e[:B * J] if e.shape == states.shape else e, **tol)
