@@ -116,7 +116,7 @@ def seqlab_trainer(vocab_size: int, dim: int, hidden: int, learning_rate: float,
 
 
 def shape_key(batch: dict) -> tuple:
-  return batch['tokens'].shape + batch['levels'].shape
+  return tuple(sorted((name, array.shape) for name, array in batch.items()))
 
 
 # PyTorch: node by node, by Python recursion over each tree.

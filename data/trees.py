@@ -11,27 +11,31 @@ of words it covers, so every node is also a phrase (Socher et al. 2013 label eac
 SST-5 ('sst5') classifies into the five labels; SST-2 ('sst2_trees') maps 0-1 to negative (0) and 3-4 to
 positive (1), drops sentences whose root is neutral (2) and gives neutral phrases no label (BINARY's -1).
 
-Tree batches (make_batch) are numpy dicts of fixed-size rows, N nodes per tree (padded up to a multiple of
+Tree batches (make_batch) are numpy dicts of fixed-size rows, J nodes per tree (padded up to a multiple of
 pad_multiple):
 
-  'tokens'     (B, N) int32    a leaf's word id; PAD at internal and padding nodes
-  'left'       (B, N) int32    a node's children, as node numbers of the same tree; -1 at leaves and padding
-  'right'      (B, N) int32
-  'node_label' (B, N) int32    each node's label (0 where it has none)
-  'node_weight'(B, N) float32  1 at a node with a label, 0 at padding and (SST-2) neutral phrases
+  'tokens'     (B, J) int32    a leaf's word id; PAD at internal and padding nodes
+  'left'       (B, J) int32    a node's children, as node numbers of the same tree; -1 at leaves and padding
+  'right'      (B, J) int32
+  'node_label' (B, J) int32    each node's label (0 where it has none)
+  'node_weight'(B, J) float32  1 at a node with a label, 0 at padding and (SST-2) neutral phrases
   'root'       (B,)   int32    the root's node number (the tree's node count - 1)
   'label'      (B,)   int32    the root's label
   'weight'     (B,)   float32  1 for a tree, 0 for a filler row
   'index'      (B,)   int32    the tree's position in its split, -1 for filler rows
-  'levels'     (H, W) int32    the internal nodes by height, flattened over the batch (b * N + node):
-                               row h holds those of height h + 1, padded with B * N (a scratch slot)
+  'levels'     (H, U) int32    the internal nodes of the batch, flattened (b * J + node), in rows that a
+                               model computes one after the other: every node is in a later row than its
+                               children; padded with B * J (a scratch slot)
+  'leaves'     (L,)   int32    the leaves of the batch, flattened likewise, padded with B * J to a
+                               multiple of 16
 
-Every node of height h depends only on nodes below h, so a model computes one row of 'levels' at a time,
-all trees of the batch together (models/recursive.py says why this schedule). H is rounded up to a multiple
-of level_multiple and W to a power of two (at least level_multiple), so few distinct shapes reach jit.
+A model computes one row of 'levels' at a time, all trees of the batch together (models/recursive.py says
+why this schedule; schedule_levels how the rows are filled). H is rounded up to a multiple of
+level_multiple and U to a multiple of 16, so few distinct shapes reach jit.
 """
 import dataclasses
 import functools
+import heapq
 import re
 
 import numpy as np
@@ -64,6 +68,14 @@ class Tree:
   @property
   def num_nodes(self) -> int:
     return len(self.labels)
+
+  def depths(self) -> np.ndarray:
+    """(N,) 0 at the root, 1 + the parent's elsewhere."""
+    depth = np.zeros(self.num_nodes, np.int32)
+    for node in range(self.num_nodes - 1, -1, -1):  # Reverse post-order: parents first.
+      if self.left[node] >= 0:
+        depth[self.left[node]] = depth[self.right[node]] = depth[node] + 1
+    return depth
 
   def heights(self) -> np.ndarray:
     """(N,) 0 at leaves, 1 + the taller child's elsewhere."""
@@ -162,6 +174,48 @@ def phrases(tree: Tree, name: str) -> list:
   return [(tree.words[start:end], int(c)) for (start, end), c in zip(tree.span, classes) if c >= 0]
 
 
+def schedule_levels(internal: list, scratch: int, multiple: int) -> np.ndarray:
+  """(H, U) rows of internal nodes, each node in a row after its children's; padded with `scratch`.
+
+  internal: (node, its internal children, its depth) of every internal node of the batch. Scheduling each
+  node at its height would pad every row to the widest (the lowest levels hold most nodes: 3-4x the slots
+  of the nodes). Instead rows have a fixed width U and are filled by list scheduling: each row takes the
+  ready nodes (children done) deepest first, since they head the longest chains to a root. U is chosen,
+  among multiples of 16 from (nodes / tallest tree), to need the fewest slots once H is rounded up to a
+  multiple of `multiple`.
+  """
+  if not internal:
+    return np.full((multiple, 16), scratch, np.int32)
+  waiting = {node: len(kids) for node, kids, _ in internal}
+  parent = {kid: node for node, kids, _ in internal for kid in kids}
+  depth = {node: d for node, _, d in internal}
+  tallest = max(depth.values()) + 1  # A lower bound on the rows: the longest chain of internal nodes.
+
+  def fill(width: int) -> list:
+    pending, rows, ready = dict(waiting), [], [(-depth[n], n) for n, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    while ready:
+      row = [heapq.heappop(ready)[1] for _ in range(min(width, len(ready)))]
+      for node in row:
+        up = parent.get(node)
+        if up is not None:
+          pending[up] -= 1
+          if pending[up] == 0:
+            heapq.heappush(ready, (-depth[up], up))
+      rows.append(row)
+    return rows
+
+  smallest = batching.round_up(-(-len(internal) // tallest), 16)
+  options = [fill(width) for width in range(smallest, smallest + 4 * 16, 16)]
+  slots = lambda rows: batching.round_up(len(rows), multiple) * batching.round_up(max(map(len, rows)), 16)
+  rows = min(options, key=slots)
+  levels = np.full((batching.round_up(len(rows), multiple), batching.round_up(max(map(len, rows)), 16)),
+                   scratch, np.int32)
+  for h, row in enumerate(rows):
+    levels[h, :len(row)] = row
+  return levels
+
+
 def make_batch(trees: list, token_ids: list, name: str, index: np.ndarray, batch_size: int,
                pad_multiple: int = 8, level_multiple: int = 4) -> dict:
   """The batch of trees `index` (at most batch_size), filler rows appended (module docstring's layout).
@@ -169,11 +223,11 @@ def make_batch(trees: list, token_ids: list, name: str, index: np.ndarray, batch
   token_ids[i]: the word ids of trees[i]'s words.
   """
   chosen = [trees[i] for i in index]
-  N = batching.round_up(max([1] + [t.num_nodes for t in chosen]), pad_multiple)
-  tokens, left, right = (np.full((batch_size, N), fill, np.int32) for fill in (PAD_ID, -1, -1))
-  node_label, node_weight = np.zeros((batch_size, N), np.int32), np.zeros((batch_size, N), np.float32)
+  J = batching.round_up(max([1] + [t.num_nodes for t in chosen]), pad_multiple)
+  tokens, left, right = (np.full((batch_size, J), fill, np.int32) for fill in (PAD_ID, -1, -1))
+  node_label, node_weight = np.zeros((batch_size, J), np.int32), np.zeros((batch_size, J), np.float32)
   root = np.zeros(batch_size, np.int32)
-  by_height = {}
+  internal = []  # (flat node, flat internal children, depth below the root)
   for row, (i, tree) in enumerate(zip(index, chosen)):
     n = tree.num_nodes
     leaf = tree.word >= 0
@@ -183,19 +237,18 @@ def make_batch(trees: list, token_ids: list, name: str, index: np.ndarray, batch
     node_label[row, :n] = np.maximum(classes, 0)
     node_weight[row, :n] = classes >= 0
     root[row] = n - 1
-    for node, h in enumerate(tree.heights()):
-      if h > 0:
-        by_height.setdefault(h, []).append(row * N + node)
-  H = batching.round_up(max([1] + list(by_height)), level_multiple)
-  widest = max([1] + [len(nodes) for nodes in by_height.values()])
-  W = max(level_multiple, 1 << (widest - 1).bit_length())  # A power of two: widths vary most between batches.
-  levels = np.full((H, W), batch_size * N, np.int32)
-  for h, nodes in by_height.items():
-    levels[h - 1, :len(nodes)] = nodes
+    depth = tree.depths()
+    for node in range(n):
+      if tree.left[node] >= 0:
+        kids = [row * J + k for k in (tree.left[node], tree.right[node]) if tree.left[k] >= 0]
+        internal.append((row * J + node, kids, int(depth[node])))
+  levels = schedule_levels(internal, batch_size * J, level_multiple)
+  leaves = np.flatnonzero((left < 0) & (np.arange(J)[None, :] < root[:, None] + 1)).astype(np.int32)
   return {'tokens': tokens, 'left': left, 'right': right, 'node_label': node_label, 'node_weight': node_weight,
           'root': root, 'label': node_label[np.arange(batch_size), root],
           'weight': batching.fill_rows(np.ones(len(index)), batch_size, 0, np.float32),
-          'index': batching.fill_rows(index, batch_size, -1, np.int32), 'levels': levels}
+          'index': batching.fill_rows(index, batch_size, -1, np.int32), 'levels': levels,
+          'leaves': batching.fill_rows(leaves, batching.round_up(max(1, len(leaves)), 16), batch_size * J)}
 
 
 def train_batcher(trees: list, token_ids: list, name: str, batch_size: int, seed: int,

@@ -10,14 +10,16 @@
 In the RecNN and RNTN a leaf's state is its word vector (so model.embed_dim is both); the Tree-LSTM's leaves read
 word vectors of model.embed_dim into states of model.hidden_size.
 
-Schedule: the tree's levels, as a lax.scan over the batch's 'levels' (data/trees.py). The nodes of height h
-need only nodes below h, so each scan step composes every node of one height across all trees of the batch
-in one matmul, gathering the children's states from a (B·J + 1, Z) buffer and scattering the results back
-(row B·J is scratch, the target of the padded level slots). A step per height (about 2·log2 of a sentence's
-length for the treebank's trees, 8-30 a batch) instead of a step per node slot (post-order, up to 2·length - 1
-with only B nodes each) gives fewer, wider matmuls, which is what keeps the step cheap on a CPU. All leaves,
-the embedding lookups and every node's softmax are single batched ops outside the scan. The Tree-LSTM's
-level scan has a hand-written backward pass (tree_lstm_levels), twice as fast as autodiff's.
+Schedule: rows of internal nodes, as a lax.scan over the batch's 'levels' (data/trees.py: each node in a
+later row than its children; rows of one width, filled deepest node first, about as many as the tallest
+tree's height). Each scan step composes one row's nodes across all trees of the batch in one matmul,
+gathering the children's states from a (B·J + 1, Z) buffer and scattering the results back (row B·J is
+scratch, the target of padded slots). A step per row instead of a step per node slot (post-order: up to
+2·length - 1 steps of B nodes) gives fewer, wider matmuls, which is what keeps the step cheap on a CPU;
+rows of one width instead of one row per height cut the padded slots 2-3 fold (the lowest levels hold
+most nodes). The leaves (their embeddings and, for the Tree-LSTM, their cells) and every node's softmax
+are single batched ops outside the scan. The Tree-LSTM's scan has a hand-written backward pass
+(tree_lstm_levels), twice as fast as autodiff's. Measured by bench/tree_lstm.py.
 
 Mixed precision (model.dtype): bfloat16 operands for the composition matmuls (W, U, the RNTN's tensor) and
 the softmax layer; float32 for their accumulators, the node states (a Tree-LSTM's c sums over the whole
@@ -122,7 +124,8 @@ tree_lstm_levels.defvjp(_tree_lstm_levels_fwd, _tree_lstm_levels_bwd)
 
 
 class RecursiveClassifier(nn.Module):
-  """batch (data/trees.py's layout) -> logits (B, J, num_classes) float32, one row per node."""
+  """batch (data/trees.py's layout) -> logits (B, J, num_classes) float32, one row per node (padding
+  nodes too: their logits are meaningless)."""
   vocab_size: int
   num_classes: int
   cell: str = 'tree_lstm'
@@ -136,23 +139,23 @@ class RecursiveClassifier(nn.Module):
   def __call__(self, batch, train: bool = False):
     tokens_BJ, left_BJ, right_BJ = batch['tokens'], batch['left'], batch['right']
     B, J = tokens_BJ.shape
-    x_BJD = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(self.embed_init_std),
-                     name='embed')(tokens_BJ)
+    # Leaves only (about half the nodes): the rest of the buffer starts at 0 and is composed below.
+    scratch, leaves_L = B * J, batch['leaves']
+    tokens_R = jnp.append(tokens_BJ.reshape(-1), 0)  # The scratch row reads the padding id.
+    x_LD = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(self.embed_init_std),
+                    name='embed')(tokens_R[leaves_L])
     params = self._compose_params()
-    x_RD = x_BJD.reshape(B * J, self.embed_dim)
     if self.cell == 'tree_lstm':
-      no_children_R2H = jnp.zeros((B * J, 2 * self.hidden_size), jnp.float32)
-      leaves_RZ = tree_lstm_node(params, x_RD, no_children_R2H, no_children_R2H, self.dtype)
+      no_children_L2H = jnp.zeros((leaves_L.shape[0], 2 * self.hidden_size), jnp.float32)
+      leaves_LZ = tree_lstm_node(params, x_LD, no_children_L2H, no_children_L2H, self.dtype)
     else:
-      leaves_RZ = x_RD
-    is_internal_BJ = left_BJ >= 0
+      leaves_LZ = x_LD
+    states_RZ = jnp.zeros((B * J + 1, leaves_LZ.shape[-1]), leaves_LZ.dtype).at[leaves_L].set(leaves_LZ)
     # Children as rows of the flat buffer; leaves, padding and the scratch row point at the scratch row.
-    scratch = B * J
+    is_internal_BJ = left_BJ >= 0
     offset_B1 = (jnp.arange(B) * J)[:, None]
     child_rows = lambda c_BJ: jnp.append(jnp.where(is_internal_BJ, c_BJ + offset_B1, scratch).reshape(-1), scratch)
     left_R, right_R = child_rows(left_BJ), child_rows(right_BJ)
-    states_RZ = jnp.concatenate([jnp.where(is_internal_BJ.reshape(-1, 1), 0.0, leaves_RZ),
-                                 jnp.zeros((1, leaves_RZ.shape[-1]), leaves_RZ.dtype)])
     if self.cell == 'tree_lstm':
       states_RZ = tree_lstm_levels(params['U'], params['bias'], states_RZ, left_R, right_R, batch['levels'],
                                    self.dtype)
