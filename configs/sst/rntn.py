@@ -18,4 +18,7 @@ def get_config(variant=''):
   c.model.hidden_size = c.model.embed_dim  # Unused: the node states are word-sized.
   c.task.l2 = 1e-3
   c.optimizer.learning_rate = 0.01
+  if not variant:
+    # Slower to learn than the Tree-LSTM at this rate: 40.1 valid root accuracy (sst5) after 4 epochs, rising.
+    c.train.num_epochs = 30
   return c
