@@ -1,4 +1,5 @@
-"""Facts about the machine a benchmark ran on, for the figures to name."""
+"""Facts about the machine a benchmark ran on, for the figures to name, and the medians its rounds report."""
+import statistics
 
 
 def processor_name() -> str:
@@ -11,3 +12,8 @@ def processor_name() -> str:
   except OSError:
     pass
   return ''
+
+
+def medians(results: dict, keys: tuple) -> dict:
+  """{peer: [one dict per round]} -> {peer: {key: the median over the rounds}}."""
+  return {peer: {k: statistics.median(run[k] for run in runs) for k in keys} for peer, runs in results.items()}

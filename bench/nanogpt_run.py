@@ -17,7 +17,6 @@ The last lines are `time_ratio=` (seqlab's seconds / nanoGPT's; the target is <=
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -104,8 +103,7 @@ def main(argv):
       print(f'round {r + 1}: ' + ', '.join(
           f'{p} {x[-1]["seconds"]:.1f} s, {x[-1]["peak_mib"]:.0f} MiB, valid loss {x[-1]["valid_loss"]:.4f}'
           for p, x in results.items()), flush=True)
-  median = {p: {k: statistics.median(x[k] for x in runs) for k in ('seconds', 'peak_mib', 'valid_loss')}
-            for p, runs in results.items()}
+  median = host.medians(results, ('seconds', 'peak_mib', 'valid_loss'))
   print('| run | wall time (s) | peak memory (MiB) | final valid loss |')
   print('| --- | --- | --- | --- |')
   for p, m in median.items():

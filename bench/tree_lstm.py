@@ -317,8 +317,7 @@ def main(argv):
         results[side].append(_worker_result(side, cache_dir))
       print(f'round {r + 1}: ' + ', '.join(f'{s} {results[s][-1]["sentences_per_s"]:,.1f} sentences/s' for s in results)
           + f' (load average {os.getloadavg()[0]:.1f})', flush=True)
-  median = {s: {k: statistics.median(x[k] for x in runs) for k in ('sentences_per_s', 'ms_per_batch')}
-            for s, runs in results.items()}
+  median = host.medians(results, ('sentences_per_s', 'ms_per_batch'))
   first, later = results['seqlab'][0], results['seqlab'][1:]
   print(f'seqlab compiled {first["shapes"]} padded shapes in {first["compile_s"]:.1f} s in the first round'
         + (f' ({statistics.median(x["compile_s"] for x in later):.1f} s from the cache later)' if later else '')

@@ -16,6 +16,15 @@ def check_variant(variant: str, variants: tuple) -> None:
   checks.check_choice(variant, variants, 'config variant')
 
 
+def tiny_sentence_run(c) -> None:
+  """The 'tiny' variant's schedule of the sentence and tree classifiers: 6 steps of 8 examples, evaluated
+  and checkpointed along the way, on a vocabulary of at most 500."""
+  c.train.num_epochs, c.train.num_steps, c.train.batch_size = 0, 6, 8
+  c.eval.every_steps, c.eval.batch_size = 3, 64
+  c.checkpoint.every_steps, c.log.every_steps = 2, 2
+  c.data.max_vocab = 500
+
+
 def get_config():
   c = ml_collections.ConfigDict()
   c.seed = 0  # Parameter init, dropout and shuffling; data generation has its own seed.

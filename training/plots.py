@@ -114,6 +114,7 @@ def plot_tree(words, left, right, predicted, gold, class_names: list, title: str
   ax.set_xlim(-0.8, len(words) - 0.2)
   ax.axis('off')
   ax.set_title('\n'.join(textwrap.wrap(title, 100)), fontsize=9)
+  fig.text(0.01, 0.01, 'black ring: the prediction differs from the treebank\'s label', fontsize=7)
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
   plt.close(fig)

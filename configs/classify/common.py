@@ -59,14 +59,7 @@ def get_config(variant=''):
   c.checkpoint.every_steps = 0
   c.log.every_steps = 50
   if variant == 'tiny':
-    c.train.num_epochs = 0
-    c.train.num_steps = 6
-    c.train.batch_size = 8
-    c.eval.every_steps = 3
-    c.eval.batch_size = 64
-    c.checkpoint.every_steps = 2
-    c.log.every_steps = 2
-    c.data.max_vocab = 500
+    common.tiny_sentence_run(c)
   return c
 
 
