@@ -18,6 +18,13 @@ def round_up(n: int, multiple: int) -> int:
   return -(-n // multiple) * multiple
 
 
+def round_up_coarse(n: int, minimum: int = 16) -> int:
+  """n rounded up to at least `minimum`, keeping 3 significant bits (16, 20, 24, 28, 32, 40, 48, ...): at
+  most 25% padding, and a few sizes per doubling, so sizes that vary a lot reach jit in few shapes."""
+  n = max(n, minimum)
+  return round_up(n, 1 << max(0, n.bit_length() - 3))
+
+
 def fill_rows(values, batch_size: int, fill=0, dtype=None) -> np.ndarray:
   """values (R, ...) as the first R of batch_size rows; the other rows hold `fill`."""
   values = np.asarray(values, dtype)

@@ -27,11 +27,11 @@ pad_multiple):
                                model computes one after the other: every node is in a later row than its
                                children; padded with B * J (a scratch slot)
   'leaves'     (L,)   int32    the leaves of the batch, flattened likewise, padded with B * J to a
-                               multiple of 16
+                               coarse size (batching.round_up_coarse)
 
 A model computes one row of 'levels' at a time, all trees of the batch together (models/recursive.py says
 why this schedule; schedule_levels how the rows are filled). H is rounded up to a multiple of
-level_multiple and U to a multiple of 16, so few distinct shapes reach jit.
+level_multiple, U and L to coarse sizes, so few distinct shapes reach jit.
 """
 import dataclasses
 import functools
@@ -181,11 +181,11 @@ def schedule_levels(internal: list, scratch: int, multiple: int) -> np.ndarray:
   node at its height would pad every row to the widest (the lowest levels hold most nodes: 3-4x the slots
   of the nodes). Instead rows have a fixed width U and are filled by list scheduling: each row takes the
   ready nodes (children done) deepest first, since they head the longest chains to a root. U is chosen,
-  among multiples of 16 from (nodes / tallest tree), to need the fewest slots once H is rounded up to a
-  multiple of `multiple`.
+  among the four coarse sizes (batching.round_up_coarse) from (nodes / tallest tree) up, to need the
+  fewest slots once H is rounded up to a multiple of `multiple`.
   """
   if not internal:
-    return np.full((multiple, 16), scratch, np.int32)
+    return np.full((multiple, batching.round_up_coarse(1)), scratch, np.int32)
   waiting = {node: len(kids) for node, kids, _ in internal}
   parent = {kid: node for node, kids, _ in internal for kid in kids}
   depth = {node: d for node, _, d in internal}
@@ -205,12 +205,12 @@ def schedule_levels(internal: list, scratch: int, multiple: int) -> np.ndarray:
       rows.append(row)
     return rows
 
-  smallest = batching.round_up(-(-len(internal) // tallest), 16)
-  options = [fill(width) for width in range(smallest, smallest + 4 * 16, 16)]
-  slots = lambda rows: batching.round_up(len(rows), multiple) * batching.round_up(max(map(len, rows)), 16)
-  rows = min(options, key=slots)
-  levels = np.full((batching.round_up(len(rows), multiple), batching.round_up(max(map(len, rows)), 16)),
-                   scratch, np.int32)
+  widths = [batching.round_up_coarse(-(-len(internal) // tallest))]
+  while len(widths) < 4:
+    widths.append(batching.round_up_coarse(widths[-1] + 1))
+  slots = lambda width_rows: batching.round_up(len(width_rows[1]), multiple) * width_rows[0]
+  width, rows = min(((width, fill(width)) for width in widths), key=slots)
+  levels = np.full((batching.round_up(len(rows), multiple), width), scratch, np.int32)
   for h, row in enumerate(rows):
     levels[h, :len(row)] = row
   return levels
@@ -248,7 +248,7 @@ def make_batch(trees: list, token_ids: list, name: str, index: np.ndarray, batch
           'root': root, 'label': node_label[np.arange(batch_size), root],
           'weight': batching.fill_rows(np.ones(len(index)), batch_size, 0, np.float32),
           'index': batching.fill_rows(index, batch_size, -1, np.int32), 'levels': levels,
-          'leaves': batching.fill_rows(leaves, batching.round_up(max(1, len(leaves)), 16), batch_size * J)}
+          'leaves': batching.fill_rows(leaves, batching.round_up_coarse(len(leaves)), batch_size * J)}
 
 
 def train_batcher(trees: list, token_ids: list, name: str, batch_size: int, seed: int,
