@@ -43,19 +43,24 @@ from bench import host  # noqa: E402
 from data import files  # noqa: E402
 from data import trees as trees_lib  # noqa: E402
 
-flags.DEFINE_integer('num_trees', 500, 'The first this many training trees are timed.')
-flags.DEFINE_integer('rounds', 3, 'Alternating rounds (each: one seqlab and one torch subprocess).')
-flags.DEFINE_integer('passes', 1, 'Timed passes over the trees per subprocess, after warm-up.')
-flags.DEFINE_integer('batch_size', 25, 'Trees per batch.')
-flags.DEFINE_integer('dim', 300, 'Word vectors.')
-flags.DEFINE_integer('hidden', 150, 'Tree-LSTM state.')
-flags.DEFINE_float('learning_rate', 0.05, 'AdaGrad.')
-flags.DEFINE_integer('pad_multiple', 16, 'make_batch: nodes per tree rounded up to this (configs/sst).')
-flags.DEFINE_integer('level_multiple', 8, 'make_batch: levels rounded up to this (configs/sst).')
-flags.DEFINE_integer('torch_threads', 0, 'torch.set_num_threads; 0 = as many as JAX uses (every usable core).')
-flags.DEFINE_string('data_dir', '', 'Holds sst/train.txt.gz; default $SEQLAB_DATA_DIR, else ../shared/data.')
-flags.DEFINE_enum('worker', '', ['', 'seqlab', 'torch'], 'Internal: time one side and print JSON.')
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Only when run as a script: tests import this module beside others that define flags of the same names."""
+  flags.DEFINE_integer('num_trees', 500, 'The first this many training trees are timed.')
+  flags.DEFINE_integer('rounds', 3, 'Alternating rounds (each: one seqlab and one torch subprocess).')
+  flags.DEFINE_integer('passes', 1, 'Timed passes over the trees per subprocess, after warm-up.')
+  flags.DEFINE_integer('batch_size', 25, 'Trees per batch.')
+  flags.DEFINE_integer('dim', 300, 'Word vectors.')
+  flags.DEFINE_integer('hidden', 150, 'Tree-LSTM state.')
+  flags.DEFINE_float('learning_rate', 0.05, 'AdaGrad.')
+  flags.DEFINE_integer('pad_multiple', 16, 'make_batch: nodes per tree rounded up to this (configs/sst).')
+  flags.DEFINE_integer('level_multiple', 8, 'make_batch: levels rounded up to this (configs/sst).')
+  flags.DEFINE_integer('torch_threads', 0, 'torch.set_num_threads; 0 = as many as JAX uses (every usable core).')
+  flags.DEFINE_string('data_dir', '', 'Holds sst/train.txt.gz; default $SEQLAB_DATA_DIR, else ../shared/data.')
+  flags.DEFINE_enum('worker', '', ['', 'seqlab', 'torch'], 'Internal: time one side and print JSON.')
+
 
 CLASSES = 5
 # optax.adagrad's default initial accumulator, given to torch too: with 0 the two differ at the first step
@@ -331,4 +336,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)
