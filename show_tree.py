@@ -38,8 +38,7 @@ def predict(workdir: str, split: str, index: int):
   if index >= len(split_trees):
     raise errors.UserError(f'--index={index}: the {split} split of {name} has trees 0..{len(split_trees) - 1}.')
   tree = split_trees[index]
-  ids = vocab.encode(' '.join(tree.words))
-  batch = trees.make_batch([tree], [ids], name, np.arange(1), 1)
+  batch = trees.make_batch([tree], [trees.leaf_ids(vocab, tree)], name, np.arange(1), 1)
   logits = np.asarray(model.apply({'params': params}, batch))[0, :tree.num_nodes]
   return tree, logits.argmax(-1), trees.class_labels(tree, name), name, step
 

@@ -153,6 +153,14 @@ def read_trees(path: str) -> list:
   return [parse_tree(line, f'{path}:{i + 1}') for i, line in enumerate(read_lines(path)) if line.strip()]
 
 
+def leaf_ids(vocab, tree: Tree) -> np.ndarray:
+  """The word ids of the tree's leaves, one per leaf (a word vocabulary that splits at white space)."""
+  ids = vocab.encode(' '.join(tree.words))
+  if len(ids) != len(tree.words):  # A leaf with white space inside would shift every later word.
+    raise ValueError(f'{len(tree.words)} leaves but {len(ids)} word ids in {" ".join(tree.words)!r}.')
+  return ids
+
+
 def class_labels(tree: Tree, name: str) -> np.ndarray:
   """(N,) each node's class for dataset `name`: the label (sst5) or BINARY's (sst2_trees, -1 for neutral)."""
   return tree.labels if name == 'sst5' else BINARY[tree.labels]

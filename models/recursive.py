@@ -50,6 +50,13 @@ def rntn_compose(params, left_UD, right_UD, dtype=jnp.float32):
   return jnp.tanh(tensor_UD + precision.matmul(children_U2D, params['W'], dtype) + params['bias'])
 
 
+def _tree_lstm_gates(z_U5H):
+  """(i, f_left, f_right, o, u) from the pre-activations, gates laid out in that order."""
+  H = z_U5H.shape[-1] // 5
+  i, f_left, f_right, o = (jax.nn.sigmoid(z_U5H[:, k * H:(k + 1) * H]) for k in range(4))
+  return i, f_left, f_right, o, jnp.tanh(z_U5H[:, 4 * H:])
+
+
 def tree_lstm_node(params, x_UD, left_U2H, right_U2H, dtype=jnp.float32):
   """(h; c) of nodes from their input (None at internal nodes) and children's (h; c) (0 at leaves)."""
   H = left_U2H.shape[-1] // 2
@@ -57,8 +64,7 @@ def tree_lstm_node(params, x_UD, left_U2H, right_U2H, dtype=jnp.float32):
   z_U5H = precision.matmul(h_children_U2H, params['U'], dtype) + params['bias']
   if x_UD is not None:
     z_U5H = z_U5H + precision.matmul(x_UD, params['W'], dtype)
-  i, f_left, f_right, o = (jax.nn.sigmoid(z_U5H[:, k * H:(k + 1) * H]) for k in range(4))
-  u = jnp.tanh(z_U5H[:, 4 * H:])
+  i, f_left, f_right, o, u = _tree_lstm_gates(z_U5H)
   c = i * u + f_left * left_U2H[:, H:] + f_right * right_U2H[:, H:]
   return jnp.concatenate([o * jnp.tanh(c), c], -1)
 
@@ -97,9 +103,7 @@ def _tree_lstm_levels_bwd(dtype, residuals, d_final_R2H):
     left_U, right_U = left_R[nodes_U], right_R[nodes_U]
     left_U2H, right_U2H = final_R2H[left_U], final_R2H[right_U]
     h_children_U2H = jnp.concatenate([left_U2H[:, :H], right_U2H[:, :H]], -1)
-    z_U5H = precision.matmul(h_children_U2H, kernel_2H5H, dtype) + bias_5H
-    i, f_left, f_right, o = (jax.nn.sigmoid(z_U5H[:, k * H:(k + 1) * H]) for k in range(4))
-    u = jnp.tanh(z_U5H[:, 4 * H:])
+    i, f_left, f_right, o, u = _tree_lstm_gates(precision.matmul(h_children_U2H, kernel_2H5H, dtype) + bias_5H)
     tanh_c = jnp.tanh(final_R2H[nodes_U, H:])
     dh_UH, dc_UH = d_R2H[nodes_U, :H], d_R2H[nodes_U, H:]
     dc_UH = dc_UH + dh_UH * o * (1.0 - tanh_c * tanh_c)

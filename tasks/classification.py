@@ -44,7 +44,7 @@ def vocab_dir(workdir: str) -> str:
   return os.path.join(workdir, 'vocab')
 
 
-def _vocabulary(config, workdir: str, texts: list, resuming: bool):
+def run_vocabulary(config, workdir: str, texts: list, resuming: bool):
   """The run's vocabulary, kept in its workdir: the pretrained run's when fine-tuning (ids must mean the same),
   else built on `texts`. A stale one (other texts or settings) is rebuilt, or refused when resuming."""
   directory, write = vocab_dir(workdir), jax.process_index() == 0
@@ -149,7 +149,7 @@ class ClassificationTask(_SentenceTask):
     self.config = config
     # The classes are the dataset's (a label outside them stops here, naming its file and line).
     splits, num_classes = labeled.load_labeled(config.data)
-    self.vocab = _vocabulary(config, workdir, splits['train'][0], resuming)
+    self.vocab = run_vocabulary(config, workdir, splits['train'][0], resuming)
     self.data = {split: (_encode(self.vocab, texts, config.data.max_len), labels)
                  for split, (texts, labels) in splits.items()}
     self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': num_classes}
@@ -222,7 +222,7 @@ class PretrainTask(_SentenceTask):
     if not 0 < held_out < len(texts):
       raise ValueError(f'data.pretrain_valid must be in (0, {len(texts)}); got {held_out}.')
     splits = {'train': [texts[i] for i in order[held_out:]], 'valid': [texts[i] for i in order[:held_out]]}
-    self.vocab = _vocabulary(config, workdir, splits['train'], resuming)
+    self.vocab = run_vocabulary(config, workdir, splits['train'], resuming)
     self.data = {split: (_encode(self.vocab, split_texts, config.data.max_len), np.zeros(len(split_texts), np.int32))
                  for split, split_texts in splits.items()}
     self.data['test'] = self.data['valid']  # No test split of its own: eval.splits should name valid only.

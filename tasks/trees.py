@@ -10,18 +10,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from data import labeled
 from data import trees
 from tasks import base
 from tasks import classification
 from tasks import registry
-
-
-def _leaf_ids(vocab, tree):
-  ids = vocab.encode(' '.join(tree.words))
-  if len(ids) != len(tree.words):  # A leaf with white space inside would shift every later word.
-    raise ValueError(f'{len(tree.words)} leaves but {len(ids)} word ids in {" ".join(tree.words)!r}.')
-  return ids
 
 
 @registry.register('tree_classification')
@@ -41,10 +33,8 @@ class TreeClassificationTask(base.Task):
     self.name = config.data.name
     self.trees = trees.load_trees(config.data.get('dir', ''), self.name)
     texts = [' '.join(t.words) for t in self.trees['train']]
-    self.vocab = labeled.vocabulary(classification.vocab_dir(workdir), texts, config.data.min_count,
-                                    config.data.max_vocab, rebuild_stale=not resuming,
-                                    write=jax.process_index() == 0)
-    self.ids = {split: [_leaf_ids(self.vocab, t) for t in split_trees] for split, split_trees in self.trees.items()}
+    self.vocab = classification.run_vocabulary(config, workdir, texts, resuming)
+    self.ids = {split: [trees.leaf_ids(self.vocab, t) for t in split_trees] for split, split_trees in self.trees.items()}
     self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': trees.NUM_CLASSES[self.name]}
 
   def _batch_args(self):

@@ -23,8 +23,10 @@ def _malloc_trim():
 def release_after_compiles() -> None:
   """From now on, trims the heap after every XLA compile (registered once per process)."""
   global _listener
+  if _listener is not None:
+    return
   trim = _malloc_trim()
-  if _listener is not None or trim is None:
+  if trim is None:
     return
 
   def on_duration(event: str, duration: float, **kwargs) -> None:

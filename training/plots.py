@@ -108,7 +108,7 @@ def plot_tree(words, left, right, predicted, gold, class_names: list, title: str
                linewidths=2.0 if wrong else 0.5)
     ax.text(x[node], y[node], class_names[predicted[node]], ha='center', va='center', fontsize=7, zorder=3)
     if left[node] < 0:
-      ax.text(x[node], -0.55, words[len([i for i in range(node) if left[i] < 0])], ha='center', va='top',
+      ax.text(x[node], -0.55, words[int(x[node])], ha='center', va='top',
               fontsize=8, rotation=45 if len(words) > 12 else 0)
   ax.set_ylim(-1.6, max(y) + 0.6)
   ax.set_xlim(-0.8, len(words) - 0.2)

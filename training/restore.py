@@ -69,6 +69,11 @@ def load_translator(workdir: str):
   return config, model, params, src_vocab, tgt_vocab, step
 
 
+def _classifier_vocabulary(workdir: str) -> tokenizers.Vocabulary:
+  """The workdir's own copy of its vocabulary (also when it was fine-tuned from a pretrained run's)."""
+  return tokenizers.Vocabulary(tokenizers.load(classification.vocab_dir(workdir)), labeled.RESERVED)
+
+
 def load_classifier(workdir: str, which: str = 'best'):
   """(config, model, params, vocabulary, step) of a classification workdir.
 
@@ -83,8 +88,7 @@ def load_classifier(workdir: str, which: str = 'best'):
   if which == 'best' and not config.eval.select_metric:
     raise errors.WorkdirError(f'{workdir!r} keeps no best parameters (its eval.select_metric is empty); '
                               'use --params=latest.')
-  # The vocabulary is the workdir's own copy, also when it was fine-tuned from a pretrained run's.
-  vocab = tokenizers.Vocabulary(tokenizers.load(classification.vocab_dir(workdir)), labeled.RESERVED)
+  vocab = _classifier_vocabulary(workdir)
   directory = stored_params.directory(workdir) if which == 'best' else checkpoint.directory(workdir)
   params, step = _newest_params(directory)
   # Every classifier's last layer is params['output'] (classifiers.max_norm reads it there): its columns are
@@ -101,7 +105,7 @@ def load_tree_classifier(workdir: str):
   if config.task.name != 'tree_classification':
     raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; a tree model needs task.name '
                               '"tree_classification".')
-  vocab = tokenizers.Vocabulary(tokenizers.load(classification.vocab_dir(workdir)), labeled.RESERVED)
+  vocab = _classifier_vocabulary(workdir)
   params, step = _newest_params(stored_params.directory(workdir) if config.eval.select_metric
                                 else checkpoint.directory(workdir))
   num_classes = params['classify']['kernel'].shape[-1]  # The softmax layer's columns are the classes.
