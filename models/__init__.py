@@ -19,6 +19,7 @@ Shape letters. Arrays in the hot code carry their shape in their name, one lette
   R  rows that are not one batch: B·W beams, T·B steps flattened, a dataset's examples
   J  the nodes of one tree (post-order)    U  the node slots of one tree level (a recursive scan step)
   Z  a recursive node's state (D, or a Tree-LSTM's h; c, 2H)
+  X  the characters of one word (a tagger's character model)
   1  a broadcast axis; other digits count blocks of the next letter (`gates_B4H`: 4 gates of H)
 Layers and steps per call have no letter; their counts are spelled out.
 
@@ -32,5 +33,6 @@ from models import lm  # noqa: F401
 from models import ngram  # noqa: F401
 from models import recursive  # noqa: F401
 from models import seq2seq  # noqa: F401
+from models import taggers  # noqa: F401
 from models import transformer  # noqa: F401
 from models.registry import build, is_count_based, names  # noqa: F401

@@ -191,12 +191,7 @@ class RNNClassifier(nn.Module):
     x_TBD = drop(self.embed(tokens_BT.T))
     if not self.bidirectional:
       return jnp.swapaxes(self._stack(self.forward_rnn, x_TBD, valid_TB, train)[0], 0, 1)
-    for i in range(self.num_layers):
-      h_TBH, _ = self.forward_rnn[i](x_TBD, valid=valid_TB)
-      h_bwd_TBH, _ = self.backward_rnn[i](x_TBD, valid=valid_TB, reverse=True)
-      h_TBH = jnp.concatenate([h_TBH, h_bwd_TBH], axis=-1)
-      x_TBD = drop(h_TBH) if i < self.num_layers - 1 else h_TBH
-    return jnp.swapaxes(x_TBD, 0, 1)
+    return jnp.swapaxes(rnn.bidirectional_stack(self.forward_rnn, self.backward_rnn, x_TBD, valid_TB, drop), 0, 1)
 
   def autoencoder_logits(self, tokens_BT, length_B, train: bool = False):
     """Dai & Le's (2015) sequence autoencoder: logits (B, T, V) of the tokens themselves.
@@ -424,9 +419,10 @@ def _rnn_classifier(config, vocab_size, num_classes):
   return model
 
 
-def _transformer_builder(module_cls):
-  def build(config, vocab_size, num_classes):
-    model = registry.from_config(module_cls, config, vocab_size=vocab_size, num_classes=num_classes)
+def transformer_builder(module_cls):
+  """The builder of a _TransformerBase subclass: its fields from the config (and `given` ones), then checked."""
+  def build(config, vocab_size, num_classes, **given):
+    model = registry.from_config(module_cls, config, vocab_size=vocab_size, num_classes=num_classes, **given)
     checks.check_choice(model.norm, transformer.NORMS, 'model.norm')
     checks.check_choice(model.activation, transformer.ACTIVATIONS, 'model.activation')
     registry.check_dropout(model, ('dropout', 'attention_dropout'))
@@ -437,5 +433,5 @@ def _transformer_builder(module_cls):
   return build
 
 
-registry.register('transformer_classifier')(_transformer_builder(TransformerClassifier))
-registry.register('gpt_classifier')(_transformer_builder(GPTClassifier))
+registry.register('transformer_classifier')(transformer_builder(TransformerClassifier))
+registry.register('gpt_classifier')(transformer_builder(GPTClassifier))

@@ -48,6 +48,10 @@ is everything that sums over time, over a sequence or over many updates.
   (recnn, rntn,    tensor V against [a; b] once, the Tree-LSTM's W and U) and the softmax layer's.
   tree_lstm)       float32: their accumulators, the RNTN's second contraction, gates, the node states
                    (a Tree-LSTM's c sums over its whole subtree, as an LSTM's over time), the logits.
+  bilstm_tagger,   bfloat16: the character and word BiLSTMs (recurrent layers above), the tag heads, and the
+  transformer_     transformer tagger's blocks (as transformer_classifier). float32: states, the logits, and
+  tagger           the CRF's transition scores, forward algorithm (a log-sum-exp over the sentence) and
+                   Viterbi scores (models/crf.py computes in float32 whatever it is given).
   naive, ngram     no matmuls and no dtype field.
 """
 import functools

@@ -274,8 +274,14 @@ class RecurrentLayer(nn.Module):
     return (h(), h()) if CELLS[self.cell].has_cell_state else h()
 
   @nn.compact
-  def __call__(self, x, carry=None, valid=None, reverse: bool = False):
-    """`valid` (B, T) or time-major (T, B) marks real steps of right-padded rows (see scan_steps)."""
+  def __call__(self, x, carry=None, valid=None, reverse: bool = False, need_carry: bool = True):
+    """`valid` (B, T) or time-major (T, B) marks real steps of right-padded rows (see scan_steps).
+
+    need_carry=False (an LSTM started from zeros, with `valid`): the outputs alone, and None for the carry,
+    from lstm_layer's hand-written backward instead of autodiff through a masked scan. Steps after a row's
+    end cannot change its earlier outputs, so the forward direction reads the padded rows as they are; the
+    reverse direction reads each row's real steps reversed in place. Padding outputs are zeros either way.
+    """
     spec, hidden = CELLS[self.cell], self.features
     width = spec.gates * hidden
     kernel_init, recurrent_init, bias_init = initializers(self.cell, self.forget_bias)
@@ -290,6 +296,17 @@ class RecurrentLayer(nn.Module):
     if self.cell == 'lstm' and valid is None and not reverse:
       h_TBH, last = lstm_layer(kernel_DG, bias_G, params['recurrent_kernel'], x_TBD, *carry, self.unroll,
                                self.dtype)
+    elif self.cell == 'lstm' and not need_carry:
+      valid_TB = (valid if self.time_major else valid.T).astype(bool)
+      order_TB1 = None
+      if reverse:  # Step t of a row of length n reads step n - 1 - t; padding stays where it is.
+        t_T1, length_B = jnp.arange(x_TBD.shape[0])[:, None], valid_TB.sum(0)
+        order_TB1 = jnp.where(valid_TB, length_B - 1 - t_T1, t_T1)[..., None]
+        x_TBD = jnp.take_along_axis(x_TBD, order_TB1, axis=0)
+      h_TBH, _ = lstm_layer(kernel_DG, bias_G, params['recurrent_kernel'], x_TBD, *carry, self.unroll, self.dtype)
+      if reverse:
+        h_TBH = jnp.take_along_axis(h_TBH, order_TB1, axis=0)  # The reversal is its own inverse.
+      h_TBH, last = jnp.where(valid_TB[..., None], h_TBH, 0.0), None
     else:
       xw_TBG = precision.einsum('tbd,dg->tbg', x_TBD, kernel_DG, self.dtype) + bias_G
       valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
@@ -298,3 +315,15 @@ class RecurrentLayer(nn.Module):
 
   def _step(self, params):
     return step_function(self.cell, params, self.activation, self.dtype)
+
+
+def bidirectional_stack(forward_layers, backward_layers, x_TBD, valid_TB, drop: Callable):
+  """Stacked bidirectional layers (time-major RecurrentLayers) over right-padded rows: each layer's forward and
+  backward outputs (the backward started at each row's last real step) concatenated, forward half first, and
+  `drop` between layers. Returns the top layer's (T, B, 2H), zeros at padding."""
+  for i, (forward, backward) in enumerate(zip(forward_layers, backward_layers, strict=True)):
+    h_TBH, _ = forward(x_TBD, valid=valid_TB, need_carry=False)
+    h_bwd_TBH, _ = backward(x_TBD, valid=valid_TB, reverse=True, need_carry=False)
+    h_TBH = jnp.concatenate([h_TBH, h_bwd_TBH], axis=-1)
+    x_TBD = drop(h_TBH) if i < len(forward_layers) - 1 else h_TBH
+  return x_TBD

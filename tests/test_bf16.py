@@ -45,6 +45,7 @@ STEPS, LEARNING_RATE = 20, 1e-2
 V, K = 16, 3  # Vocabulary (tokens 4.. are words: 0-3 are reserved ids of the classifiers) and classes.
 
 TREE_HEIGHT = 4
+TAG_WORD_LEN = 6  # Characters per word of the tagging batch.
 
 
 def _recurrent(layers, steps):
@@ -77,6 +78,9 @@ FAMILIES = {
     'sst/recnn': ('tree', TREE_HEIGHT + 1),
     'sst/rntn': ('tree', 2 * TREE_HEIGHT + 1),
     'sst/tree_lstm': ('tree', 2 * TREE_HEIGHT + 1),  # The leaves' W x, then U h at every level.
+    # The character BiLSTM over a word's W characters, then the word BiLSTM; a block; the heads.
+    'tag/char_bilstm': ('tag', _recurrent(1, TAG_WORD_LEN) + _recurrent(1, 12) + 1),
+    'tag/transformer': ('tag', 6 + 1),
 }
 
 
@@ -86,7 +90,8 @@ def _build(family, dtype):
   kind = FAMILIES[family][0]
   dims = {'lm': dict(vocab_size=V, seq_len=16), 'classify': dict(vocab_size=V, num_classes=K),
           'mt': dict(src_vocab_size=V, tgt_vocab_size=V), 'timeseries': {},
-          'tree': dict(vocab_size=V, num_classes=K)}[kind]
+          'tree': dict(vocab_size=V, num_classes=K),
+          'tag': dict(vocab_size=V, num_upos=K, num_xpos=K + 1, num_chars=V)}[kind]
   return models.build(config, **dims)
 
 
@@ -122,6 +127,15 @@ def _data(kind):
     span = (V - 4) // K
     ids = [4 + (b % K) * span + rng.randint(0, span, len(t.words)) for b, t in enumerate(parsed)]
     return (trees.make_batch(parsed, ids, 'sst5', np.arange(len(parsed)), len(parsed)),)
+  if kind == 'tag':  # A word's tag is its id mod K; its characters spell the id; rows right-padded.
+    B, T = 8, 12
+    length = rng.randint(3, T + 1, B).astype(np.int32)
+    real = np.arange(T)[None] < length[:, None]
+    tokens = np.where(real, rng.randint(4, V, (B, T)), 0).astype(np.int32)
+    chars = np.where(real[..., None], (tokens[..., None] + np.arange(TAG_WORD_LEN)) % V, 0).astype(np.int32)
+    chars[..., TAG_WORD_LEN - 2:] = 0  # Words shorter than the width.
+    tags = np.where(real, tokens % K, -1).astype(np.int32)
+    return ({'tokens': tokens, 'length': length, 'chars': chars, 'upos': tags},)
   x = np.sin(np.linspace(0, 4, 9)[None, :] * rng.uniform(1, 3, (16, 1)) + rng.uniform(0, 6, (16, 1)))
   return x[:, :8, None].astype(np.float32), x[:, 8:].astype(np.float32)
 
@@ -147,6 +161,12 @@ def _logits_and_loss(model, kind, params, batch, train, rng):
     logits = model.apply(variables, tree_batch, train=train, rngs=rngs)
     loss = optax.softmax_cross_entropy_with_integer_labels(logits, tree_batch['node_label'])
     return logits, (loss * tree_batch['node_weight']).sum() / tree_batch['node_weight'].sum()
+  if kind == 'tag':
+    (tag_batch,) = batch
+    logits, _ = model.apply(variables, tag_batch, train=train, rngs=rngs)
+    tags, weight = np.maximum(tag_batch['upos'], 0), (tag_batch['upos'] >= 0).astype(np.float32)
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits['upos'], tags)
+    return logits['upos'], (loss * weight).sum() / weight.sum()
   x, y = batch
   prediction = model.apply(variables, x)
   return prediction, ((prediction - y) ** 2).mean()
@@ -174,7 +194,7 @@ def _experiment(family):
   batch = _data(kind)
   init_args = {'lm': lambda: (batch[0][:, :-1], model32.initial_carry(batch[0].shape[0])),
                'classify': lambda: batch[:2], 'mt': lambda: batch[:3], 'timeseries': lambda: batch[:1],
-               'tree': lambda: batch}[kind]()
+               'tree': lambda: batch, 'tag': lambda: batch}[kind]()
   shapes32, shapes16 = (jax.eval_shape(model.init, jax.random.PRNGKey(0), *init_args)['params']
                         for model in (model32, model16))
   optimizer = optax.adam(LEARNING_RATE)
@@ -247,7 +267,7 @@ def test_a_run_recorded_before_model_dtype_resumes_as_the_same_config():
   assert workdir.config_changes(old, new) == {'model.dtype': [None, 'bfloat16']}  # A change: refused on resume.
 
 
-@pytest.mark.parametrize('folder', ['charlm', 'classify', 'pretrain', 'mt', 'timeseries', 'adding', 'sst'])
+@pytest.mark.parametrize('folder', ['charlm', 'classify', 'pretrain', 'mt', 'timeseries', 'adding', 'sst', 'tag'])
 def test_every_shipped_config_of_a_trained_model_sets_model_dtype(folder):
   root = os.path.join(config_loading.REPO_ROOT, 'configs', folder)
   for name in sorted(os.listdir(root)):

@@ -257,3 +257,28 @@ def test_lstm_custom_backward_equals_autodiff_of_the_step_function():
     tolerances.assert_close(value, value64, forward_terms + terms64.size, scale=np.abs(terms64).sum())
     for name, got, want in zip(names, grads, grads64):
       tolerances.assert_close(got, want, backward_terms, err_msg=f'd{name}, unroll {unroll}')
+
+
+def test_lstm_outputs_without_carry_equal_the_masked_scan():
+  """need_carry=False (lstm_layer over the rows as padded, or reversed in place) gives the masked scan's outputs
+  and gradients, in both directions, on rows of different lengths (one empty), with garbage in the padding."""
+  T, B, D, H = 7, 4, 3, 5
+  rng = np.random.RandomState(0)
+  x_TBD = jnp.asarray(rng.randn(T, B, D), jnp.float32)
+  length_B = np.array([7, 3, 0, 5])
+  valid_TB = jnp.asarray(np.arange(T)[:, None] < length_B[None, :])
+  x_TBD = jnp.where(valid_TB[..., None], x_TBD, 1e3)  # Padding that would show if it were read.
+  layer = rnn.RecurrentLayer(H, 'lstm', time_major=True)
+  params = layer.init(jax.random.PRNGKey(0), x_TBD)['params']
+  weights_TBH = jnp.asarray(rng.randn(T, B, H), jnp.float32)
+  for reverse in (False, True):
+    def loss(p, x, need_carry):
+      h_TBH, _ = layer.apply({'params': p}, x, valid=valid_TB, reverse=reverse, need_carry=need_carry)
+      return jnp.sum(h_TBH * weights_TBH), h_TBH
+    (_, want), grads_want = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(params, x_TBD, True)
+    (_, got), grads_got = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(params, x_TBD, False)
+    terms = T * (D + 4 * H)
+    tolerances.assert_close(got, want, terms, err_msg=f'reverse={reverse}')
+    assert not np.any(np.asarray(got)[~np.asarray(valid_TB)])  # Zeros at padding.
+    for got_g, want_g in zip(jax.tree.leaves(grads_got), jax.tree.leaves(grads_want)):
+      tolerances.assert_close(got_g, want_g, T * B * 2 * terms, err_msg=f'gradients, reverse={reverse}')

@@ -129,10 +129,12 @@ def put_steps(batches: list, mesh):
 
 
 def _reduce(metric_list: list[dict]) -> dict:
-  """Host-side: adds (sum, weight) pairs over steps or batches (scalars or stacked), then divides."""
+  """Host-side: adds (sum, weight) pairs over steps or batches (scalars or stacked), then divides. A metric
+  whose weight adds up to 0 (an accuracy over words that none of the batches holds) is left out."""
   fetched = jax.device_get(metric_list)
   total = lambda name, i: sum(float(np.sum(m[name][i])) for m in fetched)
-  return {name: total(name, 0) / total(name, 1) for name in fetched[0]}
+  weights = {name: total(name, 1) for name in fetched[0]}
+  return {name: total(name, 0) / weight for name, weight in weights.items() if weight}
 
 
 def evaluate(task, model, eval_step, params, split: str, batch_size: int, mesh=None, num_batches: int = 0) -> dict:

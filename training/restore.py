@@ -1,4 +1,4 @@
-"""Loads what a trained workdir holds, for the small CLIs (sample.py, show_attention.py, translate.py, classify.py,
+"""Loads what a trained workdir holds, for the small CLIs (sample.py, show_attention.py, translate.py, classify.py, tag.py,
 show_tree.py)."""
 import json
 import os
@@ -13,6 +13,7 @@ from data import parallel
 from data import tokenizers
 from tasks import classification
 from tasks import lm
+from tasks import tagging
 from tasks import translation
 from training import checkpoint
 from training import errors
@@ -111,3 +112,21 @@ def load_tree_classifier(workdir: str):
   num_classes = params['classify']['kernel'].shape[-1]  # The softmax layer's columns are the classes.
   model = models.build(config.model, vocab_size=vocab.vocab_size, num_classes=num_classes)
   return config, model, params, vocab, step
+
+
+def load_tagger(workdir: str):
+  """(config, model, params, word vocabulary, character vocabulary, tag sets, step) of a tag workdir, with the
+  parameters of its best validation evaluation (those its results.json was evaluated with)."""
+  config = _load_config(workdir)
+  if config.task.name != 'tag':
+    raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; a tagger needs task.name "tag".')
+  if not os.path.exists(os.path.join(workdir, tagging.TAGS_FILE)):
+    raise errors.WorkdirError(f'{workdir!r} holds no {tagging.TAGS_FILE}.')
+  vocab = _classifier_vocabulary(workdir)
+  chars = tokenizers.Vocabulary(tokenizers.load(tagging.chars_dir(workdir)), tagging.CHAR_RESERVED)
+  tags = tagging.load_tag_sets(workdir)
+  params, step = _newest_params(stored_params.directory(workdir) if config.eval.select_metric
+                                else checkpoint.directory(workdir))
+  model = models.build(config.model, vocab_size=vocab.vocab_size, num_upos=len(tags['upos']),
+                       num_xpos=len(tags['xpos']), num_chars=chars.vocab_size)
+  return config, model, params, vocab, chars, tags, step
