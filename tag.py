@@ -24,13 +24,17 @@ from tasks import tagging
 from training import cli
 from training import restore
 
-flags.DEFINE_string('workdir', None, 'A tagging workdir written by train.py.')
-flags.DEFINE_string('input', None, 'A CoNLL-U file to tag; default: whitespace-tokenized sentences on stdin.')
-flags.DEFINE_string('output', None, 'Write CoNLL-U here; default: WORD/UPOS/XPOS lines (CoNLL-U for a CoNLL-U '
-                    'input) on stdout.')
-flags.DEFINE_integer('batch_size', 64, 'Sentences tagged at once.', lower_bound=1)
-flags.mark_flags_as_required(['workdir'])
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Only when run as a script: tests import this module beside classify.py, whose flags have the same names."""
+  flags.DEFINE_string('workdir', None, 'A tagging workdir written by train.py.')
+  flags.DEFINE_string('input', None, 'A CoNLL-U file to tag; default: whitespace-tokenized sentences on stdin.')
+  flags.DEFINE_string('output', None, 'Write CoNLL-U here; default: WORD/UPOS/XPOS lines (CoNLL-U for a CoNLL-U '
+                      'input) on stdout.')
+  flags.DEFINE_integer('batch_size', 64, 'Sentences tagged at once.', lower_bound=1)
+  flags.mark_flags_as_required(['workdir'])
 
 
 def tag_sentences(config, model, params, vocab, chars, tags, sentences: list, batch_size: int) -> tuple:
@@ -46,6 +50,17 @@ def tag_sentences(config, model, params, vocab, chars, tags, sentences: list, ba
         for name in tags:
           predicted[name][i] = [tags[name][t] for t in np.asarray(ids[name][row, :len(sentences[i].words)])]
   return predicted['upos'], predicted['xpos']
+
+
+def text_lines(lines: list, sentences: list, upos: list, xpos: list):
+  """The answer to each input line: its words as WORD/UPOS/XPOS items, '' for a line without words."""
+  tagged = iter(zip(sentences, upos, xpos, strict=True))
+  for line in lines:
+    if not line.split():
+      yield ''
+      continue
+    sentence, sentence_upos, sentence_xpos = next(tagged)
+    yield ' '.join(f'{w}/{u}/{x}' for w, u, x in zip(sentence.words, sentence_upos, sentence_xpos))
 
 
 def main(argv):
@@ -67,14 +82,10 @@ def main(argv):
   elif FLAGS.input:
     conllu.write_conllu(sentences, upos, xpos, sys.stdout)
   else:
-    tagged = iter(zip(sentences, upos, xpos))
-    for line in lines:
-      if not line.split():
-        print()
-        continue
-      sentence, u, x = next(tagged)
-      print(' '.join(f'{w}/{a}/{b}' for w, a, b in zip(sentence.words, u, x)))
+    for line in text_lines(lines, sentences, upos, xpos):
+      print(line)
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import models
+import tag
 import tasks
 from data import conllu
 from data import labeled
@@ -167,12 +168,16 @@ def test_a_tagger_trains_and_tag_py_writes_conllu(tmp_path):
   assert {t for s in predicted for t in s.upos} <= set(tagging.load_tag_sets(workdir)['upos'])
   accuracy = np.mean([p == g for ps, gs in zip(predicted, gold) for p, g in zip(ps.upos, gs.upos)])
   assert abs(100 * accuracy - results['test/upos']) < 1e-6  # The task's own score of the same parameters.
-  # Whitespace-tokenized text on stdin: one WORD/UPOS/XPOS line per line.
-  text = subprocess.run([sys.executable, os.path.join(REPO, 'tag.py'), f'--workdir={workdir}'], check=True,
-                        cwd=REPO, env=env, capture_output=True, input=b'the dog running .\n\na cat !\n').stdout
-  lines = text.decode().split('\n')
-  assert lines[1] == '' and [len(line.split()) for line in lines[:3]] == [4, 0, 3]
-  assert all(item.count('/') == 2 for item in lines[0].split())
+  # Whitespace-tokenized text: one line of WORD/UPOS/XPOS items per input line (tag.py's stdin mode).
+  lines = ['the dog running .', '', 'a cat !']
+  sentences = [conllu.plain_sentence(line.split()) for line in lines if line.split()]
+  loaded = restore.load_tagger(workdir)
+  upos, xpos = tag.tag_sentences(*loaded[:6], sentences, batch_size=4)
+  answers = list(tag.text_lines(lines, sentences, upos, xpos))
+  assert answers[1] == '' and [len(a.split()) for a in answers] == [4, 0, 3]
+  assert [item.split('/')[0] for item in answers[2].split()] == ['a', 'cat', '!']
+  assert all(item.split('/')[1] in loaded[5]['upos'] and item.split('/')[2] in loaded[5]['xpos']
+             for answer in answers for item in answer.split())
 
 
 def test_a_masked_lm_encoder_fine_tunes_per_token(tmp_path):

@@ -1,5 +1,5 @@
-"""Loads what a trained workdir holds, for the small CLIs (sample.py, show_attention.py, translate.py, classify.py, tag.py,
-show_tree.py)."""
+"""Loads what a trained workdir holds, for the small CLIs (sample.py, show_attention.py, translate.py,
+classify.py, show_tree.py, tag.py)."""
 import json
 import os
 
