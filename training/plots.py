@@ -15,13 +15,21 @@ def _pyplot():
   return plt
 
 
+def _y_scale(ax) -> str:
+  """'log' for curves that span more than a factor of 3 (losses falling by orders of magnitude), else 'linear'
+  (accuracies between 80 and 95 read better on a plain axis)."""
+  values = [v for line in ax.lines for v in line.get_ydata()]
+  return 'log' if values and min(values) > 0 and max(values) > 3 * min(values) else 'linear'
+
+
 def _series(records, split, metric):
   points = sorted((r['step'], r[metric]) for r in records if r['split'] == split and metric in r)
   return [p[0] for p in points], [p[1] for p in points]
 
 
 def plot_run(metrics_path: str, out_path: str) -> None:
-  """Left: training and validation loss; right: every other validation metric. Steps on x, log y."""
+  """Left: training and validation loss; right: every other validation metric. Steps on x; y log where the
+  curves span more than a factor of 3."""
   plt = _pyplot()
   records = writers.read_jsonl(metrics_path)
   valid_metrics = sorted({k for r in records if r['split'] == 'valid' for k in r} - {'step', 'split', 'wall_time'})
@@ -32,7 +40,7 @@ def plot_run(metrics_path: str, out_path: str) -> None:
       steps, values = _series(records, split, metric)
       if steps:
         ax.plot(steps, values, label=f'{split}/{metric}', marker='.' if split == 'valid' else None)
-    ax.set(xlabel='step', yscale='log')
+    ax.set(xlabel='step', yscale=_y_scale(ax))
     if ax.lines:
       ax.legend()
   loss_ax.set_title('loss')
@@ -53,7 +61,7 @@ def plot_sweep(curves: dict, metric: str, out_path: str) -> None:
       ax.plot(steps, values, label=row, marker='.', color=color)
     elif steps:  # Evaluated once (e.g. a count-based model): a level line.
       ax.axhline(values[0], label=row, linestyle='--', color=color)
-  ax.set(xlabel='step', ylabel=metric, yscale='log', title=f'{metric} (mean over seeds)')
+  ax.set(xlabel='step', ylabel=metric, yscale=_y_scale(ax), title=f'{metric} (mean over seeds)')
   ax.legend(loc='center left', bbox_to_anchor=(1.0, 0.5), fontsize='small')
   fig.tight_layout()
   fig.savefig(out_path, dpi=100)
