@@ -16,6 +16,7 @@ import tag
 import tasks
 from data import conllu
 from data import labeled
+from data import tokenizers
 from tasks import tagging
 from training import config_loading
 from training import loop
@@ -210,3 +211,13 @@ def test_config_errors_name_the_choices(tmp_path):
   with pytest.raises(ValueError, match='missing data.valid_path'):
     tasks.build(config, str(tmp_path / 'run'))
   assert labeled.PAD_ID == conllu.PAD_ID  # Tagging batches pad words with the sentence vocabulary's PAD.
+
+
+def test_a_long_word_keeps_its_first_and_last_characters():
+  chars = tokenizers.Vocabulary(tokenizers.CharTokenizer.train('abcdefghijklmnopqrstuvwxyz'), tagging.CHAR_RESERVED)
+  decode = lambda row: chars.decode(row[row != conllu.PAD_ID])
+  assert decode(conllu.word_chars(chars, 'internationalization', 8)) == 'inte' + 'tion'
+  assert decode(conllu.word_chars(chars, 'international', 9)) == 'inte' + 'ional'
+  short = conllu.word_chars(chars, 'cat', 8)
+  assert decode(short) == 'cat' and list(short[3:]) == [conllu.PAD_ID] * 5
+  assert decode(conllu.word_chars(chars, 'c@t', 8)) == 'c\ufffdt'  # An unseen character: <unk>.
