@@ -31,6 +31,7 @@ from tasks import base
 from tasks import classification
 from tasks import registry
 from training import errors
+from training import writers
 
 MODELS = ('bilstm_tagger', 'transformer_tagger')
 TAGS_FILE = 'tags.json'
@@ -60,9 +61,7 @@ def tag_sets(workdir: str, sentences: list, resuming: bool, write: bool = True) 
                                 'use them; resume with the data it was trained on, or train into a new workdir.')
   if write:
     os.makedirs(workdir, exist_ok=True)
-    with open(path + '.tmp', 'w') as f:
-      json.dump(tags, f, indent=1)
-    os.replace(path + '.tmp', path)
+    writers.write_json(path, tags)
   return tags
 
 
