@@ -23,7 +23,6 @@ Tagging batches (make_batch), B sentences of T words (T rounded up to a multiple
 """
 import dataclasses
 import functools
-import os
 import re
 
 import numpy as np
@@ -33,7 +32,6 @@ from data import files
 from data.parallel import read_lines
 
 DATASETS = ('ud_english_ewt', 'files')
-SPLITS = ('train', 'valid', 'test')
 EWT = {'train': 'ud_english_ewt/en_ewt-ud-train.conllu.gz', 'valid': 'ud_english_ewt/en_ewt-ud-dev.conllu.gz',
        'test': 'ud_english_ewt/en_ewt-ud-test.conllu.gz'}
 TAG_COLUMNS = {'upos': 3, 'xpos': 4}
@@ -117,15 +115,7 @@ def split_paths(data_config) -> dict:
   """{split: path} of the dataset data.name names."""
   if data_config.name == 'ud_english_ewt':
     return {split: files.data_path(data_config.get('dir', ''), path) for split, path in EWT.items()}
-  paths = {split: data_config.get(f'{split}_path', '') for split in SPLITS}
-  missing = [f'data.{split}_path' for split, path in paths.items() if not path]
-  if missing:
-    raise ValueError(f"data.name='files' (CoNLL-U) needs data.train_path, data.valid_path and data.test_path; "
-                     f'missing {", ".join(missing)}.')
-  for path in paths.values():
-    if not os.path.exists(path):
-      raise FileNotFoundError(f'{path!r} does not exist.')
-  return paths
+  return files.split_paths(data_config, "data.name='files' (CoNLL-U)")
 
 
 def load_splits(data_config) -> dict:

@@ -55,3 +55,28 @@ def data_path(data_dir: str, relative: str) -> str:
         f'Expected {relative!r} in data directory {data_dir!r}, but {path!r} '
         'does not exist. See ../shared/data/README.md for the layout and sources.')
   return path
+
+
+def user_path(data_dir: str, path: str) -> str:
+  """A path a user gave: itself when absolute, else data_dir/path; raises naming what is missing where."""
+  if os.path.isabs(path):
+    if not os.path.exists(path):
+      raise FileNotFoundError(f'{path!r} does not exist.')
+    return path
+  return data_path(data_dir, path)
+
+
+SPLITS = ('train', 'valid', 'test')
+
+
+def split_paths(data_config, what: str) -> dict:
+  """{split: path} from data.train_path, data.valid_path and data.test_path, each resolved by user_path.
+
+  what: how the error names the dataset, e.g. "data.name='files' (CoNLL-U)".
+  """
+  paths = {split: data_config.get(f'{split}_path', '') for split in SPLITS}
+  missing = [f'data.{split}_path' for split, path in paths.items() if not path]
+  if missing:
+    raise ValueError(f'{what} needs data.train_path, data.valid_path and data.test_path; '
+                     f'missing {", ".join(missing)}.')
+  return {split: user_path(data_config.get('dir', ''), path) for split, path in paths.items()}

@@ -193,29 +193,15 @@ def _kfold_splits(texts: list, labels: np.ndarray, data_config) -> dict:
           'test': _subset(texts, labels, folds[fold])}
 
 
-def _user_path(data_dir: str, path: str) -> str:
-  """path itself when absolute, else data_dir/path; raises naming what is missing where."""
-  if os.path.isabs(path):
-    if not os.path.exists(path):
-      raise FileNotFoundError(f'{path!r} does not exist.')
-    return path
-  return files.data_path(data_dir, path)
-
-
 def _files_paths(data_config) -> dict:
   """'files': {split: path} for a given triple, or {'all': path} for one file to k-fold."""
   single = data_config.get('path', '')
-  triple = {split: data_config.get(f'{split}_path', '') for split in SPLITS}
-  if single and any(triple.values()):
+  if single and any(data_config.get(f'{split}_path', '') for split in SPLITS):
     raise ValueError("data.name='files' takes either data.path (one file, k-fold) or "
                      'data.train_path, data.valid_path and data.test_path, not both.')
   if single:
-    return {'all': single}
-  missing = [f'data.{split}_path' for split, path in triple.items() if not path]
-  if missing:
-    raise ValueError(f"data.name='files' needs data.path (one file, k-fold) or all of "
-                     f'data.train_path, data.valid_path, data.test_path; missing {", ".join(missing)}.')
-  return triple
+    return {'all': files.user_path(data_config.get('dir', ''), single)}
+  return files.split_paths(data_config, "data.name='files' without data.path (one file, k-fold)")
 
 
 def _first(values, n: int = 5) -> str:
@@ -300,12 +286,12 @@ def _splits_as_written(name: str, data_config) -> tuple:
     return _kfold_splits(texts, labels, data_config), num_classes
   paths = _files_paths(data_config)  # name == 'files'.
   if 'all' in paths:
-    texts, labels, num_classes = _read_checked(_user_path(data_dir, paths['all']))
+    texts, labels, num_classes = _read_checked(paths['all'])
     return _kfold_splits(texts, labels, data_config), num_classes
-  train_path = _user_path(data_dir, paths['train'])
+  train_path = paths['train']
   texts, labels, num_classes = _read_checked(train_path)
   whose = f'the training file {train_path}'
-  splits = {split: _read_checked(_user_path(data_dir, paths[split]), num_classes, whose)[:2]
+  splits = {split: _read_checked(paths[split], num_classes, whose)[:2]
             for split in ('valid', 'test')}
   return dict(train=(texts, labels), **splits), num_classes
 
@@ -396,7 +382,7 @@ def _excluded_keys(data_dir: str, exclude: str) -> set:
       paths = [files.data_path(data_dir, MR)]
     else:
       try:
-        paths = [_user_path(data_dir, entry)]
+        paths = [files.user_path(data_dir, entry)]
       except FileNotFoundError as error:
         raise ValueError(f'data.pretrain_exclude entry {entry!r} is neither sst2_eval, mr nor a LABEL TEXT file: '
                          f'{error}') from error

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import jax
+import ml_collections
 import numpy as np
 import pytest
 
@@ -221,3 +222,18 @@ def test_a_long_word_keeps_its_first_and_last_characters():
   short = conllu.word_chars(chars, 'cat', 8)
   assert decode(short) == 'cat' and list(short[3:]) == [conllu.PAD_ID] * 5
   assert decode(conllu.word_chars(chars, 'c@t', 8)) == 'c\ufffdt'  # An unseen character: <unk>.
+
+
+def test_files_paths_are_read_under_data_dir_when_relative_and_a_missing_one_is_named(tmp_path):
+  _files(tmp_path)
+  data_config = ml_collections.ConfigDict({'name': 'files', 'dir': str(tmp_path), 'train_path': 'train.conllu',
+                                           'valid_path': str(tmp_path / 'dev.conllu'), 'test_path': 'test.conllu'})
+  assert conllu.split_paths(data_config) == {split: str(tmp_path / name) for split, name in
+                                             (('train', 'train.conllu'), ('valid', 'dev.conllu'),
+                                              ('test', 'test.conllu'))}
+  data_config.test_path = 'nowhere.conllu'
+  with pytest.raises(FileNotFoundError, match="Expected 'nowhere.conllu' in data directory"):
+    conllu.split_paths(data_config)
+  data_config.test_path = ''
+  with pytest.raises(ValueError, match='missing data.test_path'):
+    conllu.split_paths(data_config)
