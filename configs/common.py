@@ -41,6 +41,9 @@ def get_config():
 
   c.task = ml_collections.ConfigDict()
   c.task.name = ''  # Key of tasks.registry: loss, metrics and evaluation.
+  # β of Krueger & Memisevic's norm-stabilizer, β mean_t (‖h_t‖ - ‖h_{t-1}‖)² added to the training loss for
+  # every recurrent layer; tasks lm, regression and copy (recurrent models); 0 = off.
+  c.task.norm_stabilizer = 0.0
 
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 32  # Global batch size.
@@ -68,6 +71,8 @@ def get_config():
   c.optimizer.initial_accumulator = 0.1  # adagrad.
   c.optimizer.weight_decay = 0.0  # Decoupled weight decay (adamw); L2 for the others is not offered.
   c.optimizer.decay_matrices_only = True  # Weight decay skips biases, gains and other vectors.
+  # 'NAME=FACTOR,...': the learning rate of every parameter named NAME (its last path key) times FACTOR.
+  c.optimizer.lr_scales = ''
 
   c.schedule = ml_collections.ConfigDict()
   c.schedule.name = 'constant'  # constant, warmup_cosine, warmup_rsqrt, step_decay.

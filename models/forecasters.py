@@ -33,7 +33,10 @@ class DenseForecaster(nn.Module):
 
 
 class RNNForecaster(nn.Module):
-  """Stacked recurrent layers; the last layer's final state, optionally through a Dense head."""
+  """Stacked recurrent layers; the last layer's final state, optionally through a Dense head.
+
+  every_step: the head reads every step's state instead, (B, T, H) -> (B, T, O) (the copying task's recall).
+  """
   hidden_sizes: tuple[int, ...]
   output_size: int
   cell: str = 'elman'
@@ -41,6 +44,7 @@ class RNNForecaster(nn.Module):
   forget_bias: float = 1.0
   head: str = 'dense'
   unroll: int = 1  # lax.scan unroll factor: speed only, same numbers.
+  every_step: bool = False
   dtype: jnp.dtype = jnp.float32  # Of the matmuls' operands; states and predictions stay float32.
 
   @nn.compact
@@ -50,11 +54,11 @@ class RNNForecaster(nn.Module):
       layer = rnn.RecurrentLayer(size, self.cell, self.activation, self.forget_bias, self.unroll,
                                  dtype=self.dtype, name=f'rnn_{i}')
       h_BTH, _ = layer(h_BTH)
-    h_last_BH = h_BTH[:, -1]
+    h_BH = h_BTH if self.every_step else h_BTH[:, -1]
     if self.head == 'dense':
       head = precision.dense(self.output_size, self.dtype, kernel_init=nn.initializers.glorot_uniform(), name='head')
-      return head(h_last_BH)
-    return h_last_BH
+      return head(h_BH)
+    return h_BH
 
 
 @registry.register('naive')
@@ -76,4 +80,5 @@ def _rnn(config):
                      f'to equal model.output_size ({model.output_size}).')
   checks.check_choice(model.cell, sorted(rnn.CELLS), 'model.cell')
   checks.check_choice(model.activation, sorted(rnn.ACTIVATIONS), 'model.activation')
+  rnn.check_sizes(model.cell, model.hidden_sizes, 'model.hidden_sizes')
   return model

@@ -94,6 +94,7 @@ def _rnn_lm(config, vocab_size, seq_len):
   del seq_len  # A recurrence takes windows of any length.
   model = registry.from_config(RNNLM, config, vocab_size=vocab_size)
   checks.check_choice(model.cell, tuple(rnn.CELLS), 'model.cell')
+  rnn.check_sizes(model.cell, model.hidden_sizes, 'model.hidden_sizes')
   if model.tie_embeddings and model.hidden_sizes[-1] != model.embed_dim:
     raise ValueError(f'model.tie_embeddings needs the last of model.hidden_sizes {model.hidden_sizes} '
                      f'to equal model.embed_dim ({model.embed_dim}).')

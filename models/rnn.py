@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from models import precision
+from models import unitary
 
 ACTIVATIONS: dict[str, Callable] = {'tanh': jnp.tanh, 'relu': jax.nn.relu, 'linear': lambda x: x}
 
@@ -174,7 +175,17 @@ CELLS = {
     'irnn': CellSpec(gates=1, has_cell_state=False),  # Elman with ReLU and an identity recurrent kernel.
     'gru': CellSpec(gates=3, has_cell_state=False),
     'lstm': CellSpec(gates=4, has_cell_state=True),
+    # Norm-preserving recurrences with modReLU (models/unitary.py). urnn's width is 2N reals for N complex units.
+    'urnn': CellSpec(gates=1, has_cell_state=False),
+    'exprnn': CellSpec(gates=1, has_cell_state=False),
 }
+NORM_PRESERVING = ('urnn', 'exprnn')
+
+
+def check_sizes(cell: str, sizes, field: str) -> None:
+  """A uRNN's width holds the real and imaginary parts of its complex units, so it must be even."""
+  if cell == 'urnn' and any(size % 2 for size in sizes):
+    raise ValueError(f'{field}={tuple(sizes)}: model.cell=urnn needs even widths (2 reals per complex unit).')
 
 
 def scan_steps(step: Callable, carry, xw_TBG, unroll: int = 1, valid_TB=None, reverse: bool = False):
@@ -195,6 +206,22 @@ def scan_steps(step: Callable, carry, xw_TBG, unroll: int = 1, valid_TB=None, re
     return new, h_BH
   last, h_TBH = jax.lax.scan(body, carry, (xw_TBG, valid_TB), unroll=unroll, reverse=reverse)
   return h_TBH, last
+
+
+def norm_stabilizer_term(h0_BH, h_TBH, valid_TB=None, reverse: bool = False):
+  """mean over real steps of (‖h_t‖ - ‖h_{t-1}‖)², h_{t-1} of the first step being the initial state h0
+  (Krueger & Memisevic 2016). `valid_TB`/`reverse` as scan_steps: a reversed row steps from its last real
+  step back to its first, so its step t follows step t + 1, or h0 at the row's last real step."""
+  norm_TB = jnp.linalg.norm(h_TBH, axis=-1)
+  norm0_1B = jnp.linalg.norm(h0_BH, axis=-1)[None]
+  valid_TB = jnp.ones(norm_TB.shape, bool) if valid_TB is None else valid_TB
+  if reverse:
+    later_valid_TB = jnp.concatenate([valid_TB[1:], jnp.zeros_like(valid_TB[:1])])
+    previous_TB = jnp.where(later_valid_TB, jnp.concatenate([norm_TB[1:], norm0_1B]), norm0_1B)
+  else:  # Right padding: a real step's predecessor is real too, or h0.
+    previous_TB = jnp.concatenate([norm0_1B, norm_TB[:-1]])
+  weight_TB = valid_TB.astype(norm_TB.dtype)
+  return ((norm_TB - previous_TB) ** 2 * weight_TB).sum() / jnp.maximum(weight_TB.sum(), 1.0)
 
 
 def _lstm_bias_init(forget_bias: float):
@@ -228,7 +255,11 @@ def step_function(cell: str, params: dict, activation: str = 'tanh', dtype=jnp.f
     return lambda carry, xw: lstm_step(params, carry, xw, dtype)
   if cell == 'gru':
     return lambda h, xw: gru_step(params, h, xw, dtype)
-  act = ACTIVATIONS['relu' if cell == 'irnn' else activation]
+  if cell in NORM_PRESERVING:
+    modrelu = unitary.complex_modrelu if cell == 'urnn' else unitary.modrelu
+    act = functools.partial(modrelu, bias_H=params['modrelu_bias'])
+  else:
+    act = ACTIVATIONS['relu' if cell == 'irnn' else activation]
   return lambda h, xw: elman_step(params, h, xw, act, dtype)
 
 
@@ -259,7 +290,9 @@ class RecurrentLayer(nn.Module):
 
   Elman defaults to Keras's initializers (glorot-uniform kernel, orthogonal
   recurrent kernel, zero bias); IRNN follows Le et al. (2015): ReLU, identity
-  recurrent kernel, input weights N(0, 0.001²).
+  recurrent kernel, input weights N(0, 0.001²). urnn and exprnn step
+  h_t = modReLU(x_t V + h_{t-1} M) with M unitary (orthogonal) for any parameter values, built from its
+  parameters once per call (see _norm_preserving_params), and no bias before the modReLU, as in their papers.
   """
   features: int
   cell: str = 'elman'
@@ -287,12 +320,16 @@ class RecurrentLayer(nn.Module):
     kernel_init, recurrent_init, bias_init = initializers(self.cell, self.forget_bias)
     x_TBD = x if self.time_major else jnp.swapaxes(x, 0, 1)
     kernel_DG = self.param('kernel', kernel_init, (x_TBD.shape[-1], width))
-    params = {'recurrent_kernel': self.param('recurrent_kernel', recurrent_init, (hidden, width))}
-    bias_G = self.param('bias', bias_init, (width,))
+    if self.cell in NORM_PRESERVING:
+      params, bias_G = self._norm_preserving_params(), 0.0
+    else:
+      params = {'recurrent_kernel': self.param('recurrent_kernel', recurrent_init, (hidden, width))}
+      bias_G = self.param('bias', bias_init, (width,))
     if self.cell == 'gru':
       params['recurrent_bias'] = self.param('recurrent_bias', nn.initializers.zeros_init(), (hidden,))
     if carry is None:
       carry = self.initial_carry(x_TBD.shape[1], jnp.result_type(x_TBD, kernel_DG))
+    h0_BH = carry[0] if isinstance(carry, tuple) else carry
     if self.cell == 'lstm' and valid is None and not reverse:
       h_TBH, last = lstm_layer(kernel_DG, bias_G, params['recurrent_kernel'], x_TBD, *carry, self.unroll,
                                self.dtype)
@@ -311,10 +348,31 @@ class RecurrentLayer(nn.Module):
       xw_TBG = precision.einsum('tbd,dg->tbg', x_TBD, kernel_DG, self.dtype) + bias_G
       valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
       h_TBH, last = scan_steps(self._step(params), carry, xw_TBG, self.unroll, valid_TB, reverse)
+    if self.is_mutable_collection('losses'):  # Only a loss with task.norm_stabilizer > 0 asks for it.
+      valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
+      self.sow('losses', 'norm_stabilizer', norm_stabilizer_term(h0_BH, h_TBH, valid_TB, reverse))
     return (h_TBH if self.time_major else jnp.swapaxes(h_TBH, 0, 1)), last
 
   def _step(self, params):
     return step_function(self.cell, params, self.activation, self.dtype)
+
+  def _norm_preserving_params(self) -> dict:
+    """The recurrence matrix of urnn / exprnn, materialized from its parameters once per call: then each
+    step is one (B, H) @ (H, H) matmul, which on CPU and GPU costs less than the uRNN's eight small
+    structured ops (two FFTs, two reflections, a permutation, three diagonals) run one after another at
+    every step; the matrix is the same product, so the recurrence is as exactly unitary either way."""
+    hidden = self.features
+    zeros = nn.initializers.zeros_init()
+    if self.cell == 'urnn':
+      units = hidden // 2
+      structure = {'phases': self.param('phases', lambda k, s: unitary.urnn_init(k, units)['phases'], (3, units)),
+                   'reflections': self.param('reflections', lambda k, s: unitary.urnn_init(k, units)['reflections'],
+                                             (2, 2, units))}
+      recurrent_HH = unitary.complex_as_real(unitary.urnn_matrix(structure))
+      return {'recurrent_kernel': recurrent_HH, 'modrelu_bias': self.param('modrelu_bias', zeros, (units,))}
+    skew_P = self.param('skew', unitary.henaff_init(hidden), (unitary.skew_size(hidden),))
+    return {'recurrent_kernel': unitary.exprnn_matrix(skew_P, hidden),
+            'modrelu_bias': self.param('modrelu_bias', zeros, (hidden,))}
 
 
 def bidirectional_stack(forward_layers, backward_layers, x_TBD, valid_TB, drop: Callable):

@@ -7,6 +7,9 @@ calls them on every task without asking which task it has.
 """
 import abc
 
+import jax
+import jax.numpy as jnp
+
 
 class Task(abc.ABC):
   datasets: tuple = ()  # The data.name values the task reads.
@@ -15,6 +18,8 @@ class Task(abc.ABC):
   pretraining_only: tuple = ()
   # Each task's __init__(config, workdir, resuming) sets model_dims: the sizes the model takes from the data.
   model_dims: dict
+  # Whether the training loss adds task.norm_stabilizer's term (through apply_with_norm_stabilizer).
+  supports_norm_stabilizer: bool = False
 
   @staticmethod
   def check_config(config) -> None:
@@ -75,3 +80,16 @@ class Task(abc.ABC):
   def count_based_loss(self, model, split: str) -> float:
     """The mean loss of a fitted count-based model on `split`."""
     raise NotImplementedError(f'{type(self).__name__} has no count-based models.')
+
+
+def apply_with_norm_stabilizer(model, variables, beta: float, *args, **kwargs):
+  """(model.apply(variables, *args, **kwargs), β × the norm-stabilizer terms of its recurrent layers, summed
+  over layers and directions) — Krueger & Memisevic (2016); the penalty is 0.0 when β is 0."""
+  if not beta:
+    return model.apply(variables, *args, **kwargs), jnp.float32(0.0)
+  outputs, state = model.apply(variables, *args, mutable=['losses'], **kwargs)
+  terms = jax.tree.leaves(state.get('losses', {}))
+  if not terms:
+    raise ValueError(f'task.norm_stabilizer={beta} needs a recurrent model (model.cell ...); '
+                     f'{type(model).__name__} has no recurrent layer.')
+  return outputs, beta * sum(terms)

@@ -41,13 +41,15 @@ def _continue(carry, batch):
   return jax.tree.map(lambda c: jnp.where(reset, jnp.zeros_like(c), c), carry)
 
 
-def train_loss(model, params, batch, carry, rng):
-  """(mean nll over the batch's real tokens, (metric sums, carry)), with dropout on."""
+def train_loss(model, params, batch, carry, rng, norm_stabilizer: float = 0.0):
+  """(mean nll over the batch's real tokens + the norm-stabilizer's penalty, (metric sums, carry)), with dropout
+  on."""
   carry = jax.lax.stop_gradient(_continue(carry, batch))  # Truncated BPTT.
-  logits_BTV, carry = model.apply({'params': params}, batch['inputs'], carry, train=True, rngs={'dropout': rng})
+  (logits_BTV, carry), penalty = base.apply_with_norm_stabilizer(
+      model, {'params': params}, norm_stabilizer, batch['inputs'], carry, train=True, rngs={'dropout': rng})
   sums = _sums(logits_BTV, batch)
   total, count = sums['loss']
-  return total / jnp.maximum(count, 1.0), (sums, carry)
+  return total / jnp.maximum(count, 1.0) + penalty, (sums, carry)
 
 
 class LossOnly:
@@ -62,6 +64,7 @@ class LossOnly:
 class LMTask(base.Task):
   datasets = corpus.NAMES
   placeholder_dims = {'vocab_size': 2, 'seq_len': 8}
+  supports_norm_stabilizer = True
 
   @staticmethod
   def check_config(config) -> None:
@@ -75,6 +78,7 @@ class LMTask(base.Task):
 
   def __init__(self, config, workdir: str, resuming: bool = False):
     self.config = config.data
+    self.norm_stabilizer = config.task.get('norm_stabilizer', 0.0)
     splits = corpus.splits(config.data)
     # The vocabulary comes from a bounded prefix of the training text, so its cost does not grow with the corpus.
     sample = splits['train'].prefix(config.data.tokenizer_sample_chars)
@@ -117,7 +121,7 @@ class LMTask(base.Task):
     return model.init(rng, batch['inputs'], carry)
 
   def loss(self, model, params, batch, carry, rng, step):
-    return train_loss(model, params, batch, carry, rng)
+    return train_loss(model, params, batch, carry, rng, self.norm_stabilizer)
 
   def eval_metrics(self, model, params, batch, carry):
     # Evaluation walks each split's stream once from a zero state, carrying it throughout.

@@ -83,7 +83,7 @@ def _shipped(folder):
                 if name.endswith('.py') and name not in ('__init__.py', 'common.py'))
 
 
-@pytest.mark.parametrize('path', [p for folder in ('charlm', 'classify', 'pretrain', 'mt', 'adding', 'sst', 'tag')
+@pytest.mark.parametrize('path', [p for folder in ('charlm', 'classify', 'pretrain', 'mt', 'adding', 'copy', 'sst', 'tag')
                                   for p in _shipped(folder)])
 def test_every_shipped_config_validates_with_its_tiny_variant(path):
   for variant in ('', ':tiny'):

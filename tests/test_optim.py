@@ -91,3 +91,21 @@ def test_unknown_names_list_choices():
     optim.build_optimizer(_config(**{'optimizer.name': 'adamm'}), 10, 10)
   with pytest.raises(ValueError, match=r"schedule.name 'cosine'.*constant, warmup_cosine"):
     optim.build_schedule(_config(**{'schedule.name': 'cosine'}), 10, 10)
+
+
+def test_lr_scales_multiply_the_named_parameters_updates_only():
+  params = {'layer': {'skew': jnp.ones(3), 'kernel': jnp.ones((2, 2))}, 'head': {'kernel': jnp.ones(2)}}
+  grads = jax.tree.map(lambda p: jnp.arange(1.0, p.size + 1).reshape(p.shape), params)
+  plain = optax.rmsprop(1e-2, decay=0.9, eps=1e-8)
+  expected, _ = plain.update(grads, plain.init(params), params)
+  tx = optim.build_optimizer(_config(**{'optimizer.name': 'rmsprop', 'optimizer.learning_rate': 1e-2,
+                                        'optimizer.lr_scales': 'skew=0.1'}), 10, 10)
+  got, _ = tx.update(grads, tx.init(params), params)
+  np.testing.assert_allclose(got['layer']['skew'], 0.1 * expected['layer']['skew'], rtol=1e-6)
+  np.testing.assert_array_equal(got['layer']['kernel'], expected['layer']['kernel'])
+  np.testing.assert_array_equal(got['head']['kernel'], expected['head']['kernel'])
+  with pytest.raises(ValueError, match='no parameter is called; parameter names: kernel, skew'):
+    optim.build_optimizer(_config(**{'optimizer.lr_scales': 'skw=0.1'}), 10, 10).init(params)
+  for bad in ('skew', 'skew=x', '=0.1', 'skew=0'):
+    with pytest.raises(ValueError, match='optimizer.lr_scales entry'):
+      optim.parse_lr_scales(bad)

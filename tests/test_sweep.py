@@ -178,3 +178,28 @@ def test_records_carry_finished_runs_to_a_fresh_workdir_without_checkpoints(tmp_
   second = sweeps.collect(sweep, str(tmp_path / 'second'), seeds=2)
   assert second[1]['valid/mse_by_seed'][0] == first[1]['valid/mse_by_seed'][0]
   assert second[1]['seeds'] == 2
+
+
+def test_figures_plot_their_rows_mean_curves_with_the_baseline(tmp_path, monkeypatch):
+  path = tmp_path / 'sweep.py'
+  path.write_text(SWEEP.replace("rows=[", "figures={'just_dense': dict(rows=('dense',), metric='valid/mse', "
+                                          "baseline=0.5, title='T')},\n      rows=["))
+  sweep = sweeps.load_sweep(str(path))
+  workdir = str(tmp_path / 'out')
+  sweeps.run_sweep(sweep, workdir)
+  calls = []
+  monkeypatch.setattr(sweeps.plots, 'plot_sweep', lambda *args, **kwargs: calls.append((args, kwargs)))
+  sweeps.write_curves(sweep, workdir)
+  [(args, kwargs)] = calls
+  curves, metric, out = args
+  assert list(curves) == ['dense'] and metric == 'valid/mse' and out.endswith('curves_just_dense.png')
+  assert kwargs == {'baseline': 0.5, 'title': 'T'}
+  per_seed = []
+  for seed in range(2):
+    records = [json.loads(line) for line in open(os.path.join(workdir, 'dense', f'seed_{seed}', 'metrics.jsonl'))]
+    per_seed.append({r['step']: r['mse'] for r in records if r['split'] == 'valid'})
+  steps, values = curves['dense']
+  assert steps == sorted(per_seed[0]) and values == pytest.approx([(per_seed[0][s] + per_seed[1][s]) / 2 for s in steps])
+  path.write_text(SWEEP.replace("rows=[", "figures={'f': dict(rows=('densse',), metric='valid/mse')},\n      rows=["))
+  with pytest.raises(config_loading.ConfigError, match="figure 'f': rows \\['densse'\\] are not rows"):
+    sweeps.load_sweep(str(path))

@@ -109,6 +109,10 @@ def validate(config) -> None:
   _choice(config.data.name, tasks.registry.task_class(config.task.name).datasets, 'data.name')
   _choice(config.model.name, models.names(), 'model.name')
   _choice(config.optimizer.name, list(optim.OPTIMIZERS), 'optimizer.name')
+  try:
+    optim.parse_lr_scales(config.optimizer.get('lr_scales', ''))
+  except ValueError as e:
+    raise ConfigError(str(e)) from e
   _choice(config.schedule.name, list(optim.SCHEDULES), 'schedule.name')
   for split in config.eval.splits.split(','):
     _choice(split, ['train', 'valid', 'test'], 'eval.splits entry')
@@ -139,8 +143,16 @@ def validate(config) -> None:
   _check_mesh(config)
   if config.init_from and not os.path.exists(os.path.join(config.init_from, 'checkpoints')):
     raise ConfigError(f'init_from {config.init_from!r} is not a trained workdir (it has no checkpoints/).')
+  task_class = tasks.registry.task_class(config.task.name)
+  if config.task.get('norm_stabilizer', 0.0) < 0:
+    raise ConfigError(f'task.norm_stabilizer must be >= 0 (0 = off); got {config.task.norm_stabilizer!r}.')
+  if config.task.get('norm_stabilizer', 0.0) and not task_class.supports_norm_stabilizer:
+    supported = sorted(name for name in tasks.registry.names()
+                       if tasks.registry.task_class(name).supports_norm_stabilizer)
+    raise ConfigError(f'task.norm_stabilizer is for the recurrent models of tasks {", ".join(supported)}; '
+                      f'task.name={config.task.name!r} does not add it.')
   try:  # The task's own fields.
-    tasks.registry.task_class(config.task.name).check_config(config)
+    task_class.check_config(config)
   except (ValueError, KeyError, AttributeError) as e:
     raise ConfigError(str(e)) from e
   try:  # The builder checks the model's own fields; data-dependent sizes get placeholders.

@@ -2,6 +2,8 @@
 import functools
 import textwrap
 
+import numpy as np
+
 from training import writers
 
 
@@ -50,8 +52,9 @@ def plot_run(metrics_path: str, out_path: str) -> None:
   plt.close(fig)
 
 
-def plot_sweep(curves: dict, metric: str, out_path: str) -> None:
-  """curves: {row: (steps, mean values)}; one line per row."""
+def plot_sweep(curves: dict, metric: str, out_path: str, baseline: float | None = None,
+               title: str | None = None) -> None:
+  """curves: {row: (steps, mean values)}; one line per row, and `baseline` as a dashed black line."""
   plt = _pyplot()
   fig, ax = plt.subplots(figsize=(9, 5))
   colors = plt.get_cmap('tab20' if len(curves) > 10 else 'tab10').colors
@@ -61,7 +64,9 @@ def plot_sweep(curves: dict, metric: str, out_path: str) -> None:
       ax.plot(steps, values, label=row, marker='.', color=color)
     elif steps:  # Evaluated once (e.g. a count-based model): a level line.
       ax.axhline(values[0], label=row, linestyle='--', color=color)
-  ax.set(xlabel='step', ylabel=metric, yscale=_y_scale(ax), title=f'{metric} (mean over seeds)')
+  if baseline is not None:
+    ax.axhline(baseline, label='baseline', linestyle='--', color='black')
+  ax.set(xlabel='step', ylabel=metric, yscale=_y_scale(ax), title=title or f'{metric} (mean over seeds)')
   ax.legend(loc='center left', bbox_to_anchor=(1.0, 0.5), fontsize='small')
   fig.tight_layout()
   fig.savefig(out_path, dpi=100)
@@ -125,4 +130,67 @@ def plot_tree(words, left, right, predicted, gold, class_names: list, title: str
   fig.text(0.01, 0.01, 'black ring: the prediction differs from the treebank\'s label', fontsize=7)
   fig.tight_layout()
   fig.savefig(out_path, dpi=120)
+  plt.close(fig)
+
+
+NEWLINE_GLYPH = '\u21b5'  # How a newline character shows in a coloured text: it has an activation too.
+
+
+def text_grid(text: str, width: int) -> list:
+  """(row, column) of every character of `text` laid out in lines: a newline ends its row (it is drawn, at
+  the end of the row it ends), and a line longer than `width` wraps."""
+  cells, row, col = [], 0, 0
+  for ch in text:
+    if col == width:
+      row, col = row + 1, 0
+    cells.append((row, col))
+    row, col = (row + 1, 0) if ch == '\n' else (row, col + 1)
+  return cells
+
+
+def plot_cell_text(text: str, values_T, vmax: float, title: str, out_path: str, width: int = 100) -> None:
+  """Each character of `text` on a background coloured by its value in [-vmax, vmax]: red negative, blue
+  positive (Karpathy et al. 2015's colours), white 0; newlines drawn as a return arrow."""
+  plt = _pyplot()
+  cells = text_grid(text, width)
+  rows, cols = (cells[-1][0] + 1, max(c for _, c in cells) + 1) if cells else (1, 1)
+  grid_RC = np.full((rows, cols), np.nan)
+  for (r, c), v in zip(cells, values_T, strict=True):
+    grid_RC[r, c] = v
+  fig, ax = plt.subplots(figsize=(max(4.0, 0.08 * cols + 1.0), 0.17 * rows + 0.9))
+  cmap = plt.get_cmap('RdBu').copy()
+  cmap.set_bad('white')  # Places no character takes.
+  image = ax.imshow(np.ma.masked_invalid(grid_RC), cmap=cmap, vmin=-vmax, vmax=vmax, aspect='auto',
+                    interpolation='nearest')
+  for ch, (r, c), v in zip(text, cells, values_T):
+    if not ch.isspace() or ch == '\n':
+      ax.text(c, r, NEWLINE_GLYPH if ch == '\n' else ch, ha='center', va='center', family='monospace',
+              fontsize=8, color='white' if abs(v) > 0.6 * vmax else 'black')
+  ax.set_xticks([])
+  ax.set_yticks([])
+  ax.set_title('\n'.join(textwrap.wrap(title, max(60, int(1.1 * cols)))), fontsize=8)
+  fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=110)
+  plt.close(fig)
+
+
+def plot_gate_saturation(fractions: dict, title: str, out_path: str) -> None:
+  """Karpathy et al. (2015)'s Figure 3: one panel per gate, one point per cell at (fraction of steps
+  left-saturated, fraction right-saturated), coloured by layer. fractions: {gate name: [(left_H, right_H) per
+  layer]}. No point can lie above the diagonal x + y = 1."""
+  plt = _pyplot()
+  fig, axes = plt.subplots(1, len(fractions), figsize=(4.0 * len(fractions), 4.2), squeeze=False)
+  colors = plt.get_cmap('tab10').colors
+  for ax, (gate, layers) in zip(axes[0], fractions.items()):
+    ax.plot([0, 1], [1, 0], color='0.8', linewidth=1, zorder=0)
+    for layer, (left_H, right_H) in enumerate(layers):
+      ax.scatter(left_H, right_H, s=7, alpha=0.5, color=colors[layer % len(colors)], label=f'layer {layer}',
+                 linewidths=0)
+    ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), aspect='equal', title=f'{gate} gate',
+           xlabel='fraction left-saturated (< 0.1)', ylabel='fraction right-saturated (> 0.9)')
+    ax.legend(fontsize=7, markerscale=2, loc='upper right')
+  fig.suptitle(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=100)
   plt.close(fig)

@@ -1,5 +1,5 @@
-"""Loads what a trained workdir holds, for the small CLIs (sample.py, show_attention.py, translate.py,
-classify.py, show_tree.py, tag.py)."""
+"""Loads what a trained workdir holds, for the small CLIs (sample.py, show_attention.py, show_cells.py,
+translate.py, classify.py, show_tree.py, tag.py)."""
 import json
 import os
 
@@ -22,7 +22,8 @@ from training import stored_params
 PARAMS = ('best', 'latest')  # Which parameters of a classifier: see load_classifier.
 
 
-def _load_config(workdir: str):
+def load_config(workdir: str):
+  """The config a workdir was trained with (its config.json, with renamed keys upgraded)."""
   config_path = os.path.join(workdir, 'config.json')
   if not os.path.exists(config_path):
     raise errors.WorkdirError(f'{workdir!r} is not a training workdir: {config_path!r} does not exist.')
@@ -45,7 +46,7 @@ def _newest_params(directory: str):
 
 def load_lm(workdir: str):
   """(model, params, tokenizer, step) of a trained (not count-based) LM workdir's latest checkpoint."""
-  config = _load_config(workdir)
+  config = load_config(workdir)
   if config.task.name != 'lm':
     raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; a language model needs task.name "lm".')
   tokenizer = tokenizers.load(lm.tokenizer_dir(workdir))
@@ -58,7 +59,7 @@ def load_lm(workdir: str):
 
 def load_translator(workdir: str):
   """(config, model, params, source vocabulary, target vocabulary, step) of a translation workdir."""
-  config = _load_config(workdir)
+  config = load_config(workdir)
   if config.task.name != 'translation':
     raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; translation needs task.name "translation".')
   directory = translation.vocab_dir(workdir)
@@ -82,7 +83,7 @@ def load_classifier(workdir: str, which: str = 'best'):
   evaluation in results.json used; or 'latest', the latest checkpoint's.
   """
   checks.check_choice(which, PARAMS, 'params')
-  config = _load_config(workdir)
+  config = load_config(workdir)
   if config.task.name != 'classification':
     raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; classifying needs task.name '
                               '"classification".')
@@ -102,7 +103,7 @@ def load_classifier(workdir: str, which: str = 'best'):
 def load_tree_classifier(workdir: str):
   """(config, model, params, vocabulary, step) of a tree_classification workdir, with the parameters of its
   best validation evaluation (those its results.json was evaluated with)."""
-  config = _load_config(workdir)
+  config = load_config(workdir)
   if config.task.name != 'tree_classification':
     raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; a tree model needs task.name '
                               '"tree_classification".')
@@ -117,7 +118,7 @@ def load_tree_classifier(workdir: str):
 def load_tagger(workdir: str):
   """(config, model, params, word vocabulary, character vocabulary, tag sets, step) of a tag workdir, with the
   parameters of its best validation evaluation (those its results.json was evaluated with)."""
-  config = _load_config(workdir)
+  config = load_config(workdir)
   if config.task.name != 'tag':
     raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; a tagger needs task.name "tag".')
   if not os.path.exists(os.path.join(workdir, tagging.TAGS_FILE)):

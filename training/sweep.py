@@ -5,6 +5,7 @@ A sweep file defines get_sweep() -> dict(
     reference_source='paper, table', rows=[dict(name, config='configs/...py[:ARG]',
     overrides={'a.b': value}, reference=float or None), ...],
     curve_metrics={'NAME': ('split/metric', threshold)},
+    figures={'NAME': dict(rows=('ROW', ...), metric='valid/metric', baseline=float or None, title='...')},
     pretraining={'NAME': dict(config=..., overrides={...}),
     slurm=dict(partition=..., time=..., gpus=..., cpus=..., requeue=..., args={...})).
 A row may add `folds=K` (k-fold cross-validation: K runs per seed with data.fold = 0..K-1, in
@@ -17,6 +18,8 @@ over the seeds every task finished), and with `baseline='GROUP'` each group's ga
 (per seed, with the standard error of its mean).
 A curve metric is the first logged step at which split/metric fell below the
 threshold (averaged over the seeds that got there); list NAME in `metrics`.
+Learning curves go to curves.png (the reference metric's, every row), or with `figures` to one
+curves_NAME.png per figure: its rows' curves of its metric, and the baseline as a dashed line.
 Runs that finished (results.json present) are skipped, unfinished ones resume
 from their checkpoints, so a killed sweep picks up where it stopped.
 A records folder (`records=DIR`) keeps a checkpoint-free copy of every finished run (RECORD_FILES, same
@@ -45,7 +48,8 @@ from training import plots
 from training import writers
 
 SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows', 'curve_metrics', 'pretraining',
-              'baseline', 'slurm'}
+              'baseline', 'slurm', 'figures'}
+FIGURE_KEYS = {'rows', 'metric', 'baseline', 'title'}
 # A sweep's `slurm` section: ablate.py --launcher=slurm's defaults, which its --slurm_* flags override
 # (training/launchers.py).
 SLURM_KEYS = {'partition', 'time', 'gpus', 'cpus', 'requeue', 'args'}
@@ -81,6 +85,13 @@ def load_sweep(path: str) -> dict:
                                      f'of: {", ".join(dict.fromkeys(groups)) or "(no row has a group)"}.')
   for spec in pretraining.values():
     config_loading.validate(row_config(spec, seed=0))
+  for name, figure in sweep.get('figures', {}).items():
+    if set(figure) - FIGURE_KEYS or not {'rows', 'metric'} <= set(figure):
+      raise config_loading.ConfigError(f'Sweep {path}, figure {name!r}: keys {sorted(figure)}; it needs rows and '
+                                       f'metric, and may have baseline and title.')
+    missing = [row for row in figure['rows'] if row not in names]
+    if missing:
+      raise config_loading.ConfigError(f'Sweep {path}, figure {name!r}: rows {missing} are not rows of the sweep.')
   slurm = sweep.get('slurm', {})
   if not isinstance(slurm, dict) or set(slurm) - SLURM_KEYS:
     raise config_loading.ConfigError(f'Sweep {path}: slurm must be a dict with keys from {sorted(SLURM_KEYS)}; '
@@ -428,18 +439,30 @@ def _write_task_tables(sweep: dict, table: list[dict], workdir: str) -> None:
     csv_writer.writerows(records)
 
 
+def _mean_curve(workdir: str, row: dict, seeds: int, key: str) -> tuple:
+  """(steps, values averaged over the seeds that logged each step) of `split/metric` for one row."""
+  split, metric = key.split('/', 1)
+  per_step = {}
+  for seed in range(seeds):
+    for _, out in _run_dirs(workdir, row, seed):
+      for r in writers.read_jsonl(os.path.join(out, 'metrics.jsonl')):
+        if r['split'] == split and metric in r:
+          per_step.setdefault(r['step'], []).append(r[metric])
+  steps = sorted(per_step)
+  return steps, [float(np.mean(per_step[s])) for s in steps]
+
+
 def write_curves(sweep: dict, workdir: str, seeds: int = 0) -> None:
-  """curves.png: the validation curve of the reference metric, averaged over seeds, one line per row."""
+  """curves.png: the validation curve of the reference metric, averaged over seeds, one line per row; or, for a
+  sweep with `figures`, curves_NAME.png for each."""
   seeds = seeds or sweep.get('seeds', 1)
-  split, metric = 'valid', sweep.get('reference_metric', sweep['metrics'][0]).split('/', 1)[1]
-  curves = {}
-  for row in sweep['rows']:
-    per_step = {}
-    for seed in range(seeds):
-      for _, out in _run_dirs(workdir, row, seed):
-        for r in writers.read_jsonl(os.path.join(out, 'metrics.jsonl')):
-          if r['split'] == split and metric in r:
-            per_step.setdefault(r['step'], []).append(r[metric])
-    steps = sorted(per_step)
-    curves[row['name']] = (steps, [float(np.mean(per_step[s])) for s in steps])
-  plots.plot_sweep(curves, f'{split}/{metric}', os.path.join(workdir, 'curves.png'))
+  rows = {row['name']: row for row in sweep['rows']}
+  if 'figures' in sweep:
+    for name, figure in sweep['figures'].items():
+      curves = {row: _mean_curve(workdir, rows[row], seeds, figure['metric']) for row in figure['rows']}
+      plots.plot_sweep(curves, figure['metric'], os.path.join(workdir, f'curves_{name}.png'),
+                       baseline=figure.get('baseline'), title=figure.get('title'))
+    return
+  key = 'valid/' + sweep.get('reference_metric', sweep['metrics'][0]).split('/', 1)[1]
+  curves = {name: _mean_curve(workdir, row, seeds, key) for name, row in rows.items()}
+  plots.plot_sweep(curves, key, os.path.join(workdir, 'curves.png'))

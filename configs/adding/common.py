@@ -17,7 +17,7 @@ def get_config(cell='lstm', variant=''):
   c.data.num_valid = 2000
   c.data.num_test = 10000
   c.model.name = 'rnn'
-  c.model.cell = cell  # elman, irnn, gru, lstm.
+  c.model.cell = cell  # elman, irnn, gru, lstm, urnn, exprnn.
   c.model.activation = 'tanh'  # elman only.
   c.model.hidden_sizes = (100,)  # Le et al.: 100 units.
   c.model.head = 'dense'
