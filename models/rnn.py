@@ -188,23 +188,28 @@ def check_sizes(cell: str, sizes, field: str) -> None:
     raise ValueError(f'{field}={tuple(sizes)}: model.cell=urnn needs even widths (2 reals per complex unit).')
 
 
-def scan_steps(step: Callable, carry, xw_TBG, unroll: int = 1, valid_TB=None, reverse: bool = False):
+def scan_steps(step: Callable, carry, xw_TBG, unroll: int = 1, valid_TB=None, reverse: bool = False,
+               perturb_TBH=None):
   """Runs `step(carry, xw_t) -> carry` over time; returns (h of every step (T, B, H), last carry).
 
   With `valid_TB`, a padded step leaves the carry unchanged and outputs zeros, so
   the last carry is each row's state after its last real step (or, with
   `reverse`, its first); a reversed scan starts each row at its last real step.
+  `perturb_TBH` is added to each step's new h before it is output and carried: the gradient with respect to
+  it is ∂L/∂h_t through every later step (bench/gradient_flow.py).
   """
   def body(carry, inputs):
-    xw_BG, valid_B = inputs
+    xw_BG, valid_B, perturb_BH = inputs
     new = step(carry, xw_BG)
+    if perturb_BH is not None:
+      new = (new[0] + perturb_BH,) + new[1:] if isinstance(new, tuple) else new + perturb_BH
     if valid_B is not None:
       new = jax.tree.map(lambda n, c: jnp.where(valid_B[:, None], n, c), new, carry)
     h_BH = new[0] if isinstance(new, tuple) else new
     if valid_B is not None:
       h_BH = jnp.where(valid_B[:, None], h_BH, 0.0)
     return new, h_BH
-  last, h_TBH = jax.lax.scan(body, carry, (xw_TBG, valid_TB), unroll=unroll, reverse=reverse)
+  last, h_TBH = jax.lax.scan(body, carry, (xw_TBG, valid_TB, perturb_TBH), unroll=unroll, reverse=reverse)
   return h_TBH, last
 
 
@@ -330,10 +335,15 @@ class RecurrentLayer(nn.Module):
     if carry is None:
       carry = self.initial_carry(x_TBD.shape[1], jnp.result_type(x_TBD, kernel_DG))
     h0_BH = carry[0] if isinstance(carry, tuple) else carry
-    if self.cell == 'lstm' and valid is None and not reverse:
+    # Variables {'perturbations': {layer: {'hidden': zeros (T, B, H)}}} ask for ∂L/∂h_t, which only the generic
+    # scan (scan_steps) adds, so they bypass lstm_layer.
+    perturb_TBH = (self.get_variable('perturbations', 'hidden')
+                   if self.has_variable('perturbations', 'hidden') else None)
+    lstm_fast = self.cell == 'lstm' and perturb_TBH is None
+    if lstm_fast and valid is None and not reverse:
       h_TBH, last = lstm_layer(kernel_DG, bias_G, params['recurrent_kernel'], x_TBD, *carry, self.unroll,
                                self.dtype)
-    elif self.cell == 'lstm' and not need_carry:
+    elif lstm_fast and not need_carry:
       valid_TB = (valid if self.time_major else valid.T).astype(bool)
       order_TB1 = None
       if reverse:  # Step t of a row of length n reads step n - 1 - t; padding stays where it is.
@@ -347,7 +357,7 @@ class RecurrentLayer(nn.Module):
     else:
       xw_TBG = precision.einsum('tbd,dg->tbg', x_TBD, kernel_DG, self.dtype) + bias_G
       valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
-      h_TBH, last = scan_steps(self._step(params), carry, xw_TBG, self.unroll, valid_TB, reverse)
+      h_TBH, last = scan_steps(self._step(params), carry, xw_TBG, self.unroll, valid_TB, reverse, perturb_TBH)
     if self.is_mutable_collection('losses'):  # Only a loss with task.norm_stabilizer > 0 asks for it.
       valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
       self.sow('losses', 'norm_stabilizer', norm_stabilizer_term(h0_BH, h_TBH, valid_TB, reverse))

@@ -199,7 +199,7 @@ def test_a_masked_lm_encoder_fine_tunes_per_token(tmp_path):
   params, loaded, fresh = stored_params.load_pretrained(params, pretrained, task.pretraining_only)
   assert all(path.startswith('heads/') for path in fresh) and fresh
   assert 'embed/embedding' in loaded and any(path.startswith('blocks_0/') for path in loaded)
-  pretrained_params, _ = restore._newest_params(os.path.join(pretrained, 'checkpoints'))
+  pretrained_params, _ = restore.newest_params(os.path.join(pretrained, 'checkpoints'))
   np.testing.assert_array_equal(params['embed']['embedding'], pretrained_params['embed']['embedding'])
 
 

@@ -194,3 +194,21 @@ def plot_gate_saturation(fractions: dict, title: str, out_path: str) -> None:
   fig.tight_layout()
   fig.savefig(out_path, dpi=100)
   plt.close(fig)
+
+
+def plot_gradient_flow(curves: dict, title: str, out_path: str) -> None:
+  """curves: {'RUN (init)' or 'RUN (trained)': (steps t, ‖∂L/∂h_t‖)}: one colour per run, dashed at
+  initialization, solid after training; log y (the norms span orders of magnitude)."""
+  plt = _pyplot()
+  fig, ax = plt.subplots(figsize=(9, 5))
+  colors = plt.get_cmap('tab10').colors
+  runs = list(dict.fromkeys(label.rsplit(' (', 1)[0] for label in curves))
+  for label, (steps, values) in curves.items():
+    run, when = label.rsplit(' (', 1)
+    ax.plot(steps, np.maximum(values, 1e-30), label=label, color=colors[runs.index(run) % len(colors)],
+            linestyle='--' if when.startswith('init') else '-', linewidth=1.2)
+  ax.set(xlabel='t (step whose state the gradient reaches)', ylabel='‖∂L/∂h_t‖', yscale='log', title=title)
+  ax.legend(loc='center left', bbox_to_anchor=(1.0, 0.5), fontsize='small')
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=100)
+  plt.close(fig)

@@ -31,7 +31,7 @@ def load_config(workdir: str):
     return ml_collections.ConfigDict(renamed.upgrade(json.load(f)))
 
 
-def _newest_params(directory: str):
+def newest_params(directory: str):
   """(params, step) of the newest checkpoint in `directory`."""
   step = None
   if os.path.isdir(directory):  # Checkpointer creates a missing directory: reading must leave the workdir as it is.
@@ -53,7 +53,7 @@ def load_lm(workdir: str):
   if models.is_count_based(config.model.name):
     raise errors.WorkdirError(f'{workdir!r} holds a count-based {config.model.name!r} model, which has no parameters to load.')
   model = models.build(config.model, vocab_size=tokenizer.vocab_size, seq_len=config.data.seq_len)
-  params, step = _newest_params(checkpoint.directory(workdir))
+  params, step = newest_params(checkpoint.directory(workdir))
   return model, params, tokenizer, step
 
 
@@ -67,7 +67,7 @@ def load_translator(workdir: str):
     raise errors.WorkdirError(f'No saved vocabularies in {directory!r}.')
   src_vocab, tgt_vocab = parallel.load_vocabularies(config.data, directory)
   model = models.build(config.model, src_vocab_size=src_vocab.vocab_size, tgt_vocab_size=tgt_vocab.vocab_size)
-  params, step = _newest_params(checkpoint.directory(workdir))
+  params, step = newest_params(checkpoint.directory(workdir))
   return config, model, params, src_vocab, tgt_vocab, step
 
 
@@ -92,7 +92,7 @@ def load_classifier(workdir: str, which: str = 'best'):
                               'use --params=latest.')
   vocab = _classifier_vocabulary(workdir)
   directory = stored_params.directory(workdir) if which == 'best' else checkpoint.directory(workdir)
-  params, step = _newest_params(directory)
+  params, step = newest_params(directory)
   # Every classifier's last layer is params['output'] (classifiers.max_norm reads it there): its columns are
   # the classes, which config.json does not record.
   num_classes = params['output']['kernel'].shape[-1]
@@ -108,7 +108,7 @@ def load_tree_classifier(workdir: str):
     raise errors.WorkdirError(f'{workdir!r} holds a {config.task.name!r} run; a tree model needs task.name '
                               '"tree_classification".')
   vocab = _classifier_vocabulary(workdir)
-  params, step = _newest_params(stored_params.directory(workdir) if config.eval.select_metric
+  params, step = newest_params(stored_params.directory(workdir) if config.eval.select_metric
                                 else checkpoint.directory(workdir))
   num_classes = params['classify']['kernel'].shape[-1]  # The softmax layer's columns are the classes.
   model = models.build(config.model, vocab_size=vocab.vocab_size, num_classes=num_classes)
@@ -126,7 +126,7 @@ def load_tagger(workdir: str):
   vocab = _classifier_vocabulary(workdir)
   chars = tokenizers.Vocabulary(tokenizers.load(tagging.chars_dir(workdir)), tagging.CHAR_RESERVED)
   tags = tagging.load_tag_sets(workdir)
-  params, step = _newest_params(stored_params.directory(workdir) if config.eval.select_metric
+  params, step = newest_params(stored_params.directory(workdir) if config.eval.select_metric
                                 else checkpoint.directory(workdir))
   model = models.build(config.model, vocab_size=vocab.vocab_size, num_upos=len(tags['upos']),
                        num_xpos=len(tags['xpos']), num_chars=chars.vocab_size)
