@@ -42,7 +42,7 @@ def get_config():
   c.task = ml_collections.ConfigDict()
   c.task.name = ''  # Key of tasks.registry: loss, metrics and evaluation.
   # β of Krueger & Memisevic's norm-stabilizer, β mean_t (‖h_t‖ - ‖h_{t-1}‖)² added to the training loss for
-  # every recurrent layer; tasks lm, regression and copy (recurrent models); 0 = off.
+  # every recurrent layer (rnn.RecurrentLayer: recurrent LMs, classifiers, taggers, forecasters); 0 = off.
   c.task.norm_stabilizer = 0.0
 
   c.train = ml_collections.ConfigDict()

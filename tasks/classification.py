@@ -133,6 +133,7 @@ class _SentenceTask(base.Task):
 
 @registry.register('classification')
 class ClassificationTask(_SentenceTask):
+  supports_norm_stabilizer = True
   pretraining_only = classifiers.PRETRAINING_ONLY
 
   @staticmethod
@@ -170,13 +171,15 @@ class ClassificationTask(_SentenceTask):
       word_rng, rng = jax.random.split(rng)
       args = (drop_words(word_rng, *args, self.config.task.word_dropout), batch['length'])
     lm_weight = self.config.task.lm_weight
+    beta = self.config.task.get('norm_stabilizer', 0.0)
     if lm_weight:
-      logits_BK, lm_logits_BTV = model.apply(variables, *args, train=True, rngs={'dropout': rng},
-                                             method='classify_and_lm')
+      (logits_BK, lm_logits_BTV), penalty = base.apply_with_norm_stabilizer(
+          model, variables, beta, *args, train=True, rngs={'dropout': rng}, method='classify_and_lm')
     else:
-      logits_BK = model.apply(variables, *args, train=True, rngs={'dropout': rng})
+      logits_BK, penalty = base.apply_with_norm_stabilizer(model, variables, beta, *args, train=True,
+                                                           rngs={'dropout': rng})
     sums = self._sums(logits_BK, batch)
-    total = sums['loss'][0] / jnp.maximum(sums['loss'][1], 1.0)
+    total = sums['loss'][0] / jnp.maximum(sums['loss'][1], 1.0) + penalty
     if lm_weight:
       # Filler rows of a partial batch have length 0, so they add no LM terms. The targets are the words
       # as written, also where word dropout hid them from the input.

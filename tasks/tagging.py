@@ -83,6 +83,7 @@ def predict(model, params, batch):
 
 @registry.register('tag')
 class TaggingTask(base.Task):
+  supports_norm_stabilizer = True
   datasets = conllu.DATASETS
   placeholder_dims = {'vocab_size': 16, 'num_upos': 4, 'num_xpos': 4, 'num_chars': 8}
   pretraining_only = taggers.PRETRAINING_ONLY
@@ -164,13 +165,15 @@ class TaggingTask(base.Task):
       word_rng, rng = jax.random.split(rng)
       tokens = classification.drop_words(word_rng, batch['tokens'], batch['length'], self.config.task.word_dropout)
       batch = dict(batch, tokens=tokens)
-    logits, crf_params = model.apply({'params': params}, batch, train=True, rngs={'dropout': rng})
+    (logits, crf_params), penalty = base.apply_with_norm_stabilizer(
+        model, {'params': params}, self.config.task.get('norm_stabilizer', 0.0), batch, train=True,
+        rngs={'dropout': rng})
     loss_sum, words = self._loss_sum(logits, crf_params, batch)
     # Training accuracy from the argmax: cheap, and a Viterbi pass per step would cost a scan.
     # (Every training word is in the training split: no OOV accuracy.)
     sums = dict(self._accuracy_sums({n: jnp.argmax(logits[n], -1) for n in taggers.TAG_SETS}, batch, oov=False),
                 loss=(loss_sum, words))
-    return loss_sum / jnp.maximum(words, 1.0), (sums, carry)
+    return loss_sum / jnp.maximum(words, 1.0) + penalty, (sums, carry)
 
   def eval_metrics(self, model, params, batch, carry):
     logits, crf_params = model.apply({'params': params}, batch)

@@ -11,6 +11,7 @@ import pytest
 import scipy.linalg
 
 import models
+import tasks
 from data import synthetic
 from models import rnn
 from models import unitary
@@ -171,11 +172,33 @@ def test_the_penalty_sums_every_layer_and_is_zero_when_off():
   assert float(penalty) == pytest.approx(3.0 * expected, rel=1e-5)
 
 
-def test_norm_stabilizer_config_errors():
-  config = config_loading.load_config('configs/classify/bilstm.py:tiny')
+def _toy_data(path, tmp_path) -> dict:
+  """Overrides that point a tiny config at small files written here (no shared data needed)."""
+  if 'tag' in path:
+    from tests import test_tagging  # pylint: disable=import-outside-toplevel
+    return test_tagging._files(tmp_path)
+  if 'classify' in path:
+    paths = {}
+    for split, n in (('train', 40), ('valid', 8), ('test', 8)):
+      (tmp_path / split).write_text(''.join(f'{i % 2} {("good fun", "dull flat")[i % 2]} film .\n' for i in range(n)))
+      paths[f'data.{split}_path'] = str(tmp_path / split)
+    return {'data.dir': '', 'data.name': 'files', **paths}
+  if 'charlm' in path:
+    (tmp_path / 'text.txt').write_text('To be, or not to be: that is the question.\n' * 120)
+    return {'data.dir': '', 'data.name': 'files', 'data.train_path': str(tmp_path / 'text.txt')}
+  return {}
+
+
+def test_norm_stabilizer_config_errors(tmp_path):
+  config = config_loading.load_config('configs/mt/lstm.py:tiny')
   config.task.norm_stabilizer = 1.0
-  with pytest.raises(config_loading.ConfigError, match='tasks copy, lm, regression'):
+  with pytest.raises(config_loading.ConfigError, match='tasks classification, copy, lm, regression, tag;'):
     config_loading.validate(config)
+  config = config_loading.apply_overrides(config_loading.load_config('configs/classify/transformer.py:tiny'),
+                                          {'task.norm_stabilizer': 1.0, 'log.progress_bar': False,
+                                           **_toy_data('classify', tmp_path)})
+  with pytest.raises(ValueError, match='needs a recurrent model'):
+    loop.train_and_evaluate(config, str(tmp_path / 'transformer'))
   config = config_loading.load_config('configs/copy/lstm.py:tiny')
   config.task.norm_stabilizer = -1.0
   with pytest.raises(config_loading.ConfigError, match='must be >= 0'):
@@ -191,3 +214,25 @@ def test_copy_configs_validate_and_train(name, tmp_path):
     results = loop.train_and_evaluate(config, str(tmp_path))
     assert {'test/ce', 'test/ce_ratio', 'test/recall'} <= set(results)
     assert results['test/ce_ratio'] == pytest.approx(results['test/ce'] / synthetic.copy_baseline(5), rel=1e-5)
+
+
+@pytest.mark.parametrize('path', ['configs/classify/bilstm.py', 'configs/tag/bilstm.py', 'configs/charlm/lstm.py',
+                                  'configs/adding/lstm.py'])
+def test_the_norm_stabilizer_is_added_to_each_recurrent_tasks_training_loss(path, tmp_path):
+  """loss(β) = loss(0) + β × a positive term, the metrics unchanged (the term itself is tested above)."""
+  overrides = {'log.progress_bar': False, **_toy_data(path, tmp_path)}
+  config = config_loading.apply_overrides(config_loading.load_config(f'{path}:tiny'), overrides)
+  task = tasks.build(config, str(tmp_path / 'run'))
+  model = models.build(config.model, **task.model_dims)
+  batch = jax.tree.map(jnp.asarray, next(task.train_batcher(config.train.batch_size, 0)))
+  carry = task.init_carry(model, config.train.batch_size)
+  params = task.init_variables(model, jax.random.key(0), batch, carry)['params']
+  results = {}
+  for beta in (0.0, 1.0, 3.0):
+    task = tasks.build(config_loading.apply_overrides(config, {'task.norm_stabilizer': beta}),
+                       str(tmp_path / f'run_{beta}'))
+    results[beta] = task.loss(model, params, batch, carry, jax.random.key(1), 0)
+  term = float(results[1.0][0] - results[0.0][0])
+  assert term > 0
+  assert float(results[3.0][0] - results[0.0][0]) == pytest.approx(3 * term, rel=1e-4)
+  jax.tree.map(np.testing.assert_array_equal, results[3.0][1][0], results[0.0][1][0])
