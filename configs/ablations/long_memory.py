@@ -53,7 +53,7 @@ def get_sweep():
       seeds=3,
       figures=figures,
       metrics=('test/ce_ratio', 'test/recall', 'steps_to_ce_ratio_0.1', 'test/mse', 'steps_to_mse_0.01',
-               'model/params', 'train/seconds'),
+               'diverged', 'model/params', 'train/seconds'),
       curve_metrics={'steps_to_ce_ratio_0.1': ('valid/ce_ratio', 0.1), 'steps_to_mse_0.01': ('valid/mse', 0.01)},
       reference_source=('no reference column: the baselines are built in (copying: ce_ratio 1 is the memoryless '
                         'baseline 10 log 8 / (T + 20); adding: always answering 1 scores MSE 1/6 = 0.167)'),
