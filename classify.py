@@ -18,10 +18,8 @@ import sys
 from absl import app
 from absl import flags
 from absl import logging
-import jax
 import numpy as np
 
-from data import labeled
 from tasks import classification
 from training import cli
 from training import restore
@@ -36,14 +34,7 @@ FLAGS = flags.FLAGS
 
 def probabilities(model, params, ids: list, batch_size: int, pad_multiple: int, min_len: int) -> np.ndarray:
   """float32 (R, K): the class probabilities of each sentence, in the order of `ids`."""
-  probs_fn = jax.jit(lambda p, tokens_BT, length_B: jax.nn.softmax(model.apply({'params': p}, tokens_BT, length_B)))
-  probs_RK = np.zeros((len(ids), model.num_classes), np.float32)
-  # The task's own evaluation batches: sorted by length, so few shapes compile; 'index' -1 marks filler rows.
-  for batch in labeled.eval_batches(ids, np.zeros(len(ids), np.int32), batch_size, pad_multiple, min_len):
-    probs_BK = np.asarray(probs_fn(params, batch['tokens'], batch['length']), np.float32)
-    real_B = batch['index'] >= 0
-    probs_RK[batch['index'][real_B]] = probs_BK[real_B]
-  return probs_RK
+  return classification.predict_rows(model, params, ids, batch_size, pad_multiple, min_len, softmax=True)
 
 
 def format_line(probs_K: np.ndarray) -> str:

@@ -390,9 +390,9 @@ def _excluded_keys(data_dir: str, exclude: str) -> set:
   return keys
 
 
-def pretraining_texts(data_config) -> tuple:
-  """(texts, dropped): the unlabeled sentences of data.pretrain_corpus, a comma-separated list, in its order,
-  and how many data.pretrain_exclude dropped.
+def pretraining_texts(data_config, corpus: str | None = None) -> tuple:
+  """(texts, dropped): the unlabeled sentences of data.pretrain_corpus (or `corpus`), a comma-separated list, in
+  its order, and how many data.pretrain_exclude dropped.
 
   Entries: 'sst2' (the sst2 training texts), 'mr' (all of mr.all: its labels are
   unused, but its text includes every fold's test sentences), 'multi30k' (the
@@ -407,7 +407,7 @@ def pretraining_texts(data_config) -> tuple:
   every sentence that is one of theirs by sentence_key, so that evaluation
   sentences are not pretrained on (MR holds 73% of SST-2's test sentences).
   """
-  corpus = data_config.get('pretrain_corpus', DEFAULT_PRETRAIN_CORPUS)
+  corpus = data_config.get('pretrain_corpus', DEFAULT_PRETRAIN_CORPUS) if corpus is None else corpus
   entries = [entry.strip() for entry in corpus.split(',') if entry.strip()]
   if not entries:
     raise ValueError(f'data.pretrain_corpus={corpus!r} names no corpus; use a comma-separated '
@@ -425,29 +425,37 @@ def pretraining_texts(data_config) -> tuple:
 
 
 def make_batch(ids: list, labels: np.ndarray, index: np.ndarray, batch_size: int, pad_multiple: int,
-               min_len: int) -> dict:
-  """The batch of examples `index` (at most batch_size), filler rows appended."""
+               min_len: int, extras: dict | None = None) -> dict:
+  """The batch of examples `index` (at most batch_size), filler rows appended; `extras` are more per-example
+  arrays (first axis: the examples) batched the same way, zeros in filler rows."""
   tokens_BT, length_B = batching.pad_sequences([ids[i] for i in index], batch_size, pad_multiple, min_len, PAD_ID)
-  return {'tokens': tokens_BT, 'length': length_B, 'label': batching.fill_rows(labels[index], batch_size, 0, np.int32),
-          'weight': batching.fill_rows(np.ones(len(index)), batch_size, 0, np.float32),
-          'index': batching.fill_rows(index, batch_size, -1, np.int32)}
+  batch = {'tokens': tokens_BT, 'length': length_B,
+           'label': batching.fill_rows(labels[index], batch_size, 0, np.int32),
+           'weight': batching.fill_rows(np.ones(len(index)), batch_size, 0, np.float32),
+           'index': batching.fill_rows(index, batch_size, -1, np.int32)}
+  for name, values in (extras or {}).items():
+    batch[name] = batching.fill_rows(values[index], batch_size, 0, values.dtype)
+  return batch
 
 
-def _check_examples(ids: list, labels) -> np.ndarray:
+def _check_examples(ids: list, labels, extras: dict | None = None) -> np.ndarray:
   labels = np.asarray(labels)
   if labels.shape != (len(ids),):
     raise ValueError(f'{len(ids)} sentences but labels of shape {labels.shape}.')
+  for name, values in (extras or {}).items():
+    if len(values) != len(ids):
+      raise ValueError(f'{len(ids)} sentences but {len(values)} rows of {name}.')
   return labels
 
 
 def train_batcher(ids: list, labels, batch_size: int, seed: int, pad_multiple: int = 8, min_len: int = 1,
-                  pool_batches: int = 100) -> batching.LengthGroupedBatcher:
+                  pool_batches: int = 100, extras: dict | None = None) -> batching.LengthGroupedBatcher:
   """Length-grouped batches of labeled sentences; a short last batch is filled with rows of weight 0."""
-  labels = _check_examples(ids, labels)
+  labels = _check_examples(ids, labels, extras)
   if not len(ids):
     raise ValueError('No labeled sentences to train on.')
   make = functools.partial(make_batch, ids, labels, batch_size=batch_size, pad_multiple=pad_multiple,
-                           min_len=min_len)
+                           min_len=min_len, extras=extras)
   return batching.LengthGroupedBatcher([len(s) for s in ids], batch_size, seed, make, pool_batches)
 
 

@@ -7,6 +7,10 @@ loss of the same sentences (GPT-1's auxiliary objective during fine-tuning).
 L2 norm after every update (Kim 2014). `task.word_dropout` = p > 0 replaces each
 real token of a training sentence by <unk> with probability p (word dropout, as in
 Iyyer et al. 2015 and Dai & Le 2015; evaluation reads every word).
+With `task.distill_from` (a trained classification workdir, the teacher) the loss is
+tasks/distillation.py's: α × the hard labels' cross-entropy + (1 - α) × the teacher's soft targets, on the
+training sentences plus data.distill_corpus's unlabeled text (soft targets only); metric `distill` is
+the soft term.
 
 'pretrain': a language-model objective over unlabeled sentences
 (`data.pretrain_corpus`): `causal` (next token; the GPT and the LSTM), `mlm`
@@ -20,11 +24,13 @@ and reads the pretrained run's vocabulary.
 """
 import math
 import os
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import tqdm
 
 from configs import checks
 from data import kim_text  # noqa: F401  (registers the text normalizer data.clean='kim')
@@ -33,6 +39,7 @@ from data import tokenizers
 from models import attention
 from models import classifiers
 from tasks import base
+from tasks import distillation
 from tasks import registry
 
 OBJECTIVES = ('causal', 'mlm', 'autoencoder')
@@ -60,6 +67,23 @@ def run_vocabulary(config, workdir: str, texts: list, resuming: bool):
   tokenizer = tokenizers.load_or_build(directory, source, lambda: tokenizers.load(pretrained),
                                        rebuild_stale=not resuming, write=write)
   return tokenizers.Vocabulary(tokenizer, labeled.RESERVED)
+
+
+def predict_rows(model, params, ids: list, batch_size: int, pad_multiple: int, min_len: int, softmax: bool,
+                 progress: str = '') -> np.ndarray:
+  """float32 (R, K): each sentence's class probabilities (softmax) or logits, in the order of `ids`, computed on
+  the task's own evaluation batches (sorted by length, so few shapes compile); `progress` names a bar."""
+  def predict(p, tokens_BT, length_B):
+    logits_BK = model.apply({'params': p}, tokens_BT, length_B).astype(jnp.float32)
+    return jax.nn.softmax(logits_BK) if softmax else logits_BK
+  predict = jax.jit(predict)
+  rows_RK = np.zeros((len(ids), model.num_classes), np.float32)
+  batches = labeled.eval_batches(ids, np.zeros(len(ids), np.int32), batch_size, pad_multiple, min_len)
+  for batch in tqdm.tqdm(batches, desc=progress, unit='batch', disable=not (progress and sys.stderr.isatty())):
+    values_BK = np.asarray(predict(params, batch['tokens'], batch['length']), np.float32)
+    real_B = batch['index'] >= 0  # -1 marks filler rows.
+    rows_RK[batch['index'][real_B]] = values_BK[real_B]
+  return rows_RK
 
 
 def _encode(vocab, texts: list, max_len: int) -> list:
@@ -106,6 +130,24 @@ def _token_sums(logits_BTV, targets_BT, weight_BT):
   return (jnp.sum(nll_BT * weight_BT), jnp.sum(weight_BT)), (jnp.sum(correct_BT * weight_BT), jnp.sum(weight_BT))
 
 
+def _check_distillation(config):
+  task = config.task
+  if not task.get('distill_from', ''):
+    if config.data.get('distill_corpus', ''):
+      raise ValueError('data.distill_corpus is text for a teacher to label: set task.distill_from too.')
+    return
+  if not os.path.exists(os.path.join(task.distill_from, 'config.json')):
+    raise ValueError(f'task.distill_from {task.distill_from!r} is not a trained workdir (it has no config.json).')
+  checks.check_choice(task.distill_loss, distillation.LOSSES, 'task.distill_loss')
+  if not 0 <= task.distill_alpha <= 1:
+    raise ValueError(f'task.distill_alpha must be in [0, 1]; got {task.distill_alpha}.')
+  if not task.distill_temperature > 0:
+    raise ValueError(f'task.distill_temperature must be > 0; got {task.distill_temperature}.')
+  if config.task.lm_weight:
+    raise ValueError('task.distill_from and task.lm_weight cannot be combined (unlabeled rows have no LM targets '
+                     'here); set one.')
+
+
 def _check_data(config):
   labeled.normalizer(config.data.clean)  # A ValueError naming the registered ones.
   labeled.train_on_phrases(config.data)  # A ValueError if data.phrases is set for a dataset without phrases.
@@ -120,9 +162,11 @@ class _SentenceTask(base.Task):
   def _batch_args(self):
     return dict(pad_multiple=self.config.data.pad_multiple, min_len=self.config.data.min_len)
 
+  train_extras: dict = {}  # More per-example training arrays the batches carry (a teacher's logits).
+
   def train_batcher(self, batch_size: int, seed: int):
     return labeled.train_batcher(*self.data['train'], batch_size, seed, pool_batches=self.config.data.pool_batches,
-                                 **self._batch_args())
+                                 extras=self.train_extras, **self._batch_args())
 
   def eval_batches(self, split: str, batch_size: int):
     return labeled.eval_batches(*self.data[split], batch_size, **self._batch_args())
@@ -144,6 +188,7 @@ class ClassificationTask(_SentenceTask):
       raise ValueError(f'task.max_norm must be >= 0 (0 = off); got {config.task.max_norm}.')
     if not 0 <= config.task.word_dropout < 1:
       raise ValueError(f'task.word_dropout must be in [0, 1); got {config.task.word_dropout}.')
+    _check_distillation(config)
     _check_data(config)
 
   def __init__(self, config, workdir: str, resuming: bool = False):
@@ -154,6 +199,24 @@ class ClassificationTask(_SentenceTask):
     self.data = {split: (_encode(self.vocab, texts, config.data.max_len), labels)
                  for split, (texts, labels) in splits.items()}
     self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': num_classes}
+    self.distill = bool(config.task.get('distill_from', ''))
+    if self.distill:
+      self._add_teacher_targets(config, workdir, splits['train'], num_classes)
+
+  def _add_teacher_targets(self, config, workdir: str, train: tuple, num_classes: int) -> None:
+    """Training rows: the labeled sentences, then data.distill_corpus's texts (has_label 0), each with the
+    teacher's logits."""
+    texts, labels = train
+    unlabeled = distillation.unlabeled_texts(config.data)
+    cache = config.task.get('distill_cache', '') or os.path.join(workdir, 'teacher')
+    logits_RK = distillation.teacher_logits(config.task.distill_from, list(texts) + unlabeled, cache)
+    if logits_RK.shape[1] != num_classes:
+      raise ValueError(f'task.distill_from {config.task.distill_from!r} has {logits_RK.shape[1]} classes; this '
+                       f'data has {num_classes}.')
+    ids = self.data['train'][0] + _encode(self.vocab, unlabeled, config.data.max_len)
+    self.data['train'] = (ids, np.concatenate([labels, np.zeros(len(unlabeled), labels.dtype)]))
+    self.train_extras = {'teacher_logits': logits_RK,
+                         'has_label': np.concatenate([np.ones(len(texts)), np.zeros(len(unlabeled))]).astype(np.float32)}
 
   def init_variables(self, model, rng, batch, carry):
     return model.init(rng, batch['tokens'], batch['length'])
@@ -180,6 +243,15 @@ class ClassificationTask(_SentenceTask):
                                                            rngs={'dropout': rng})
     sums = self._sums(logits_BK, batch)
     total = sums['loss'][0] / jnp.maximum(sums['loss'][1], 1.0) + penalty
+    if self.distill:
+      task = self.config.task
+      total, hard, sums['distill'] = distillation.distillation_loss(
+          logits_BK, batch['label'], batch['teacher_logits'], batch['has_label'], batch['weight'],
+          task.distill_loss, task.distill_alpha, task.distill_temperature)
+      total = total + penalty
+      labeled_B = batch['has_label'] * batch['weight']  # Unlabeled text has no hard label to score.
+      correct_B = (jnp.argmax(logits_BK, -1) == batch['label']).astype(jnp.float32)
+      sums.update(loss=hard, accuracy=(jnp.sum(correct_B * labeled_B), jnp.sum(labeled_B)))
     if lm_weight:
       # Filler rows of a partial batch have length 0, so they add no LM terms. The targets are the words
       # as written, also where word dropout hid them from the input.

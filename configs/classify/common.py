@@ -20,6 +20,13 @@ def get_config(variant=''):
   c.task.lm_weight = 0.0  # λ of the auxiliary causal LM loss (GPT-1 fine-tuning: 0.5).
   c.task.max_norm = 0.0  # > 0: each class's output weight vector is rescaled to this L2 norm at most.
   c.task.word_dropout = 0.0  # Training only: each real token becomes <unk> with this probability.
+  # Knowledge distillation (tasks/distillation.py): a trained classification workdir whose predictions the
+  # student also fits; '' = off.
+  c.task.distill_from = ''
+  c.task.distill_loss = 'ce'  # ce: cross-entropy to its softmax at temperature τ, times τ²; mse: of the logits.
+  c.task.distill_alpha = 0.5  # α: weight of the hard labels' cross-entropy; 1 - α of the teacher's targets.
+  c.task.distill_temperature = 2.0  # τ (ce only).
+  c.task.distill_cache = ''  # Where the teacher's logits are kept (shared by seeds); '' = WORKDIR/teacher.
 
   # sst2, sst5, sst2_trees, mr, imdb, or files (data.train_path/valid_path/test_path, or data.path with folds).
   c.data.name = 'sst2'
@@ -47,7 +54,10 @@ def get_config(variant=''):
   # little padding); 1 = batches of uniformly random sentences, as Kim (2014) draws them.
   c.data.pool_batches = 100
   c.data.pretrain_corpus = 'sst2,mr,multi30k'  # Pretraining only: see configs/pretrain.
-  c.data.pretrain_exclude = ''  # Pretraining only: sentences dropped from it, e.g. sst2_eval.
+  c.data.pretrain_exclude = ''  # Pretraining (and distill_corpus): sentences dropped from it, e.g. sst2_eval.
+  # Distillation: unlabeled text the teacher labels for the student (entries as data.pretrain_corpus's).
+  c.data.distill_corpus = ''
+  c.data.distill_max_texts = 0  # At most this many of its texts (a fixed subset); 0 = all.
 
   c.train.batch_size = 50
   c.train.num_epochs = 10
