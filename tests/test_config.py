@@ -45,7 +45,7 @@ def test_unknown_key_lists_the_valid_keys(tiny_config):
     ('model.name', 'lstmm', r"model.name 'lstmm'; choose one of: bilstm_tagger, boe, cnn, dense, gpt, gpt_classifier, kim_cnn, mlp_lm, naive, ngram, recursive, rnn,"),
     ('optimizer.name', 'adamm', r"optimizer.name 'adamm'; choose one of: sgd, momentum"),
     ('schedule.name', 'cos', r"schedule.name 'cos'; choose one of: constant, warmup_cosine"),
-    ('task.name', 'mt', r"task.name 'mt'; choose one of: classification, lm, pretrain, regression, tag, translation"),
+    ('task.name', 'mt', r"task.name 'mt'; choose one of: classification, copy, lm, pretrain, regression, tag, translation"),
     ('data.name', 'ptb', r"data.name 'ptb'; choose one of: timeseries, adding"),
     ('train.batch_size', 0, r'train.batch_size must be > 0'),
     ('eval.splits', 'valid,dev', r"eval.splits entry 'dev'; choose one of: train, valid, test"),
