@@ -1,6 +1,9 @@
 """Knowledge distillation (tasks/distillation.py): the loss against closed forms, and a student trained from a
 teacher workdir end to end."""
+import json
 import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -121,3 +124,20 @@ def test_distillation_config_errors(teacher, tmp_path):
   for overrides, message in cases:
     with pytest.raises(config_loading.ConfigError, match=message):
       config_loading.validate(config_loading.apply_overrides(base, overrides))
+
+
+def test_inference_speed_bench_reports_each_workdir(teacher, tmp_path):
+  root, _ = teacher
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  out = tmp_path / 'speed.json'
+  result = subprocess.run([sys.executable, 'bench/inference_speed.py', f'--workdirs={root / "teacher"}',
+                           '--rounds=1', '--batch_size=4', f'--out={out}'], capture_output=True, text=True,
+                          cwd=repo, timeout=300)
+  assert result.returncode == 0, result.stderr
+  [(workdir, numbers)] = json.loads(out.read_text()).items()
+  assert numbers['sentences'] == 16 and numbers['sentences_per_s'] > 0 and workdir in result.stdout
+  _, _, params, _, _ = restore.load_classifier(str(root / 'teacher'))
+  assert numbers['params'] == sum(p.size for p in jax.tree.leaves(params))
+  result = subprocess.run([sys.executable, 'bench/inference_speed.py', f'--workdirs={tmp_path}'],
+                          capture_output=True, text=True, cwd=repo, timeout=300)
+  assert result.returncode == 2 and result.stderr.startswith('error: ')
