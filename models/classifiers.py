@@ -34,8 +34,9 @@ from models import rnn
 from models import transformer
 
 PAD, UNK, CLS, MASK = 0, 1, 2, 3  # The data module reserves the same ids.
-# Parameters a pretraining objective adds and a fine-tuned classifier leaves behind: the autoencoder's decoder.
-PRETRAINING_ONLY = ('decoder_rnn_',)
+# Parameters a pretraining objective adds and a fine-tuned classifier leaves behind: the autoencoder's decoder,
+# ELMo's biLM softmax (models/elmo.py).
+PRETRAINING_ONLY = ('decoder_rnn_', 'bilm/softmax/')
 NEG = attention.NEG
 BOE_ACTIVATIONS = {'tanh': jnp.tanh, 'relu': jax.nn.relu}
 RNN_CELLS = ('lstm', 'gru')
@@ -184,11 +185,16 @@ class RNNClassifier(nn.Module):
       x_TBD = self.drop(h_TBH, deterministic=not train) if i < len(layers) - 1 else h_TBH
     return x_TBD, last
 
+  def token_features(self, tokens_BT, length_B, train: bool = False):
+    """(T, B, D) what the first recurrent layer reads: the embeddings, after dropout (ELMo's adds its own)."""
+    del length_B
+    return self.drop(self.embed(tokens_BT.T), deterministic=not train)
+
   def encode(self, tokens_BT, length_B, train: bool = False):
     """The top layer's outputs (B, T, H·directions), forward half first; zeros at padding."""
     drop = lambda x: self.drop(x, deterministic=not train)
     valid_TB = attention.length_mask(length_B, tokens_BT.shape[1]).T
-    x_TBD = drop(self.embed(tokens_BT.T))
+    x_TBD = self.token_features(tokens_BT, length_B, train)
     if not self.bidirectional:
       return jnp.swapaxes(self._stack(self.forward_rnn, x_TBD, valid_TB, train)[0], 0, 1)
     return jnp.swapaxes(rnn.bidirectional_stack(self.forward_rnn, self.backward_rnn, x_TBD, valid_TB, drop), 0, 1)
@@ -409,14 +415,19 @@ def cnn_builder(module_cls):
 registry.register('cnn')(cnn_builder(TextCNN))
 
 
-@registry.register('rnn_classifier')
-def _rnn_classifier(config, vocab_size, num_classes):
-  model = registry.from_config(RNNClassifier, config, vocab_size=vocab_size, num_classes=num_classes)
-  checks.check_choice(model.cell, RNN_CELLS, 'model.cell')
-  checks.check_choice(model.pooling, POOLINGS, 'model.pooling')
-  registry.check_dropout(model)
-  registry.check_positive(model, ('embed_dim', 'hidden_size', 'num_layers'))
-  return model
+def rnn_classifier_builder(module_cls):
+  """The builder of an RNNClassifier (or a subclass): its fields from the config, then checked."""
+  def build(config, vocab_size, num_classes):
+    model = registry.from_config(module_cls, config, vocab_size=vocab_size, num_classes=num_classes)
+    checks.check_choice(model.cell, RNN_CELLS, 'model.cell')
+    checks.check_choice(model.pooling, POOLINGS, 'model.pooling')
+    registry.check_dropout(model)
+    registry.check_positive(model, ('embed_dim', 'hidden_size', 'num_layers'))
+    return model
+  return build
+
+
+registry.register('rnn_classifier')(rnn_classifier_builder(RNNClassifier))
 
 
 def transformer_builder(module_cls):

@@ -17,7 +17,8 @@ the soft term.
 (BERT's masked LM for the encoder: 15% of the tokens are chosen; of those 80%
 become [MASK], 10% a random word, 10% stay) or `autoencoder` (Dai & Le's
 sequence autoencoder for the unidirectional LSTM: every token reconstructed by
-a decoder started from the encoder's final state). Metrics: `loss` (nats per
+a decoder started from the encoder's final state) or `bilm` (ELMo's biLM, models/elmo.py: the
+forward LM's next tokens and the backward LM's previous ones, one mean over both). Metrics: `loss` (nats per
 predicted token), `ppl`, `accuracy` (of the predicted tokens). A classifier
 then starts from the pretrained workdir through `init_from`, its head fresh,
 and reads the pretrained run's vocabulary.
@@ -42,9 +43,10 @@ from tasks import base
 from tasks import distillation
 from tasks import registry
 
-OBJECTIVES = ('causal', 'mlm', 'autoencoder')
+OBJECTIVES = ('causal', 'mlm', 'autoencoder', 'bilm')
 # The model method each pretraining objective trains (and initializes the parameters through).
-_OBJECTIVE_METHODS = {'causal': 'lm_logits', 'mlm': 'lm_logits', 'autoencoder': 'autoencoder_logits'}
+_OBJECTIVE_METHODS = {'causal': 'lm_logits', 'mlm': 'lm_logits', 'autoencoder': 'autoencoder_logits',
+                      'bilm': 'bilm_logits'}
 
 
 def vocab_dir(workdir: str) -> str:
@@ -122,6 +124,12 @@ def causal_lm_sums(logits_BTV, tokens_BT, length_B):
   targets_BT = tokens_BT[:, 1:]
   weight_BT = attention.length_mask(length_B - 1, tokens_BT.shape[1] - 1).astype(jnp.float32)  # Targets 1 .. len-1.
   return _token_sums(logits_BTV[:, :-1], targets_BT, weight_BT)
+
+
+def backward_lm_sums(logits_BTV, tokens_BT, length_B):
+  """As causal_lm_sums for a backward LM: logits at t predict token t-1, for t = 1 .. len-1."""
+  weight_BT = attention.length_mask(length_B - 1, tokens_BT.shape[1] - 1).astype(jnp.float32)  # Inputs 1 .. len-1.
+  return _token_sums(logits_BTV[:, 1:], tokens_BT[:, :-1], weight_BT)
 
 
 def _token_sums(logits_BTV, targets_BT, weight_BT):
@@ -283,6 +291,10 @@ class PretrainTask(_SentenceTask):
                                                     or config.model.get('bidirectional', False)):
       raise ValueError('task.objective=autoencoder trains a unidirectional rnn_classifier (model.bidirectional '
                        f'False); got model.name={config.model.name!r}.')
+    if (config.task.objective == 'bilm') != (config.model.name == 'elmo_classifier'):
+      raise ValueError('task.objective=bilm trains the biLM of model.name=elmo_classifier, and that model '
+                       f'pretrains with it alone; got objective {config.task.objective!r} and model.name '
+                       f'{config.model.name!r}.')
     _check_data(config)
 
   def __init__(self, config, workdir: str, resuming: bool = False):
@@ -314,6 +326,11 @@ class PretrainTask(_SentenceTask):
                                method='autoencoder_logits')
       weight_BT = attention.length_mask(length_B, tokens_BT.shape[1]).astype(jnp.float32)
       loss, accuracy = _token_sums(logits_BTV, tokens_BT, weight_BT)
+    elif self.config.task.objective == 'bilm':
+      forward_BTV, backward_BTV = model.apply({'params': params}, tokens_BT, length_B, train=train, rngs=rngs,
+                                              method='bilm_logits')
+      sums = [causal_lm_sums(forward_BTV, tokens_BT, length_B), backward_lm_sums(backward_BTV, tokens_BT, length_B)]
+      loss, accuracy = ((f[0] + b[0], f[1] + b[1]) for f, b in zip(*sums))
     elif self.config.task.objective == 'causal':
       logits_BTV = model.apply({'params': params}, tokens_BT, length_B, train=train, rngs=rngs, method='lm_logits')
       loss, accuracy = causal_lm_sums(logits_BTV, tokens_BT, length_B)

@@ -10,7 +10,7 @@ sentences of some MR fold or of SST-2: unsupervised, but not held out. Fine-tune
 
 def pretraining(c, objective: str, variant: str):
   c.task.name = 'pretrain'
-  c.task.objective = objective  # causal (next token) or mlm (BERT's masked LM).
+  c.task.objective = objective  # causal (next token), mlm (BERT's masked LM), autoencoder, bilm (ELMo).
   c.task.mask_rate = 0.15  # mlm: share of the real tokens chosen (80% [MASK], 10% random, 10% kept).
   c.data.pretrain_valid = 2000  # Sentences held out for validation.
   c.data.min_count = 2
