@@ -62,6 +62,10 @@ DEFAULT_PRETRAIN_CORPUS = 'sst2,mr,multi30k'  # The sentences of the sentiment s
 RESERVED = ('pad', 'unk', 'cls', 'mask')
 PAD_ID, UNK_ID, CLS_ID, MASK_ID = (RESERVED.index(role) for role in ('pad', 'unk', 'cls', 'mask'))
 NUM_RESERVED = len(RESERVED)  # Words are ids NUM_RESERVED .. vocab_size - 1.
+# Next-sentence pretraining's vocabularies (and the classifiers fine-tuned from them) add a separator after the
+# others, so that every other vocabulary keeps its ids; a saved vocabulary records its roles.
+RESERVED_WITH_SEP = RESERVED + ('sep',)
+SEP_ID = RESERVED_WITH_SEP.index('sep')
 
 _LABEL = re.compile(r'[0-9]+')  # Not int(): it also takes '+1', ' 1', '1_0' and '-1'.
 
@@ -312,15 +316,15 @@ def load_labeled(data_config) -> tuple:
 
 
 def vocabulary(directory: str, texts: list, min_count: int, max_vocab: int, rebuild_stale: bool,
-               write: bool = True) -> tokenizers.Vocabulary:
-  """The words of texts (split at whitespace, as written) after the RESERVED ids, saved in directory.
+               write: bool = True, reserved: tuple = RESERVED) -> tokenizers.Vocabulary:
+  """The words of texts (split at whitespace, as written) after the `reserved` ids, saved in directory.
 
   Words seen at least min_count times, by decreasing count (ties alphabetical); max_vocab > 0 caps the
   size, the reserved ids included. A vocabulary saved there from other texts or settings is rebuilt when
   rebuild_stale, else refused (tokenizers.load_or_build).
   """
   return tokenizers.load_or_build_vocabulary(
-      directory, RESERVED, 'word', texts, rebuild_stale, write, vocab_size=max_vocab, size_key='data.max_vocab',
+      directory, reserved, 'word', texts, rebuild_stale, write, vocab_size=max_vocab, size_key='data.max_vocab',
       min_count=min_count, newline=False)
 
 
@@ -361,6 +365,36 @@ def _pretrain_entry(data_dir: str, entry: str, valid_fraction: float) -> list:
 # a sentence; "Mr. Smith" is cut too, which costs a pretraining corpus little.
 _CLOSER = '["\')\\]]'
 _SENTENCE_END = re.compile(rf'(?:(?<=[.!?])|(?<=[.!?]{_CLOSER})|(?<=[.!?]{_CLOSER}{_CLOSER}))\s+(?=["\'(\[]?[A-Z0-9])')
+
+
+def saved_vocabulary(directory: str) -> tokenizers.Vocabulary:
+  """The vocabulary saved in `directory`, behind the reserved roles it was built with."""
+  source = tokenizers.saved_source(directory) or {}
+  return tokenizers.Vocabulary(tokenizers.load(directory), tuple(source.get('reserved', RESERVED)))
+
+
+def pretraining_documents(data_config) -> list:
+  """The documents of data.pretrain_corpus, each a list of sentences (normalized; data.pretrain_exclude
+  applied), for objectives that pair sentences of one document. Entries: 'imdb' (each review, cut into sentences
+  by split_sentences) or a file whose documents are separated by blank lines, one sentence per line."""
+  corpus = data_config.get('pretrain_corpus', DEFAULT_PRETRAIN_CORPUS)
+  data_dir, normalize = data_config.get('dir', ''), normalizer(data_config.get('clean', ''))
+  excluded = _excluded_keys(data_dir, data_config.get('pretrain_exclude', ''))
+  documents = []
+  for entry in (entry.strip() for entry in corpus.split(',') if entry.strip()):
+    if entry in ('imdb', 'imdb_sentences'):
+      raw = [split_sentences(text) for text in _pretrain_entry(data_dir, 'imdb', _valid_fraction(data_config))]
+    elif entry in PRETRAIN_CORPORA:
+      raise ValueError(f'data.pretrain_corpus entry {entry!r} has no documents; pairing sentences needs imdb or '
+                       'a file of documents separated by blank lines.')
+    else:
+      path = files.user_path(data_dir, entry)
+      raw = [block.split('\n') for block in re.split(r'\n\s*\n', files.decode_utf8(files.read_bytes(path), path))]
+    for sentences in raw:
+      kept = [normalize(s) for s in sentences if normalize(s).strip() and sentence_key(s) not in excluded]
+      if kept:
+        documents.append(kept)
+  return documents
 
 
 def split_sentences(text: str) -> list:

@@ -34,9 +34,10 @@ from models import rnn
 from models import transformer
 
 PAD, UNK, CLS, MASK = 0, 1, 2, 3  # The data module reserves the same ids.
+SEP = 4  # Reserved after them in next-sentence pretraining's vocabularies only (data/labeled.py).
 # Parameters a pretraining objective adds and a fine-tuned classifier leaves behind: the autoencoder's decoder,
-# ELMo's biLM softmax (models/elmo.py).
-PRETRAINING_ONLY = ('decoder_rnn_', 'bilm/softmax/')
+# ELMo's biLM softmax (models/elmo.py), BERT's next-sentence classifier.
+PRETRAINING_ONLY = ('decoder_rnn_', 'bilm/softmax/', 'nsp_output/')
 NEG = attention.NEG
 BOE_ACTIVATIONS = {'tanh': jnp.tanh, 'relu': jax.nn.relu}
 RNN_CELLS = ('lstm', 'gru')
@@ -289,11 +290,12 @@ class _TransformerBase(nn.Module):
     self.drop = nn.Dropout(self.dropout)
     self.output = precision.dense(self.num_classes, self.dtype, kernel_init=nn.initializers.normal(0.02))
 
-  def _transform(self, tokens_BS, mask, train: bool):
+  def _transform(self, tokens_BS, mask, train: bool, added_BSC=0.0):
+    """added_BSC: more embeddings to add to the tokens' and positions' (BERT's segments)."""
     S = tokens_BS.shape[1]
     if S > self.max_len:
       raise ValueError(f'{S} positions exceed model.max_len ({self.max_len}).')
-    x_BSC = self.drop(self.embed(tokens_BS) + self.positions(jnp.arange(S)), deterministic=not train)
+    x_BSC = self.drop(self.embed(tokens_BS) + self.positions(jnp.arange(S)) + added_BSC, deterministic=not train)
     for block in self.blocks:
       x_BSC, _ = block(x_BSC, mask, train=train)
     return self.ln_final(x_BSC) if self.norm == 'pre' else x_BSC
@@ -316,22 +318,39 @@ class MaskedLMHead(nn.Module):
     return (precision.einsum('btc,vc->btv', h_BTC, embedding_VC, self.dtype) + bias_V).astype(jnp.float32)
 
 
+def segment_ids(tokens_BS, valid_BS):
+  """(B, S) int32: 0 up to and including the first real SEP, 1 after it (BERT's segments A and B)."""
+  is_sep_BS = (tokens_BS == SEP) & valid_BS
+  return ((jnp.cumsum(is_sep_BS, axis=1) - is_sep_BS) > 0).astype(jnp.int32)
+
+
 class TransformerClassifier(_TransformerBase):
-  """BERT-style encoder (Devlin et al. 2019): CLS prepended inside, padded keys masked, the CLS output classified."""
+  """BERT-style encoder (Devlin et al. 2019): CLS prepended inside, padded keys masked, the CLS output classified.
+
+  segments: BERT's segment embeddings, A (0) up to and including the first SEP, B (1) after it; a text with
+  no SEP is all A. `mlm_and_nsp_logits` adds the next-sentence classifier on the pooled CLS (pretraining only).
+  """
   pooler: bool = True  # BERT's tanh Dense on the CLS output.
+  segments: bool = False
 
   def setup(self):
     super().setup()
     if self.pooler:
       self.pool = precision.dense(self.width, self.dtype, kernel_init=nn.initializers.normal(0.02))
     self.mlm_head = MaskedLMHead(self.width, self.dtype)
+    if self.segments:
+      self.segment_embed = nn.Embed(2, self.width, embedding_init=nn.initializers.normal(0.02))
+    self.nsp_output = precision.dense(2, self.dtype, kernel_init=nn.initializers.normal(0.02))
 
   def encode(self, tokens_BT, length_B, train: bool = False):
     """(B, 1 + T, C): the CLS slot, then one output per input position."""
     cls_B1 = jnp.full((tokens_BT.shape[0], 1), CLS, tokens_BT.dtype)
     tokens_BS = jnp.concatenate([cls_B1, tokens_BT], axis=1)
     valid_BS = attention.length_mask(length_B + 1, tokens_BS.shape[1])
-    return self._transform(tokens_BS, attention.padding_mask(valid_BS), train)
+    added_BSC = 0.0
+    if self.segments:
+      added_BSC = self.segment_embed(segment_ids(tokens_BS, valid_BS))
+    return self._transform(tokens_BS, attention.padding_mask(valid_BS), train, added_BSC)
 
   def _pooled(self, h_BSC):
     return jnp.tanh(self.pool(h_BSC[:, 0])) if self.pooler else h_BSC[:, 0]
@@ -351,6 +370,12 @@ class TransformerClassifier(_TransformerBase):
   def lm_logits(self, tokens_BT, length_B, train: bool = False):
     """Masked-LM logits (B, T, V): position t of the input (MASK ids in it are the ones to predict)."""
     return self._mlm(self.encode(tokens_BT, length_B, train))
+
+  def mlm_and_nsp_logits(self, tokens_BT, length_B, train: bool = False):
+    """(masked-LM logits (B, T, V), next-sentence logits (B, 2): is B the sentence after A) of A SEP B inputs."""
+    h_BSC = self.encode(tokens_BT, length_B, train)
+    nsp_B2 = self.nsp_output(self.drop(self._pooled(h_BSC), deterministic=not train)).astype(jnp.float32)
+    return self._mlm(h_BSC), nsp_B2
 
   def classify_and_lm(self, *args, **kwargs):
     raise ValueError('TransformerClassifier has no causal LM: its masked-LM head needs masked inputs '

@@ -35,6 +35,7 @@ import tqdm
 
 from configs import checks
 from data import kim_text  # noqa: F401  (registers the text normalizer data.clean='kim')
+from data import corruption
 from data import labeled
 from data import tokenizers
 from models import attention
@@ -58,8 +59,9 @@ def run_vocabulary(config, workdir: str, texts: list, resuming: bool):
   else built on `texts`. A stale one (other texts or settings) is rebuilt, or refused when resuming."""
   directory, write = vocab_dir(workdir), jax.process_index() == 0
   if not config.get('init_from'):
+    reserved = labeled.RESERVED_WITH_SEP if config.task.get('nsp', False) else labeled.RESERVED
     return labeled.vocabulary(directory, texts, config.data.min_count, config.data.max_vocab,
-                              rebuild_stale=not resuming, write=write)
+                              rebuild_stale=not resuming, write=write, reserved=reserved)
   pretrained = vocab_dir(config.init_from)
   source = tokenizers.saved_source(pretrained)  # What the pretrained vocabulary was built from.
   if source is None:
@@ -68,7 +70,7 @@ def run_vocabulary(config, workdir: str, texts: list, resuming: bool):
   # Copied with its source, so that a resumed run reads it again, and one whose pretraining changed is refused.
   tokenizer = tokenizers.load_or_build(directory, source, lambda: tokenizers.load(pretrained),
                                        rebuild_stale=not resuming, write=write)
-  return tokenizers.Vocabulary(tokenizer, labeled.RESERVED)
+  return tokenizers.Vocabulary(tokenizer, tuple(source.get('reserved', labeled.RESERVED)))
 
 
 def predict_rows(model, params, ids: list, batch_size: int, pad_multiple: int, min_len: int, softmax: bool,
@@ -100,13 +102,14 @@ def encode_as_read(data_config, vocab, texts: list) -> list:
   return _encode(vocab, [normalize(text.strip()) for text in texts], data_config.max_len)
 
 
-def mask_tokens(rng, tokens_BT, length_B, vocab_size: int, rate: float = 0.15):
-  """BERT's corruption: (inputs (B, T), chosen (B, T) bool), chosen among real tokens with probability `rate`."""
+def mask_tokens(rng, tokens_BT, length_B, vocab_size: int, rate: float = 0.15, first_word: int = labeled.NUM_RESERVED):
+  """BERT's corruption: (inputs (B, T), chosen (B, T) bool), chosen among real tokens with probability `rate`
+  (never a reserved id, such as a separator); a random replacement is a word id, first_word .. vocab_size - 1."""
   choose_rng, kind_rng, word_rng = jax.random.split(rng, 3)
-  real_BT = attention.length_mask(length_B, tokens_BT.shape[1])
+  real_BT = attention.length_mask(length_B, tokens_BT.shape[1]) & ((tokens_BT >= first_word) | (tokens_BT == labeled.UNK_ID))
   chosen_BT = (jax.random.uniform(choose_rng, tokens_BT.shape) < rate) & real_BT
   kind_BT = jax.random.uniform(kind_rng, tokens_BT.shape)
-  random_BT = jax.random.randint(word_rng, tokens_BT.shape, labeled.NUM_RESERVED, vocab_size)
+  random_BT = jax.random.randint(word_rng, tokens_BT.shape, first_word, vocab_size)
   inputs_BT = jnp.where(chosen_BT & (kind_BT < 0.8), labeled.MASK_ID,
                         jnp.where(chosen_BT & (kind_BT < 0.9), random_BT, tokens_BT))
   return inputs_BT, chosen_BT
@@ -136,6 +139,15 @@ def _token_sums(logits_BTV, targets_BT, weight_BT):
   nll_BT = optax.softmax_cross_entropy_with_integer_labels(logits_BTV, targets_BT)
   correct_BT = (jnp.argmax(logits_BTV, -1) == targets_BT).astype(jnp.float32)
   return (jnp.sum(nll_BT * weight_BT), jnp.sum(weight_BT)), (jnp.sum(correct_BT * weight_BT), jnp.sum(weight_BT))
+
+
+def label_sums(logits_BK, batch):
+  """{'loss', 'accuracy'} of a batch's labels as (sum over its real rows, their number)."""
+  weight_B = batch['weight']
+  nll_B = optax.softmax_cross_entropy_with_integer_labels(logits_BK, batch['label'])
+  correct_B = (jnp.argmax(logits_BK, -1) == batch['label']).astype(jnp.float32)
+  return {'loss': (jnp.sum(nll_B * weight_B), jnp.sum(weight_B)),
+          'accuracy': (jnp.sum(correct_B * weight_B), jnp.sum(weight_B))}
 
 
 def _check_distillation(config):
@@ -230,11 +242,7 @@ class ClassificationTask(_SentenceTask):
     return model.init(rng, batch['tokens'], batch['length'])
 
   def _sums(self, logits_BK, batch):
-    weight_B = batch['weight']
-    nll_B = optax.softmax_cross_entropy_with_integer_labels(logits_BK, batch['label'])
-    correct_B = (jnp.argmax(logits_BK, -1) == batch['label']).astype(jnp.float32)
-    return {'loss': (jnp.sum(nll_B * weight_B), jnp.sum(weight_B)),
-            'accuracy': (jnp.sum(correct_B * weight_B), jnp.sum(weight_B))}
+    return label_sums(logits_BK, batch)
 
   def loss(self, model, params, batch, carry, rng, step):
     variables, args = {'params': params}, (batch['tokens'], batch['length'])
@@ -291,6 +299,10 @@ class PretrainTask(_SentenceTask):
                                                     or config.model.get('bidirectional', False)):
       raise ValueError('task.objective=autoencoder trains a unidirectional rnn_classifier (model.bidirectional '
                        f'False); got model.name={config.model.name!r}.')
+    if config.task.get('nsp', False) and (config.task.objective != 'mlm' or not config.model.get('segments', False)):
+      raise ValueError('task.nsp (next-sentence prediction) goes with task.objective=mlm and a transformer_classifier '
+                       f'with model.segments=true; got objective {config.task.objective!r}, model.name '
+                       f'{config.model.name!r}, model.segments={config.model.get("segments", None)!r}.')
     if (config.task.objective == 'bilm') != (config.model.name == 'elmo_classifier'):
       raise ValueError('task.objective=bilm trains the biLM of model.name=elmo_classifier, and that model '
                        f'pretrains with it alone; got objective {config.task.objective!r} and model.name '
@@ -299,6 +311,10 @@ class PretrainTask(_SentenceTask):
 
   def __init__(self, config, workdir: str, resuming: bool = False):
     self.config = config
+    self.nsp = config.task.get('nsp', False)
+    if self.nsp:
+      self._sentence_pairs(config, workdir, resuming)
+      return
     texts, dropped = labeled.pretraining_texts(config.data)
     if config.data.pretrain_exclude:
       print(f'data.pretrain_exclude={config.data.pretrain_exclude!r} dropped {dropped:,} pretraining sentences; '
@@ -315,12 +331,45 @@ class PretrainTask(_SentenceTask):
     self.data['test'] = self.data['valid']  # No test split of its own: eval.splits should name valid only.
     self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': 2}
 
+  def _sentence_pairs(self, config, workdir: str, resuming: bool) -> None:
+    """Next-sentence pretraining's examples: A [SEP] B, label 1 when B follows A in its document (half of them,
+    data/corruption.py). Documents, in a fixed shuffle, go to valid until it holds data.pretrain_valid
+    sentences; each split makes one pair per sentence that has a successor, drawn once (split_seed)."""
+    documents = labeled.pretraining_documents(config.data)
+    documents = [documents[i] for i in np.random.RandomState(config.data.split_seed).permutation(len(documents))]
+    sizes = np.cumsum([len(d) for d in documents])
+    cut = int(np.searchsorted(sizes, config.data.pretrain_valid)) + 1
+    if not 1 < cut < len(documents) - 1:
+      raise ValueError(f'data.pretrain_valid={config.data.pretrain_valid} leaves no two documents on one side of '
+                       f'the split ({len(documents)} documents, {sizes[-1] if len(sizes) else 0} sentences).')
+    splits = {'train': documents[cut:], 'valid': documents[:cut]}
+    self.vocab = run_vocabulary(config, workdir, [s for d in splits['train'] for s in d], resuming)
+    half = max((config.data.max_len - 1) // 2, 1) if config.data.max_len else None
+    self.data = {}
+    for index, (split, docs) in enumerate(splits.items()):
+      ids = [[list(self.vocab.encode(s))[:half] for s in d] for d in docs]
+      rng = np.random.default_rng([config.data.split_seed, index])
+      pairs = corruption.next_sentence_pairs(ids, sum(len(d) - 1 for d in docs), rng)
+      self.data[split] = ([a + [labeled.SEP_ID] + b for a, b, _ in pairs], np.array([p[2] for p in pairs], np.int32))
+    self.data['test'] = self.data['valid']
+    self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': 2}
+
   def init_variables(self, model, rng, batch, carry):
-    return model.init(rng, batch['tokens'], batch['length'], method=_OBJECTIVE_METHODS[self.config.task.objective])
+    method = 'mlm_and_nsp_logits' if self.nsp else _OBJECTIVE_METHODS[self.config.task.objective]
+    return model.init(rng, batch['tokens'], batch['length'], method=method)
 
   def _sums(self, model, params, batch, rng, train: bool):
     tokens_BT, length_B = batch['tokens'], batch['length']
     rngs = {'dropout': rng} if train else {}
+    if self.nsp:
+      mask_rng = jax.random.fold_in(rng, 1) if train else jax.random.PRNGKey(0)
+      inputs_BT, chosen_BT = mask_tokens(mask_rng, tokens_BT, length_B, self.vocab.vocab_size,
+                                         self.config.task.mask_rate, first_word=self.vocab.num_reserved)
+      logits_BTV, nsp_BK = model.apply({'params': params}, inputs_BT, length_B, train=train, rngs=rngs,
+                                       method='mlm_and_nsp_logits')
+      loss, accuracy = _token_sums(logits_BTV, tokens_BT, chosen_BT.astype(jnp.float32))
+      nsp = label_sums(nsp_BK, batch)  # The batch's labels are the pairs' is_next.
+      return {'loss': loss, 'accuracy': accuracy, 'nsp_loss': nsp['loss'], 'nsp_accuracy': nsp['accuracy']}
     if self.config.task.objective == 'autoencoder':
       logits_BTV = model.apply({'params': params}, tokens_BT, length_B, train=train, rngs=rngs,
                                method='autoencoder_logits')
@@ -344,8 +393,12 @@ class PretrainTask(_SentenceTask):
     return {'loss': loss, 'accuracy': accuracy}
 
   def loss(self, model, params, batch, carry, rng, step):
+    """The mean over the predicted tokens, plus with task.nsp the mean next-sentence loss (BERT sums the two)."""
     sums = self._sums(model, params, batch, rng, train=True)
-    return sums['loss'][0] / jnp.maximum(sums['loss'][1], 1.0), (sums, carry)
+    total = sums['loss'][0] / jnp.maximum(sums['loss'][1], 1.0)
+    if self.nsp:
+      total = total + sums['nsp_loss'][0] / jnp.maximum(sums['nsp_loss'][1], 1.0)
+    return total, (sums, carry)
 
   def eval_metrics(self, model, params, batch, carry):
     return self._sums(model, params, batch, None, train=False), carry

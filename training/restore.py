@@ -73,7 +73,7 @@ def load_translator(workdir: str):
 
 def _classifier_vocabulary(workdir: str) -> tokenizers.Vocabulary:
   """The workdir's own copy of its vocabulary (also when it was fine-tuned from a pretrained run's)."""
-  return tokenizers.Vocabulary(tokenizers.load(classification.vocab_dir(workdir)), labeled.RESERVED)
+  return labeled.saved_vocabulary(classification.vocab_dir(workdir))
 
 
 def load_classifier(workdir: str, which: str = 'best'):

@@ -21,6 +21,7 @@ def get_config(variant=''):
   c.model.dropout = 0.1
   c.model.attention_dropout = 0.1
   c.model.pooler = False
+  c.model.segments = False  # BERT's segment embeddings (A, then B after a SEP): true to fine-tune an NSP run.
   c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
   c.data.max_len = 127
   c.data.min_count = 2

@@ -12,6 +12,9 @@ def pretraining(c, objective: str, variant: str):
   c.task.name = 'pretrain'
   c.task.objective = objective  # causal (next token), mlm (BERT's masked LM), autoencoder, bilm (ELMo).
   c.task.mask_rate = 0.15  # mlm: share of the real tokens chosen (80% [MASK], 10% random, 10% kept).
+  # mlm: BERT's next-sentence prediction too, on pairs A [SEP] B of a corpus of documents (data.pretrain_corpus
+  # imdb, or a file of blank-line-separated documents); needs model.segments.
+  c.task.nsp = False
   c.data.pretrain_valid = 2000  # Sentences held out for validation.
   c.data.min_count = 2
   c.eval.splits = 'valid'
