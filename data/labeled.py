@@ -493,9 +493,10 @@ def train_batcher(ids: list, labels, batch_size: int, seed: int, pad_multiple: i
   return batching.LengthGroupedBatcher([len(s) for s in ids], batch_size, seed, make, pool_batches)
 
 
-def eval_batches(ids: list, labels, batch_size: int, pad_multiple: int = 8, min_len: int = 1):
+def eval_batches(ids: list, labels, batch_size: int, pad_multiple: int = 8, min_len: int = 1,
+                 extras: dict | None = None):
   """Every example once, sorted by length (stable); 'index' restores split order."""
-  labels = _check_examples(ids, labels)
+  labels = _check_examples(ids, labels, extras)
   make = functools.partial(make_batch, ids, labels, batch_size=batch_size, pad_multiple=pad_multiple,
-                           min_len=min_len)
+                           min_len=min_len, extras=extras)
   return batching.split_batches(make, len(ids), batch_size, lengths=[len(s) for s in ids])

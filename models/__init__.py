@@ -27,6 +27,7 @@ Compute dtype: every trained model has a `dtype` field (model.dtype, 'float32' o
 computes in bfloat16 and what stays float32, and why, is the table in models/precision.py.
 """
 from models import classifiers  # noqa: F401  (registers its models)
+from models import bart  # noqa: F401
 from models import elmo  # noqa: F401
 from models import forecasters  # noqa: F401
 from models import kim_cnn  # noqa: F401

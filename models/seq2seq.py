@@ -362,7 +362,7 @@ class TransformerSeq2Seq(nn.Module):
       x_BSC = self.encoder_norm(x_BSC)
     return x_BSC, valid_BS
 
-  def _decode_layers(self, x_BTC, memory_BSC, self_mask, cross_mask, caches, cross_kvs, train: bool):
+  def _decoder_states(self, x_BTC, memory_BSC, self_mask, cross_mask, caches, cross_kvs, train: bool):
     new_caches = []
     for i, block in enumerate(self.decoder):
       x_BTC, cache = block(x_BTC, memory_BSC, self_mask, cross_mask, None if caches is None else caches[i],
@@ -370,16 +370,25 @@ class TransformerSeq2Seq(nn.Module):
       new_caches.append(cache)
     if self.norm == 'pre':
       x_BTC = self.decoder_norm(x_BTC)
-    logits = precision.attend(self.tgt_embed, x_BTC, self.dtype) if self.tie_output else self.output(x_BTC)
-    return logits.astype(jnp.float32), tuple(new_caches)
+    return x_BTC, tuple(new_caches)
 
-  def _teacher_forced(self, memory_BSC, valid_BS, tgt_in_BT, train: bool):
+  def _decode_layers(self, x_BTC, memory_BSC, self_mask, cross_mask, caches, cross_kvs, train: bool):
+    x_BTC, new_caches = self._decoder_states(x_BTC, memory_BSC, self_mask, cross_mask, caches, cross_kvs, train)
+    logits = precision.attend(self.tgt_embed, x_BTC, self.dtype) if self.tie_output else self.output(x_BTC)
+    return logits.astype(jnp.float32), new_caches
+
+  def teacher_forced_states(self, memory_BSC, valid_BS, tgt_in_BT, train: bool = False):
+    """The decoder's top states (B, T, C) reading tgt_in_BT (causally) and attending to the memory."""
     T = tgt_in_BT.shape[1]
     self._check_length(T, 'A target')
     x_BTC = self._embed(self.tgt_embed, getattr(self, 'tgt_positions', None), tgt_in_BT, 0, train)
-    logits_BTV, _ = self._decode_layers(x_BTC, memory_BSC, attention.causal_mask(T, T),
-                                        attention.padding_mask(valid_BS), None, None, train)
-    return logits_BTV
+    return self._decoder_states(x_BTC, memory_BSC, attention.causal_mask(T, T), attention.padding_mask(valid_BS),
+                                None, None, train)[0]
+
+  def _teacher_forced(self, memory_BSC, valid_BS, tgt_in_BT, train: bool):
+    x_BTC = self.teacher_forced_states(memory_BSC, valid_BS, tgt_in_BT, train)
+    logits = precision.attend(self.tgt_embed, x_BTC, self.dtype) if self.tie_output else self.output(x_BTC)
+    return logits.astype(jnp.float32)
 
   def __call__(self, src_BS, src_len_B, tgt_in_BT, train: bool = False, own_BT=None, rng=None):
     memory_BSC, valid_BS = self.encode(src_BS, src_len_B, train)
@@ -451,14 +460,19 @@ def _rnn_seq2seq(config, src_vocab_size, tgt_vocab_size):
   return model
 
 
-@registry.register('transformer_seq2seq')
-def _transformer_seq2seq(config, src_vocab_size, tgt_vocab_size):
-  model = registry.from_config(TransformerSeq2Seq, config, src_vocab=src_vocab_size, tgt_vocab=tgt_vocab_size)
-  checks.check_choice(model.norm, transformer.NORMS, 'model.norm')
-  checks.check_choice(model.activation, transformer.ACTIVATIONS, 'model.activation')
-  checks.check_choice(model.positional, transformer.POSITIONALS, 'model.positional')
-  registry.check_dropout(model, ('dropout', 'attention_dropout'))
-  _check_shared(model, src_vocab_size, tgt_vocab_size)
-  if model.width % model.num_heads:
-    raise ValueError(f'model.width ({model.width}) must be divisible by model.num_heads ({model.num_heads}).')
-  return model
+def transformer_seq2seq_builder(module_cls):
+  """The builder of a TransformerSeq2Seq (or a subclass): its fields from the config (and `given` ones), checked."""
+  def build(config, src_vocab_size, tgt_vocab_size, **given):
+    model = registry.from_config(module_cls, config, src_vocab=src_vocab_size, tgt_vocab=tgt_vocab_size, **given)
+    checks.check_choice(model.norm, transformer.NORMS, 'model.norm')
+    checks.check_choice(model.activation, transformer.ACTIVATIONS, 'model.activation')
+    checks.check_choice(model.positional, transformer.POSITIONALS, 'model.positional')
+    registry.check_dropout(model, ('dropout', 'attention_dropout'))
+    _check_shared(model, src_vocab_size, tgt_vocab_size)
+    if model.width % model.num_heads:
+      raise ValueError(f'model.width ({model.width}) must be divisible by model.num_heads ({model.num_heads}).')
+    return model
+  return build
+
+
+registry.register('transformer_seq2seq')(transformer_seq2seq_builder(TransformerSeq2Seq))

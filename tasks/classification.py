@@ -18,7 +18,10 @@ the soft term.
 become [MASK], 10% a random word, 10% stay) or `autoencoder` (Dai & Le's
 sequence autoencoder for the unidirectional LSTM: every token reconstructed by
 a decoder started from the encoder's final state) or `bilm` (ELMo's biLM, models/elmo.py: the
-forward LM's next tokens and the backward LM's previous ones, one mean over both). Metrics: `loss` (nats per
+forward LM's next tokens and the backward LM's previous ones, one mean over both) or `bart` (BART's
+denoising, models/bart.py: a document's sentences permuted, then spans of ~Poisson(3) tokens covering
+task.infill_rate of them each replaced by one [MASK], data/corruption.py; the decoder reconstructs the document;
+the noise is drawn once per document, with data.split_seed). Metrics: `loss` (nats per
 predicted token), `ppl`, `accuracy` (of the predicted tokens). A classifier
 then starts from the pretrained workdir through `init_from`, its head fresh,
 and reads the pretrained run's vocabulary.
@@ -44,10 +47,12 @@ from tasks import base
 from tasks import distillation
 from tasks import registry
 
-OBJECTIVES = ('causal', 'mlm', 'autoencoder', 'bilm')
+OBJECTIVES = ('causal', 'mlm', 'autoencoder', 'bilm', 'bart')
 # The model method each pretraining objective trains (and initializes the parameters through).
 _OBJECTIVE_METHODS = {'causal': 'lm_logits', 'mlm': 'lm_logits', 'autoencoder': 'autoencoder_logits',
-                      'bilm': 'bilm_logits'}
+                      'bilm': 'bilm_logits', 'bart': 'denoise_logits'}
+# The objectives that read a corpus of documents (data.pretrain_corpus imdb or a file of blank-line-separated ones).
+_DOCUMENT_OBJECTIVES = ('bart',)
 
 
 def vocab_dir(workdir: str) -> str:
@@ -303,6 +308,9 @@ class PretrainTask(_SentenceTask):
       raise ValueError('task.nsp (next-sentence prediction) goes with task.objective=mlm and a transformer_classifier '
                        f'with model.segments=true; got objective {config.task.objective!r}, model.name '
                        f'{config.model.name!r}, model.segments={config.model.get("segments", None)!r}.')
+    if (config.task.objective == 'bart') != (config.model.name == 'bart_classifier'):
+      raise ValueError('task.objective=bart pretrains model.name=bart_classifier, and that model pretrains with it '
+                       f'alone; got objective {config.task.objective!r} and model.name {config.model.name!r}.')
     if (config.task.objective == 'bilm') != (config.model.name == 'elmo_classifier'):
       raise ValueError('task.objective=bilm trains the biLM of model.name=elmo_classifier, and that model '
                        f'pretrains with it alone; got objective {config.task.objective!r} and model.name '
@@ -314,6 +322,9 @@ class PretrainTask(_SentenceTask):
     self.nsp = config.task.get('nsp', False)
     if self.nsp:
       self._sentence_pairs(config, workdir, resuming)
+      return
+    if config.task.objective in _DOCUMENT_OBJECTIVES:
+      self._denoising_examples(config, workdir, resuming)
       return
     texts, dropped = labeled.pretraining_texts(config.data)
     if config.data.pretrain_exclude:
@@ -331,10 +342,9 @@ class PretrainTask(_SentenceTask):
     self.data['test'] = self.data['valid']  # No test split of its own: eval.splits should name valid only.
     self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': 2}
 
-  def _sentence_pairs(self, config, workdir: str, resuming: bool) -> None:
-    """Next-sentence pretraining's examples: A [SEP] B, label 1 when B follows A in its document (half of them,
-    data/corruption.py). Documents, in a fixed shuffle, go to valid until it holds data.pretrain_valid
-    sentences; each split makes one pair per sentence that has a successor, drawn once (split_seed)."""
+  def _document_splits(self, config, workdir: str, resuming: bool) -> dict:
+    """{'train', 'valid'}: the corpus's documents in a fixed shuffle, valid taking whole documents until it holds
+    data.pretrain_valid sentences; the vocabulary is built on train's."""
     documents = labeled.pretraining_documents(config.data)
     documents = [documents[i] for i in np.random.RandomState(config.data.split_seed).permutation(len(documents))]
     sizes = np.cumsum([len(d) for d in documents])
@@ -344,6 +354,47 @@ class PretrainTask(_SentenceTask):
                        f'the split ({len(documents)} documents, {sizes[-1] if len(sizes) else 0} sentences).')
     splits = {'train': documents[cut:], 'valid': documents[:cut]}
     self.vocab = run_vocabulary(config, workdir, [s for d in splits['train'] for s in d], resuming)
+    self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': 2}
+    return splits
+
+  def _denoising_examples(self, config, workdir: str, resuming: bool) -> None:
+    """BART's examples: 'tokens' a document's first sentences that fit data.max_len (the first one cut if it
+    alone is longer), extras 'source' (its corrupted copy, padded) and 'source_length'."""
+    splits = self._document_splits(config, workdir, resuming)
+    limit = config.data.max_len or config.model.max_len
+    self.data, self.train_extras, self.split_extras = {}, {}, {}
+    for index, (split, docs) in enumerate(splits.items()):
+      rng = np.random.default_rng([config.data.split_seed, index])
+      targets, sources = [], []
+      for doc in docs:
+        sentences, total = [], 0
+        for ids in (list(self.vocab.encode(s)) for s in doc):
+          if sentences and total + len(ids) > limit:
+            break
+          sentences.append(ids[:limit - total])
+          total += len(sentences[-1])
+        targets.append([t for ids in sentences for t in ids])
+        noisy = corruption.infill([t for ids in corruption.permute_sentences(sentences, rng) for t in ids], rng,
+                                  labeled.MASK_ID, config.task.infill_rate, config.task.span_poisson)
+        sources.append(noisy[:config.model.max_len])
+      width = max(len(s) for s in sources)
+      extras = {'source': np.array([s + [labeled.PAD_ID] * (width - len(s)) for s in sources], np.int32),
+                'source_length': np.array([len(s) for s in sources], np.int32)}
+      self.data[split] = (targets, np.zeros(len(targets), np.int32))
+      self.split_extras[split] = extras
+    self.train_extras = self.split_extras['train']
+    self.data['test'], self.split_extras['test'] = self.data['valid'], self.split_extras['valid']
+
+  def eval_batches(self, split: str, batch_size: int):
+    extras = getattr(self, 'split_extras', {}).get(split)
+    if not extras:
+      return super().eval_batches(split, batch_size)
+    return labeled.eval_batches(*self.data[split], batch_size, extras=extras, **self._batch_args())
+
+  def _sentence_pairs(self, config, workdir: str, resuming: bool) -> None:
+    """Next-sentence pretraining's examples: A [SEP] B, label 1 when B follows A in its document (half of them,
+    data/corruption.py). Each split makes one pair per sentence that has a successor, drawn once (split_seed)."""
+    splits = self._document_splits(config, workdir, resuming)
     half = max((config.data.max_len - 1) // 2, 1) if config.data.max_len else None
     self.data = {}
     for index, (split, docs) in enumerate(splits.items()):
@@ -352,9 +403,11 @@ class PretrainTask(_SentenceTask):
       pairs = corruption.next_sentence_pairs(ids, sum(len(d) - 1 for d in docs), rng)
       self.data[split] = ([a + [labeled.SEP_ID] + b for a, b, _ in pairs], np.array([p[2] for p in pairs], np.int32))
     self.data['test'] = self.data['valid']
-    self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': 2}
 
   def init_variables(self, model, rng, batch, carry):
+    if self.config.task.objective == 'bart':
+      return model.init(rng, batch['source'], batch['source_length'], batch['tokens'], batch['length'],
+                        method='denoise_logits')
     method = 'mlm_and_nsp_logits' if self.nsp else _OBJECTIVE_METHODS[self.config.task.objective]
     return model.init(rng, batch['tokens'], batch['length'], method=method)
 
@@ -370,7 +423,12 @@ class PretrainTask(_SentenceTask):
       loss, accuracy = _token_sums(logits_BTV, tokens_BT, chosen_BT.astype(jnp.float32))
       nsp = label_sums(nsp_BK, batch)  # The batch's labels are the pairs' is_next.
       return {'loss': loss, 'accuracy': accuracy, 'nsp_loss': nsp['loss'], 'nsp_accuracy': nsp['accuracy']}
-    if self.config.task.objective == 'autoencoder':
+    if self.config.task.objective == 'bart':
+      logits_BTV = model.apply({'params': params}, batch['source'], batch['source_length'], tokens_BT, length_B,
+                               train=train, rngs=rngs, method='denoise_logits')
+      weight_BT = attention.length_mask(length_B, tokens_BT.shape[1]).astype(jnp.float32)
+      loss, accuracy = _token_sums(logits_BTV, tokens_BT, weight_BT)
+    elif self.config.task.objective == 'autoencoder':
       logits_BTV = model.apply({'params': params}, tokens_BT, length_B, train=train, rngs=rngs,
                                method='autoencoder_logits')
       weight_BT = attention.length_mask(length_B, tokens_BT.shape[1]).astype(jnp.float32)

@@ -42,7 +42,7 @@ def test_unknown_key_lists_the_valid_keys(tiny_config):
 
 
 @pytest.mark.parametrize('key,value,message', [
-    ('model.name', 'lstmm', r"model.name 'lstmm'; choose one of: bilstm_tagger, boe, cnn, dense, elmo_classifier, gpt, gpt_classifier, kim_cnn, mlp_lm, naive, ngram, recursive, rnn,"),
+    ('model.name', 'lstmm', r"model.name 'lstmm'; choose one of: bart_classifier, bilstm_tagger, boe, cnn, dense, elmo_classifier, gpt, gpt_classifier, kim_cnn, mlp_lm, naive, ngram, recursive, rnn,"),
     ('optimizer.name', 'adamm', r"optimizer.name 'adamm'; choose one of: sgd, momentum"),
     ('schedule.name', 'cos', r"schedule.name 'cos'; choose one of: constant, warmup_cosine"),
     ('task.name', 'mt', r"task.name 'mt'; choose one of: classification, copy, lm, pretrain, regression, tag, translation"),
@@ -73,7 +73,7 @@ def test_cli_unknown_override_is_explained_not_a_traceback(tmp_path):
 def test_cli_bad_model_name_stops_before_anything_is_written(tmp_path):
   result = _train_cli('--config=configs/timeseries/dense.py:tiny', '--config.model.name=gru', tmp_path=tmp_path)
   assert result.returncode != 0
-  assert "Unknown model.name 'gru'; choose one of: bilstm_tagger, boe, cnn, dense, elmo_classifier, gpt, gpt_classifier, kim_cnn, mlp_lm, naive, ngram" in result.stderr
+  assert "Unknown model.name 'gru'; choose one of: bart_classifier, bilstm_tagger, boe, cnn, dense, elmo_classifier, gpt, gpt_classifier, kim_cnn, mlp_lm, naive, ngram" in result.stderr
   assert not os.path.exists(tmp_path / 'w')
 
 

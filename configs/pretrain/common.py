@@ -15,6 +15,8 @@ def pretraining(c, objective: str, variant: str):
   # mlm: BERT's next-sentence prediction too, on pairs A [SEP] B of a corpus of documents (data.pretrain_corpus
   # imdb, or a file of blank-line-separated documents); needs model.segments.
   c.task.nsp = False
+  c.task.infill_rate = 0.3  # bart: share of a document's tokens in masked spans (Lewis et al.: 30%).
+  c.task.span_poisson = 3.0  # bart: λ of the spans' Poisson lengths.
   c.data.pretrain_valid = 2000  # Sentences held out for validation.
   c.data.min_count = 2
   c.eval.splits = 'valid'

@@ -1,0 +1,40 @@
+"""BART-style classifier (Lewis et al. 2019; models/bart.py): a Transformer encoder-decoder, 3 + 3 layers, width
+256, one vocabulary with shared and tied embeddings; the decoder's state after the last token is classified.
+Fine-tune it from denoising pretraining (configs/pretrain/bart.py):
+
+  python train.py --config=configs/classify/bart.py --workdir=runs/classify/bart \
+      --config.init_from=runs/pretrain/bart
+"""
+from configs.classify import common
+
+
+def get_config(variant=''):
+  c = common.get_config(variant)
+  c.model.name = 'bart_classifier'
+  c.model.max_len = 128  # Positions of each side; the decoder's [CLS] takes one.
+  c.model.width = 256
+  c.model.encoder_layers = 3
+  c.model.decoder_layers = 3
+  c.model.num_heads = 4
+  c.model.mlp_ratio = 4
+  c.model.norm = 'pre'
+  c.model.activation = 'gelu'
+  c.model.positional = 'learned'
+  c.model.dropout = 0.1
+  c.model.attention_dropout = 0.1
+  c.model.use_bias = True
+  c.model.share_embeddings = True
+  c.model.tie_output = True
+  c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
+  c.data.max_len = 127
+  c.data.min_count = 2
+  c.optimizer.name = 'adamw'
+  c.optimizer.learning_rate = 1e-4
+  c.optimizer.weight_decay = 0.01
+  c.schedule.name = 'warmup_cosine'
+  c.schedule.warmup_steps = 100
+  if variant == 'tiny':
+    c.model.width, c.model.encoder_layers, c.model.decoder_layers, c.model.num_heads, c.model.max_len = 16, 1, 1, 2, 64
+    c.data.max_len = 63
+    c.schedule.warmup_steps = 2
+  return c
