@@ -50,7 +50,7 @@ def test_rnn_without_head_outputs_the_last_state():
 
 
 def test_unknown_model_name_lists_choices():
-  with pytest.raises(ValueError, match=r"Unknown model.name 'transformr'.*bilstm_tagger, boe, cnn, dense, elmo_classifier, gpt, gpt_classifier, kim_cnn, mlp_lm, naive, ngram, recursive, rnn, rnn_classifier, rnn_lm"):
+  with pytest.raises(ValueError, match=r"Unknown model.name 'transformr'.*bart_classifier, bilstm_tagger, boe, cnn, dense, elmo_classifier, gpt, gpt_classifier, kim_cnn, mlp_lm, naive, ngram, recursive, rnn, rnn_classifier, rnn_lm"):
     models.build(_config(name='transformr'))
 
 

@@ -1,4 +1,5 @@
-"""Learning curves from metrics.jsonl: one run, or the rows of a sweep."""
+"""Figures: learning curves from metrics.jsonl (one run, or the rows of a sweep), attention maps, trees, text
+coloured by an LSTM cell and gate saturation."""
 import functools
 import textwrap
 
