@@ -71,6 +71,22 @@ def test_first_step_below_reads_the_curve(tmp_path):
   path.write_text(''.join(json.dumps(r) + '\n' for r in records))
   assert sweeps.first_step_below(str(path), 'valid/mse', 0.01) == 200
   assert math.isnan(sweeps.first_step_below(str(path), 'valid/mse', 0.001))  # Never strictly below.
+  assert sweeps.first_step_below(str(path), 'valid/ce', 0.1) is None  # Never logged: another task's metric.
+
+
+def test_a_curve_metric_is_blank_for_rows_that_never_log_it(tmp_path):
+  sweep = {'metrics': ('valid/mse', 'steps_to_ce'), 'curve_metrics': {'steps_to_ce': ('valid/ce', 0.5)},
+           'rows': [dict(name='mse_row', config='x'), dict(name='ce_row', config='x')]}
+  for row, records in (('mse_row', [{'step': 10, 'split': 'valid', 'mse': 0.3}]),
+                       ('ce_row', [{'step': 10, 'split': 'valid', 'ce': 0.9}])):
+    out = tmp_path / row / 'seed_0'
+    out.mkdir(parents=True)
+    (out / 'metrics.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in records))
+    (out / 'results.json').write_text(json.dumps({'valid/mse': 0.3} if row == 'mse_row' else {}))
+  table = sweeps.collect(sweep, str(tmp_path), seeds=1)
+  sweeps.write_tables(sweep, table, str(tmp_path))
+  lines = (tmp_path / 'table.md').read_text().splitlines()
+  assert lines[2].startswith('| mse_row | 0.3 ± 0 |  |') and lines[3].startswith('| ce_row |  | not reached |')
 
 
 def test_table_only_reports_the_finished_seeds_and_trains_nothing(tmp_path):

@@ -272,7 +272,9 @@ def _seed_results(workdir: str, row: dict, seed: int, curve_metrics: dict) -> di
     # Timing stays out of results.json, which a resumed run must reproduce exactly.
     results['train/seconds'] = loop.train_seconds(os.path.join(out, 'metrics.jsonl'))
     for name, (key, threshold) in curve_metrics.items():
-      results[name] = first_step_below(os.path.join(out, 'metrics.jsonl'), key, threshold)
+      step = first_step_below(os.path.join(out, 'metrics.jsonl'), key, threshold)
+      if step is not None:  # None: the run never logs that metric (another task's row).
+        results[name] = step
     per_run.append(results)
   keys = set.intersection(*(set(r) for r in per_run))
   combined = {k: float(np.mean([r[k] for r in per_run])) for k in keys}
@@ -280,11 +282,13 @@ def _seed_results(workdir: str, row: dict, seed: int, curve_metrics: dict) -> di
   return combined
 
 
-def first_step_below(metrics_path: str, key: str, threshold: float) -> float:
-  """The first step whose `split/metric` record is below threshold; NaN if none is."""
+def first_step_below(metrics_path: str, key: str, threshold: float) -> float | None:
+  """The first step whose `split/metric` record is below threshold; NaN if none is; None if no record has it."""
   split, metric = key.split('/', 1)
-  steps = [r['step'] for r in writers.read_jsonl(metrics_path)
-           if r['split'] == split and metric in r and r[metric] < threshold]
+  records = [r for r in writers.read_jsonl(metrics_path) if r['split'] == split and metric in r]
+  if not records:
+    return None
+  steps = [r['step'] for r in records if r[metric] < threshold]
   return float(min(steps)) if steps else float('nan')
 
 
@@ -302,6 +306,7 @@ def collect(sweep: dict, workdir: str, seeds: int = 0) -> list[dict]:
       entry[f'{metric}_mean'] = float(np.mean(values)) if values else float('nan')
       entry[f'{metric}_std'] = float(np.std(values)) if values else float('nan')
       entry[f'{metric}_by_seed'] = per_seed
+      entry[f'{metric}_seeds'] = sum(metric in r for r in results.values())  # Finished seeds that report it.
     entry['seeds'] = len(results)
     entry['reference'] = row.get('reference')
     table.append(entry)
@@ -329,8 +334,9 @@ def write_tables(sweep: dict, table: list[dict], workdir: str) -> None:
     cells = [entry['row']]
     for m in sweep['metrics']:
       if m in sweep.get('curve_metrics', {}):  # Seeds that never got below the threshold are counted apart.
-        reached = len(entry[f'{m}_by_seed'])
-        cells.append(f'{_fmt(entry[m + "_mean"])} ({reached}/{entry["seeds"]} seeds)' if reached else 'not reached')
+        reached, reporting = len(entry[f'{m}_by_seed']), entry[f'{m}_seeds']
+        cells.append(f'{_fmt(entry[m + "_mean"])} ({reached}/{reporting} seeds)' if reached
+                     else 'not reached' if reporting else '')
       elif entry[f'{m}_by_seed']:
         cells.append(f'{_fmt(entry[m + "_mean"])} ± {_fmt(entry[m + "_std"])}')
       else:  # No seed of this row has finished yet.
