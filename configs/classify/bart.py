@@ -1,5 +1,5 @@
-"""BART-style classifier (Lewis et al. 2019; models/bart.py): a Transformer encoder-decoder, 3 + 3 layers, width
-256, one vocabulary with shared and tied embeddings; the decoder's state after the last token is classified.
+"""BART-style classifier (Lewis et al. 2019; models/bart.py): a Transformer encoder-decoder, 2 + 2 layers (the
+budget of configs/classify/transformer.py's 4-layer encoder), width 256, one vocabulary with shared and tied embeddings; the decoder's state after the last token is classified.
 Fine-tune it from denoising pretraining (configs/pretrain/bart.py):
 
   python train.py --config=configs/classify/bart.py --workdir=runs/classify/bart \
@@ -13,8 +13,8 @@ def get_config(variant=''):
   c.model.name = 'bart_classifier'
   c.model.max_len = 128  # Positions of each side; the decoder's [CLS] takes one.
   c.model.width = 256
-  c.model.encoder_layers = 3
-  c.model.decoder_layers = 3
+  c.model.encoder_layers = 2
+  c.model.decoder_layers = 2
   c.model.num_heads = 4
   c.model.mlp_ratio = 4
   c.model.norm = 'pre'
