@@ -6,6 +6,7 @@ Fine-tune it from denoising pretraining (configs/pretrain/bart.py):
       --config.init_from=runs/pretrain/bart
 """
 from configs.classify import common
+from configs.classify import transformer
 
 
 def get_config(variant=''):
@@ -26,15 +27,7 @@ def get_config(variant=''):
   c.model.share_embeddings = True
   c.model.tie_output = True
   c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
-  c.data.max_len = 127
-  c.data.min_count = 2
-  c.optimizer.name = 'adamw'
-  c.optimizer.learning_rate = 1e-4
-  c.optimizer.weight_decay = 0.01
-  c.schedule.name = 'warmup_cosine'
-  c.schedule.warmup_steps = 100
+  transformer.recipe(c, variant)
   if variant == 'tiny':
     c.model.width, c.model.encoder_layers, c.model.decoder_layers, c.model.num_heads, c.model.max_len = 16, 1, 1, 2, 64
-    c.data.max_len = 63
-    c.schedule.warmup_steps = 2
   return c

@@ -23,15 +23,20 @@ def get_config(variant=''):
   c.model.pooler = False
   c.model.segments = False  # BERT's segment embeddings (A, then B after a SEP): true to fine-tune an NSP run.
   c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
-  c.data.max_len = 127
+  recipe(c, variant)
+  if variant == 'tiny':
+    c.model.width, c.model.depth, c.model.num_heads, c.model.max_len = 16, 1, 2, 64
+  return c
+
+
+def recipe(c, variant: str):
+  """The Transformers' data and optimizer fields (this encoder's, the BART classifier's): 127 tokens (128
+  positions with the [CLS] slot), AdamW 1e-4 with warm-up and cosine decay."""
+  c.data.max_len = 127 if variant != 'tiny' else 63
   c.data.min_count = 2
   c.optimizer.name = 'adamw'
   c.optimizer.learning_rate = 1e-4
   c.optimizer.weight_decay = 0.01
   c.schedule.name = 'warmup_cosine'
-  c.schedule.warmup_steps = 100
-  if variant == 'tiny':
-    c.model.width, c.model.depth, c.model.num_heads, c.model.max_len = 16, 1, 2, 64
-    c.data.max_len = 63
-    c.schedule.warmup_steps = 2
+  c.schedule.warmup_steps = 100 if variant != 'tiny' else 2
   return c
