@@ -31,7 +31,12 @@ is everything that sums over time, over a sequence or over many updates.
                    accumulators and results, ReLU, the max over time, Kim's relu(bias) padding window.
   rnn_classifier   bfloat16: the recurrent layers' (above), output and LM layers' operands. float32:
                    states, the final/mean/max pooling over time, class and LM logits.
-  gpt, gpt_classifier, transformer_classifier, transformer_seq2seq (transformer.py, attention.py)
+  elmo_classifier  as rnn_classifier, and the biLM's LSTMs and shared softmax likewise (models/elmo.py).
+                   float32: the biLM's layer outputs and their scalar mix (a weighted sum of L + 1 layers).
+  urnn, exprnn     bfloat16: h_{t-1}·M's and x_t·V's operands. float32: M itself, built from its parameters
+  (cells)          (the FFTs, reflections and phases; expm(A)) before one cast, so it is as unitary as
+                   bfloat16 can hold; modReLU's modulus and the states.
+  gpt, gpt_classifier, transformer_classifier, transformer_seq2seq, bart_classifier (transformer.py)
                    bfloat16: the attention and feed-forward projections (operands and outputs: flax
                    Dense with dtype), the operands of the softmax layer (tied or not), the classifier
                    and MLM heads. float32: the residual stream (each block's bfloat16 output is added to a

@@ -74,6 +74,11 @@ FAMILIES = {
     'mt/lstm': ('mt', _recurrent(2, 10) + _recurrent(2, 10) + 1),
     'mt/transformer': ('mt', 6 + (4 + 4 + 2) + 1),  # An encoder block; a decoder block with cross-attention.
     'timeseries/deep_rnn_dense': ('timeseries', _recurrent(2, 8) + 1),
+    'adding/urnn': ('timeseries', _recurrent(1, 8) + 1),  # The unitary W, built in float32, read in bfloat16.
+    'adding/exprnn': ('timeseries', _recurrent(1, 8) + 1),
+    # The frozen biLM's two layers (its mix reads all of them), then the BiLSTM, the head.
+    'classify/elmo': ('classify', _recurrent(2, 12) + _recurrent(1, 12) + 1),
+    'classify/bart': ('classify', 6 + (4 + 4 + 2) + 1),  # As mt/transformer: an encoder and a decoder block.
     # Trees of height <= TREE_HEIGHT: a composition per level (the RNTN's tensor and W: 2), the softmax.
     'sst/recnn': ('tree', TREE_HEIGHT + 1),
     'sst/rntn': ('tree', 2 * TREE_HEIGHT + 1),
@@ -181,7 +186,7 @@ def _random_params(shapes, seed=0):
     if len(shape.shape) >= 2:
       return (rng.randn(*shape.shape) / math.sqrt(np.prod(shape.shape[:-1]))).astype(np.float32)
     offset = 1.0 if jax.tree_util.keystr(path).endswith("['scale']") else 0.0
-    return (offset + 0.1 * rng.randn(*shape.shape)).astype(np.float32)
+    return np.asarray(offset + 0.1 * rng.randn(*shape.shape), np.float32)  # A scalar (ELMo's γ) too.
   return jax.tree_util.tree_map_with_path(draw, shapes)
 
 
@@ -267,7 +272,8 @@ def test_a_run_recorded_before_model_dtype_resumes_as_the_same_config():
   assert workdir.config_changes(old, new) == {'model.dtype': [None, 'bfloat16']}  # A change: refused on resume.
 
 
-@pytest.mark.parametrize('folder', ['charlm', 'classify', 'pretrain', 'mt', 'timeseries', 'adding', 'sst', 'tag'])
+@pytest.mark.parametrize('folder', ['charlm', 'classify', 'pretrain', 'mt', 'timeseries', 'adding', 'copy', 'sst',
+                                    'tag'])
 def test_every_shipped_config_of_a_trained_model_sets_model_dtype(folder):
   root = os.path.join(config_loading.REPO_ROOT, 'configs', folder)
   for name in sorted(os.listdir(root)):
