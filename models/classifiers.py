@@ -355,8 +355,14 @@ class TransformerClassifier(_TransformerBase):
   def _pooled(self, h_BSC):
     return jnp.tanh(self.pool(h_BSC[:, 0])) if self.pooler else h_BSC[:, 0]
 
-  def _mlm(self, h_BSC):
-    return self.mlm_head(h_BSC[:, 1:], self.embed.embedding)
+  def _mlm(self, h_BSC, positions_M=None):
+    """Masked-LM logits at every input position (B, T, V), or at positions_M alone (M, V): flat indices into
+    the (B, T) input, so that a softmax over the vocabulary runs only where a token is to be predicted."""
+    h_BTC = h_BSC[:, 1:]
+    if positions_M is None:
+      return self.mlm_head(h_BTC, self.embed.embedding)
+    h_1MC = h_BTC.reshape(-1, h_BTC.shape[-1])[positions_M][None]
+    return self.mlm_head(h_1MC, self.embed.embedding)[0]
 
   def features(self, tokens_BT, length_B, train: bool = False):
     return self._pooled(self.encode(tokens_BT, length_B, train))
@@ -367,15 +373,17 @@ class TransformerClassifier(_TransformerBase):
       self._mlm(h_BSC)  # One init holds the MLM head too (see the module docstring).
     return self._classify(self._pooled(h_BSC), train)
 
-  def lm_logits(self, tokens_BT, length_B, train: bool = False):
-    """Masked-LM logits (B, T, V): position t of the input (MASK ids in it are the ones to predict)."""
-    return self._mlm(self.encode(tokens_BT, length_B, train))
+  def lm_logits(self, tokens_BT, length_B, train: bool = False, positions_M=None):
+    """Masked-LM logits (B, T, V): position t of the input (MASK ids in it are the ones to predict); with
+    positions_M (flat indices into (B, T)) only theirs, (M, V)."""
+    return self._mlm(self.encode(tokens_BT, length_B, train), positions_M)
 
-  def mlm_and_nsp_logits(self, tokens_BT, length_B, train: bool = False):
-    """(masked-LM logits (B, T, V), next-sentence logits (B, 2): is B the sentence after A) of A SEP B inputs."""
+  def mlm_and_nsp_logits(self, tokens_BT, length_B, train: bool = False, positions_M=None):
+    """(masked-LM logits as lm_logits's, next-sentence logits (B, 2): is B the sentence after A) of A SEP B
+    inputs."""
     h_BSC = self.encode(tokens_BT, length_B, train)
     nsp_B2 = self.nsp_output(self.drop(self._pooled(h_BSC), deterministic=not train)).astype(jnp.float32)
-    return self._mlm(h_BSC), nsp_B2
+    return self._mlm(h_BSC, positions_M), nsp_B2
 
   def classify_and_lm(self, *args, **kwargs):
     raise ValueError('TransformerClassifier has no causal LM: its masked-LM head needs masked inputs '

@@ -321,3 +321,28 @@ def test_sequence_autoencoder_learns_to_rebuild_and_its_encoder_starts_the_class
   loop.train_and_evaluate(fine_tune, str(tmp_path / 'classifier'))
   # Embeddings, the LSTM (kernel, recurrent kernel, bias) and the LM output; the decoder is left behind.
   assert f'Initialized 6 parameter arrays from {tmp_path / "sa"}; fresh: output' in capsys.readouterr().out
+
+
+def test_the_masked_lm_loss_at_the_chosen_positions_equals_the_one_over_every_positions_logits():
+  config = config_loading.load_config('configs/classify/transformer.py:tiny')
+  model = models.build(config.model, vocab_size=40, num_classes=2)
+  rng = np.random.RandomState(0)
+  tokens = jnp.asarray(rng.randint(labeled.NUM_RESERVED, 40, (6, 20)), jnp.int32)
+  length = jnp.asarray([20, 17, 9, 3, 1, 0], jnp.int32)
+  params = model.init(jax.random.key(0), tokens, length, method='lm_logits')['params']
+  inputs, chosen = classification.mask_tokens(jax.random.key(1), tokens, length, 40, 0.15)
+  positions, weight = classification.chosen_positions(chosen, 0.15)
+  assert int(weight.sum()) == int(chosen.sum()) > 0 and positions.shape[0] < chosen.size
+  full = model.apply({'params': params}, inputs, length, method='lm_logits')
+  at = model.apply({'params': params}, inputs, length, positions_M=positions, method='lm_logits')
+  real = np.asarray(weight) > 0
+  np.testing.assert_allclose(np.asarray(at)[real], np.asarray(full).reshape(-1, 40)[np.asarray(positions)[real]],
+                             atol=1e-5)
+  (loss_at, n_at), _ = classification._token_sums(at[None], tokens.reshape(-1)[positions][None], weight[None])
+  (loss_full, n_full), _ = classification._token_sums(full, tokens, chosen.astype(jnp.float32))
+  assert float(n_at) == float(n_full) and float(loss_at) == pytest.approx(float(loss_full), rel=1e-5)
+  # More chosen tokens than the fixed size: the extra ones are left out, the rest kept in order.
+  every = jnp.ones((4, 10), bool)
+  positions, weight = classification.chosen_positions(every, 0.15)
+  np.testing.assert_array_equal(positions, np.arange(len(positions)))
+  assert (np.asarray(weight) == 1).all()
