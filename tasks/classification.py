@@ -230,19 +230,20 @@ class ClassificationTask(_SentenceTask):
     self.config = config
     # The classes are the dataset's (a label outside them stops here, naming its file and line).
     splits, num_classes = labeled.load_labeled(config.data)
-    self.vocab = run_vocabulary(config, workdir, splits['train'][0], resuming)
+    self.distill = bool(config.task.get('distill_from', ''))
+    # A student's vocabulary covers the unlabeled text it trains on too.
+    unlabeled = distillation.unlabeled_texts(config.data) if self.distill else []
+    self.vocab = run_vocabulary(config, workdir, list(splits['train'][0]) + unlabeled, resuming)
     self.data = {split: (_encode(self.vocab, texts, config.data.max_len), labels)
                  for split, (texts, labels) in splits.items()}
     self.model_dims = {'vocab_size': self.vocab.vocab_size, 'num_classes': num_classes}
-    self.distill = bool(config.task.get('distill_from', ''))
     if self.distill:
-      self._add_teacher_targets(config, workdir, splits['train'], num_classes)
+      self._add_teacher_targets(config, workdir, splits['train'], unlabeled, num_classes)
 
-  def _add_teacher_targets(self, config, workdir: str, train: tuple, num_classes: int) -> None:
+  def _add_teacher_targets(self, config, workdir: str, train: tuple, unlabeled: list, num_classes: int) -> None:
     """Training rows: the labeled sentences, then data.distill_corpus's texts (has_label 0), each with the
     teacher's logits."""
     texts, labels = train
-    unlabeled = distillation.unlabeled_texts(config.data)
     cache = config.task.get('distill_cache', '') or os.path.join(workdir, 'teacher')
     logits_RK = distillation.teacher_logits(config.task.distill_from, list(texts) + unlabeled, cache)
     if logits_RK.shape[1] != num_classes:

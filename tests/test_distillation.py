@@ -12,6 +12,7 @@ import pytest
 
 import classify
 import tasks
+from data import labeled
 from tasks import classification
 from tasks import distillation
 from training import config_loading
@@ -78,7 +79,9 @@ def teacher(tmp_path_factory):
   for split, n, seed in (('train', 60, 0), ('valid', 16, 1), ('test', 16, 2)):
     (root / split).write_text('\n'.join(_sentences(n, seed)) + '\n')
     paths[f'data.{split}_path'] = str(root / split)
-  (root / 'unlabeled.txt').write_text('\n'.join(line[2:] for line in _sentences(30, 3)) + '\n')
+  unlabeled = [line[2:] for line in _sentences(30, 3)]
+  unlabeled[0] += ' zebra'  # A word of the unlabeled text alone.
+  (root / 'unlabeled.txt').write_text('\n'.join(unlabeled) + '\n')
   data = {'log.progress_bar': False, 'data.dir': '', 'data.name': 'files', **paths}
   config = config_loading.apply_overrides(config_loading.load_config('configs/classify/cnn.py:tiny'), data)
   loop.train_and_evaluate(config, str(root / 'teacher'))
@@ -92,7 +95,8 @@ def test_a_student_trains_on_the_teachers_logits_of_its_sentences_and_the_unlabe
   config = config_loading.apply_overrides(config_loading.load_config('configs/classify/boe.py:tiny'), overrides)
   config_loading.validate(config)
   task = tasks.build(config, str(root / 'student'))
-  texts = [line[2:] for line in _sentences(60, 0)] + [line[2:] for line in _sentences(30, 3)]
+  texts = [line[2:] for line in _sentences(60, 0)] + (root / 'unlabeled.txt').read_text().splitlines()
+  assert task.vocab.encode('zebra')[0] != labeled.UNK_ID  # The student's vocabulary covers the unlabeled text.
   assert len(task.data['train'][0]) == 90
   np.testing.assert_array_equal(task.train_extras['has_label'], [1.0] * 60 + [0.0] * 30)
   # The teacher's logits are its own predictions of those texts, as classify.py makes them.
