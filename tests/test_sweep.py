@@ -219,3 +219,40 @@ def test_figures_plot_their_rows_mean_curves_with_the_baseline(tmp_path, monkeyp
   path.write_text(SWEEP.replace("rows=[", "figures={'f': dict(rows=('densse',), metric='valid/mse')},\n      rows=["))
   with pytest.raises(config_loading.ConfigError, match="figure 'f': rows \\['densse'\\] are not rows"):
     sweeps.load_sweep(str(path))
+
+
+CHAINED = '''
+def get_sweep():
+  files = {'data.dir': '', 'data.name': 'files', 'data.train_path': TRAIN, 'data.valid_path': TRAIN,
+           'data.test_path': TRAIN, 'log.progress_bar': False}
+  return dict(
+      seeds=2, metrics=('test/accuracy',),
+      pretraining={'lm': dict(config='configs/pretrain/mlm.py:tiny', overrides={'log.progress_bar': False}),
+                   'teacher': dict(config='configs/classify/transformer.py:tiny', init_from='lm', overrides=files),
+                   'unused': dict(config='configs/pretrain/mlm.py:tiny')},
+      rows=[dict(name='student', config='configs/classify/boe.py:tiny', distill_from='teacher', overrides=files),
+            dict(name='scratch', config='configs/classify/boe.py:tiny', overrides=files)])
+'''
+
+
+def test_a_teacher_fine_tuned_from_a_pretraining_run_and_students_that_distil_it(tmp_path):
+  (tmp_path / 'train').write_text('0 dull film .\n1 good film .\n')
+  path = tmp_path / 'sweep.py'
+  path.write_text(CHAINED.replace('TRAIN', repr(str(tmp_path / 'train'))))
+  sweep = sweeps.load_sweep(str(path))
+  workdir = str(tmp_path / 'out')
+  runs = sweeps.plan(sweep, workdir)
+  assert [run.name for run in runs] == ['pretraining lm', 'pretraining teacher', 'student seed 0', 'scratch seed 0',
+                                        'student seed 1', 'scratch seed 1']  # 'unused' is needed by no row.
+  teacher = sweeps.run_config(sweep, workdir, runs[1])
+  assert teacher.init_from == sweeps.pretrain_dir(workdir, 'lm') and runs[1].waits_for == ('lm',)
+  student = sweeps.run_config(sweep, workdir, runs[2])
+  assert student.task.distill_from == sweeps.pretrain_dir(workdir, 'teacher') and runs[2].waits_for == ('teacher',)
+  assert not sweeps.run_config(sweep, workdir, runs[3]).task.distill_from and not runs[3].waits_for
+  path.write_text(CHAINED.replace('TRAIN', repr(str(tmp_path / 'train'))).replace("init_from='lm'", "init_from='unused'"))
+  with pytest.raises(config_loading.ConfigError, match="init_from 'unused' is not a pretraining run listed before it"):
+    sweeps.load_sweep(str(path))
+  path.write_text(CHAINED.replace('TRAIN', repr(str(tmp_path / 'train'))).replace("distill_from='teacher'",
+                                                                                  "distill_from='teachr'"))
+  with pytest.raises(config_loading.ConfigError, match="distill_from 'teachr' is not a pretraining run"):
+    sweeps.load_sweep(str(path))

@@ -5,9 +5,9 @@ ablate.py --jobs=1 (the default) trains the runs of sweep.plan one after another
 workdir, as `train.py` would:
 
 - run_local (--launcher=local --jobs=N): N child processes at a time (`python -m training.launchers`, one
-  per run), in the plan's order, each writing its output to WORKDIR/logs/RUN.log. A row that starts from a
-  pretraining run (init_from) starts once that run has finished; if it failed, the row's runs are reported
-  as not run. A failed run is reported and the others go on; the caller writes the tables of the finished
+  per run), in the plan's order, each writing its output to WORKDIR/logs/RUN.log. A run that starts from a
+  pretraining run (init_from) or distils one (distill_from) starts once that run has finished; if it failed,
+  the run is reported as not run. A failed run is reported and the others go on; the caller writes the tables of the finished
   runs. Ctrl-C (or SIGTERM) is passed on to the children as one SIGINT each, on which a run stops as
   train.py does on Ctrl-C; a second Ctrl-C, or a child still running after STOP_SECONDS, is killed.
   Threads: XLA sizes its intra-op thread pool (and numpy's BLAS its own) from the CPUs a process may run
@@ -173,16 +173,17 @@ def run_local(sweep: dict, sweep_path: str, workdir: str, runs: list, jobs: int,
       for run in list(pending):
         if not free:
           break
-        if run.init_from in failed_pretraining:
+        failed_before = [name for name in run.waits_for if name in failed_pretraining]
+        if failed_before:
           pending.remove(run)
-          fail(run, f'not run: its pretraining run {run.init_from} failed')
-        elif not run.init_from or sweeps.finished(sweeps.pretrain_dir(workdir, run.init_from)):
+          fail(run, f'not run: its pretraining run {failed_before[0]} failed')
+        elif all(sweeps.finished(sweeps.pretrain_dir(workdir, name)) for name in run.waits_for):
           pending.remove(run)
           slot = free.pop(0)
           running[slot] = start(run, slot)
       if not running:  # What is left waits for pretraining that is neither pending nor running.
         for run in pending:
-          fail(run, f'not run: its pretraining run {run.init_from} has not finished')
+          fail(run, f'not run: its pretraining run {", ".join(run.waits_for)} has not finished')
         break
       time.sleep(POLL_SECONDS)
   except KeyboardInterrupt:
@@ -423,22 +424,20 @@ def submit_slurm(sweep_path: str, workdir: str, runs: list, options: SlurmOption
     return jobs[0].job_id.split('_')[0]
 
   try:
-    pretraining = {}  # Name -> the job each row starting from it waits for.
-    for run in pending:
+    pretraining = {run.pretrain: queued[run.out] for run in runs if run.pretrain and run.out in queued}
+    after = lambda run: ':'.join(pretraining[name] for name in run.waits_for if name in pretraining)
+    for run in pending:  # In the plan's order: a pretraining run after the one it starts from.
       if run.pretrain:
-        pretraining[run.pretrain] = submit([run])
+        pretraining[run.pretrain] = submit([run], f'afterok:{after(run)}' if after(run) else '')
         submission.jobs.append((pretraining[run.pretrain], run.name))
-    for run in runs:
-      if run.pretrain and run.out in queued:
-        pretraining[run.pretrain] = queued[run.out]
-    groups = {}  # The pretraining job a run waits for ('' for none) -> its runs.
+    groups = {}  # The pretraining jobs a run waits for ('' for none) -> its runs.
     for run in pending:
       if not run.pretrain:
-        groups.setdefault(pretraining.get(run.init_from, '') if run.init_from else '', []).append(run)
-    for after, group in groups.items():
-      job = submit(group, f'afterok:{after}' if after else '')
+        groups.setdefault(after(run), []).append(run)
+    for after_jobs, group in groups.items():
+      job = submit(group, f'afterok:{after_jobs}' if after_jobs else '')
       what = f'an array of {len(group)} runs' if len(group) > 1 else group[0].name
-      submission.jobs.append((job, what + (f', after job {after}' if after else '')))
+      submission.jobs.append((job, what + (f', after job {after_jobs}' if after_jobs else '')))
   except submitit.core.utils.FailedJobError as e:
     raise errors.UserError(f'sbatch failed: {" ".join(str(e).split())[-500:]}') from None
   finally:

@@ -11,7 +11,9 @@ A sweep file defines get_sweep() -> dict(
 A row may add `folds=K` (k-fold cross-validation: K runs per seed with data.fold = 0..K-1, in
 ROW/seed_S/fold_F; the seed's result is the mean over folds, train/seconds their sum) and
 `init_from='NAME'` (fine-tuning from the pretraining run NAME, trained once, seed 0, in
-pretrain/NAME before any row).
+pretrain/NAME before any row) and `distill_from='NAME'` (a student of the classifier that the pretraining run
+NAME trained: task.distill_from). A pretraining run may itself name `init_from` an earlier pretraining run
+(a teacher fine-tuned from a pretrained model).
 Rows may name a `group` and a `task` (the same model on several data sets): table_by_task.{md,csv}
 then has one line per group, the reference metric per task and its average over the tasks (per seed,
 over the seeds every task finished), and with `baseline='GROUP'` each group's gain over that group
@@ -53,7 +55,8 @@ FIGURE_KEYS = {'rows', 'metric', 'baseline', 'title'}
 # A sweep's `slurm` section: ablate.py --launcher=slurm's defaults, which its --slurm_* flags override
 # (training/launchers.py).
 SLURM_KEYS = {'partition', 'time', 'gpus', 'cpus', 'requeue', 'args'}
-ROW_KEYS = {'name', 'config', 'overrides', 'reference', 'folds', 'init_from', 'group', 'task'}
+ROW_KEYS = {'name', 'config', 'overrides', 'reference', 'folds', 'init_from', 'distill_from', 'group', 'task'}
+PRETRAINING_KEYS = {'config', 'overrides', 'init_from'}
 # What a finished run's tables and curves read; checkpoints stay in the workdir.
 RECORD_FILES = ('results.json', 'metrics.jsonl', 'config.json')
 
@@ -73,9 +76,10 @@ def load_sweep(path: str) -> dict:
     if set(row) - ROW_KEYS:
       raise config_loading.ConfigError(
           f'Sweep {path}, row {row["name"]!r}: unknown keys {sorted(set(row) - ROW_KEYS)}; valid: {sorted(ROW_KEYS)}.')
-    if row.get('init_from') and row['init_from'] not in pretraining:
-      raise config_loading.ConfigError(f'Sweep {path}, row {row["name"]!r}: init_from {row["init_from"]!r} is not '
-                                       f'a pretraining run; choose one of: {", ".join(pretraining) or "(none)"}.')
+    for key in ('init_from', 'distill_from'):
+      if row.get(key) and row[key] not in pretraining:
+        raise config_loading.ConfigError(f'Sweep {path}, row {row["name"]!r}: {key} {row[key]!r} is not a '
+                                         f'pretraining run; choose one of: {", ".join(pretraining) or "(none)"}.')
     if ('group' in row) != ('task' in row):
       raise config_loading.ConfigError(f'Sweep {path}, row {row["name"]!r}: give both group and task, or neither.')
     config_loading.validate(row_config(row, seed=0))
@@ -83,7 +87,14 @@ def load_sweep(path: str) -> dict:
   if sweep.get('baseline') is not None and sweep['baseline'] not in groups:
     raise config_loading.ConfigError(f'Sweep {path}: baseline {sweep["baseline"]!r} is not a row group; choose one '
                                      f'of: {", ".join(dict.fromkeys(groups)) or "(no row has a group)"}.')
-  for spec in pretraining.values():
+  for index, (name, spec) in enumerate(pretraining.items()):
+    if set(spec) - PRETRAINING_KEYS:
+      raise config_loading.ConfigError(f'Sweep {path}, pretraining run {name!r}: unknown keys '
+                                       f'{sorted(set(spec) - PRETRAINING_KEYS)}; valid: {sorted(PRETRAINING_KEYS)}.')
+    if spec.get('init_from') and spec['init_from'] not in list(pretraining)[:index]:
+      raise config_loading.ConfigError(f'Sweep {path}, pretraining run {name!r}: init_from {spec["init_from"]!r} '
+                                       f'is not a pretraining run listed before it; choose one of: '
+                                       f'{", ".join(list(pretraining)[:index]) or "(none)"}.')
     config_loading.validate(row_config(spec, seed=0))
   for name, figure in sweep.get('figures', {}).items():
     if set(figure) - FIGURE_KEYS or not {'rows', 'metric'} <= set(figure):
@@ -182,7 +193,8 @@ def select_rows(sweep: dict, names: list[str]) -> list[dict]:
 class Run:
   """One run of a sweep: a pretraining run (`pretrain` names it) or a (row, seed, fold); `out` is its workdir.
 
-  `init_from` names the pretraining run it starts from ('' for none): it may start once that one has finished.
+  `init_from` names the pretraining run it starts from, `distill_from` the one whose classifier it distils ('' for
+  none): it may start once those have finished (`waits_for`).
   """
   out: str
   label: str
@@ -191,6 +203,11 @@ class Run:
   fold: int | None = None
   pretrain: str = ''
   init_from: str = ''
+  distill_from: str = ''
+
+  @property
+  def waits_for(self) -> tuple:
+    return tuple(name for name in (self.init_from, self.distill_from) if name)
 
   @property
   def name(self) -> str:
@@ -209,26 +226,35 @@ def plan(sweep: dict, workdir: str, seeds: int = 0, rows: list[str] = (), pretra
   chosen = select_rows(sweep, list(rows))
   # Seed-major: a sweep stopped early has whole seeds, so its rows (and their gains) compare the same seeds.
   jobs = [(row, s) for s in range(first_seed, seeds) for row in chosen]
-  needed = {row.get('init_from') for row, seed in jobs for _, out in _run_dirs(workdir, row, seed)
-            if pretrain_only or not finished(out)}
-  runs = [Run(pretrain_dir(workdir, name), f'[pretraining] {name}', pretrain=name)
-          for name in sweep.get('pretraining', {}) if name in needed]
+  pretraining = sweep.get('pretraining', {})
+  needed = {row.get(key) for row, seed in jobs for _, out in _run_dirs(workdir, row, seed)
+            if pretrain_only or not finished(out) for key in ('init_from', 'distill_from')}
+  for name in reversed(list(pretraining)):  # A needed run needs what it starts from (listed before it).
+    if name in needed:
+      needed.add(pretraining[name].get('init_from'))
+  runs = [Run(pretrain_dir(workdir, name), f'[pretraining] {name}', pretrain=name,
+              init_from=pretraining[name].get('init_from', ''))
+          for name in pretraining if name in needed]
   if pretrain_only:
     return runs
   for i, (row, seed) in enumerate(jobs):
     for fold, out in _run_dirs(workdir, row, seed):
-      run = Run(out, '', row=row['name'], seed=seed, fold=fold, init_from=row.get('init_from', ''))
+      run = Run(out, '', row=row['name'], seed=seed, fold=fold, init_from=row.get('init_from', ''),
+                distill_from=row.get('distill_from', ''))
       runs.append(dataclasses.replace(run, label=f'[{i + 1}/{len(jobs)}] {run.name}'))
   return runs
 
 
 def run_config(sweep: dict, workdir: str, run: Run):
   """The config `run` trains with."""
-  if run.pretrain:
-    return row_config(sweep['pretraining'][run.pretrain], seed=0)
-  row = next(row for row in sweep['rows'] if row['name'] == run.row)
   init_from = pretrain_dir(workdir, run.init_from) if run.init_from else ''
-  return row_config(row, run.seed, run.fold, init_from)
+  if run.pretrain:
+    return row_config(sweep['pretraining'][run.pretrain], seed=0, init_from=init_from)
+  row = next(row for row in sweep['rows'] if row['name'] == run.row)
+  config = row_config(row, run.seed, run.fold, init_from)
+  if run.distill_from:
+    config = config_loading.apply_overrides(config, {'task.distill_from': pretrain_dir(workdir, run.distill_from)})
+  return config
 
 
 def train_run(sweep: dict, workdir: str, run: Run, quiet: bool = True, records: str = '',
