@@ -171,8 +171,6 @@ def _check_distillation(config):
     if config.data.get('distill_corpus', ''):
       raise ValueError('data.distill_corpus is text for a teacher to label: set task.distill_from too.')
     return
-  if not os.path.exists(os.path.join(task.distill_from, 'config.json')):
-    raise ValueError(f'task.distill_from {task.distill_from!r} is not a trained workdir (it has no config.json).')
   checks.check_choice(task.distill_loss, distillation.LOSSES, 'task.distill_loss')
   if not 0 <= task.distill_alpha <= 1:
     raise ValueError(f'task.distill_alpha must be in [0, 1]; got {task.distill_alpha}.')
@@ -244,7 +242,8 @@ class ClassificationTask(_SentenceTask):
     """Training rows: the labeled sentences, then data.distill_corpus's texts (has_label 0), each with the
     teacher's logits."""
     texts, labels = train
-    cache = config.task.get('distill_cache', '') or os.path.join(workdir, 'teacher')
+    # By default beside the teacher: every student of it (seeds, models) reads one labeling.
+    cache = config.task.get('distill_cache', '') or os.path.join(config.task.distill_from, 'distilled_logits')
     logits_RK = distillation.teacher_logits(config.task.distill_from, list(texts) + unlabeled, cache)
     if logits_RK.shape[1] != num_classes:
       raise ValueError(f'task.distill_from {config.task.distill_from!r} has {logits_RK.shape[1]} classes; this '

@@ -5,8 +5,8 @@ temperature τ; Tang et al. (2019): or the teacher's logits, by squared error. T
 student's training sentences and, with data.distill_corpus, unlabeled text (which has no hard label).
 
 The teacher's logits are computed once, before training, and kept in a cache keyed by what decides them (the
-teacher's workdir and parameters' step, the texts): a student's step then costs what it costs without a
-teacher, and the seeds of a sweep share one labeling pass.
+teacher's workdir and parameters' step, the texts; by default in the teacher's workdir): a student's step then
+costs what it costs without a teacher, and every student of one teacher shares one labeling pass.
 """
 import hashlib
 import json

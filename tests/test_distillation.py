@@ -16,6 +16,7 @@ from data import labeled
 from tasks import classification
 from tasks import distillation
 from training import config_loading
+from training import errors
 from training import loop
 from training import restore
 
@@ -121,13 +122,14 @@ def test_distillation_config_errors(teacher, tmp_path):
   root, data = teacher
   base = config_loading.apply_overrides(config_loading.load_config('configs/classify/boe.py:tiny'), data)
   cases = [({'data.distill_corpus': 'imdb'}, 'set task.distill_from too'),
-           ({'task.distill_from': str(tmp_path)}, 'is not a trained workdir'),
            ({'task.distill_from': str(root / 'teacher'), 'task.distill_loss': 'kl'}, "choose one of: ce, mse"),
            ({'task.distill_from': str(root / 'teacher'), 'task.distill_alpha': 1.5}, 'must be in \\[0, 1\\]'),
            ({'task.distill_from': str(root / 'teacher'), 'task.distill_temperature': 0.0}, 'must be > 0')]
   for overrides, message in cases:
     with pytest.raises(config_loading.ConfigError, match=message):
       config_loading.validate(config_loading.apply_overrides(base, overrides))
+  with pytest.raises(errors.WorkdirError, match='is not a training workdir'):  # Read when the task is built.
+    tasks.build(config_loading.apply_overrides(base, {'task.distill_from': str(tmp_path)}), str(tmp_path / 'run'))
 
 
 def test_inference_speed_bench_reports_each_workdir(teacher, tmp_path):

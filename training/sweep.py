@@ -82,7 +82,10 @@ def load_sweep(path: str) -> dict:
                                          f'pretraining run; choose one of: {", ".join(pretraining) or "(none)"}.')
     if ('group' in row) != ('task' in row):
       raise config_loading.ConfigError(f'Sweep {path}, row {row["name"]!r}: give both group and task, or neither.')
-    config_loading.validate(row_config(row, seed=0))
+    config = row_config(row, seed=0)
+    if row.get('distill_from'):  # Its teacher does not exist yet: a stand-in path (only the task reads it).
+      config = config_loading.apply_overrides(config, {'task.distill_from': f'<pretraining run {row["distill_from"]}>'})
+    config_loading.validate(config)
   groups = [row['group'] for row in sweep['rows'] if 'group' in row]
   if sweep.get('baseline') is not None and sweep['baseline'] not in groups:
     raise config_loading.ConfigError(f'Sweep {path}: baseline {sweep["baseline"]!r} is not a row group; choose one '

@@ -27,6 +27,10 @@ The table by task gives each group's SST-2 / IMDB / average test accuracy and it
 PRETRAIN = {'data.pretrain_corpus': 'imdb', 'data.clean': 'lowercase_split', 'data.pretrain_exclude': 'sst2_eval',
             'data.max_vocab': 16_000, 'data.max_len': 127, 'data.pretrain_valid': 2000, 'train.batch_size': 32,
             'train.num_epochs': 0, 'eval.every_steps': 500, 'checkpoint.every_steps': 250}
+
+
+def PRETRAINING_OVERRIDES(steps: int) -> dict:  # pylint: disable=invalid-name  (read by the distillation sweep)
+  return dict(PRETRAIN, **{'train.num_steps': steps})
 PRETRAINING = {
     'causal': ('configs/pretrain/gpt.py', 2000, {'data.max_len': 128}),
     'mlm': ('configs/pretrain/mlm.py', 2000, {}),
@@ -63,7 +67,7 @@ def get_sweep():
       if pretrained:
         row['init_from'] = pretrained
       rows.append(row)
-  pretraining = {name: dict(config=config, overrides=dict(PRETRAIN, **{'train.num_steps': steps}, **extra))
+  pretraining = {name: dict(config=config, overrides=dict(PRETRAINING_OVERRIDES(steps), **extra))
                  for name, (config, steps, extra) in PRETRAINING.items()}
   return dict(
       seeds=3,

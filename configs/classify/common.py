@@ -26,7 +26,8 @@ def get_config(variant=''):
   c.task.distill_loss = 'ce'  # ce: cross-entropy to its softmax at temperature τ, times τ²; mse: of the logits.
   c.task.distill_alpha = 0.5  # α: weight of the hard labels' cross-entropy; 1 - α of the teacher's targets.
   c.task.distill_temperature = 2.0  # τ (ce only).
-  c.task.distill_cache = ''  # Where the teacher's logits are kept (shared by seeds); '' = WORKDIR/teacher.
+  # Where the teacher's logits are kept, by a hash of teacher, step and texts; '' = TEACHER/distilled_logits.
+  c.task.distill_cache = ''
 
   # sst2, sst5, sst2_trees, mr, imdb, or files (data.train_path/valid_path/test_path, or data.path with folds).
   c.data.name = 'sst2'
