@@ -39,7 +39,8 @@ def define_flags() -> None:
 
 def tag_sentences(config, model, params, vocab, chars, tags, sentences: list, batch_size: int) -> tuple:
   """(UPOS, XPOS): a list of tag sequences per sentence, in order."""
-  data = conllu.encode(sentences, vocab, chars, {}, {}, set(), config.data.max_word_len)
+  data = conllu.encode(sentences, vocab, chars, {}, {}, set(), config.data.max_word_len,
+                       config.data.get('lowercase', False))
   predict = jax.jit(lambda p, batch: tagging.predict(model, p, batch))
   predicted = {name: [None] * len(sentences) for name in tags}
   # The task's evaluation batches: sorted by length (few shapes compile); 'index' -1 marks filler rows.

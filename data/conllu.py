@@ -172,12 +172,19 @@ def word_chars(char_vocab, word: str, width: int) -> np.ndarray:
   return row
 
 
+def word_text(words, lowercase: bool = False) -> str:
+  """What a vocabulary reads of a sentence's words: them, space-separated, lower-cased with `lowercase` (a
+  lower-cased pretrained vocabulary's; the characters keep the case)."""
+  text = ' '.join(words)
+  return text.lower() if lowercase else text
+
+
 def encode(sentences: list, vocab, char_vocab, upos_index: dict, xpos_index: dict, train_words: set,
-           max_word_len: int) -> Encoded:
+           max_word_len: int, lowercase: bool = False) -> Encoded:
   """Encodes sentences for make_batch; a tag outside the index is NO_TAG."""
   tokens = []
   for sentence in sentences:
-    ids = vocab.encode(' '.join(sentence.words))
+    ids = vocab.encode(word_text(sentence.words, lowercase))
     if len(ids) != len(sentence.words):  # White space inside a word would shift every later one.
       raise ValueError(f'{len(sentence.words)} words but {len(ids)} ids in {" ".join(sentence.words)!r}.')
     tokens.append(ids)

@@ -72,6 +72,12 @@ class ScalarMix(nn.Module):
     return gamma * sum(w * h for w, h in zip(weights, layers))
 
 
+def frozen_features(bilm: BiLM, scalar_mix: ScalarMix, tokens_BT, length_B):
+  """(T, B, 2·dim) ELMo's features: the scalar mix of the biLM's layers, run without dropout and without
+  gradient (the biLM stays as pretrained)."""
+  return scalar_mix([jax.lax.stop_gradient(h) for h in bilm.layers(tokens_BT, length_B, train=False)])
+
+
 class ELMoClassifier(classifiers.RNNClassifier):
   elmo_dim: int = 256
   elmo_layers: int = 2
@@ -83,8 +89,7 @@ class ELMoClassifier(classifiers.RNNClassifier):
     self.scalar_mix = ScalarMix()  # A submodule: its parameters exist only where it runs (not in pretraining).
 
   def elmo(self, tokens_BT, length_B):
-    """(T, B, 2·elmo_dim) γ Σ_j softmax(w)_j h_j of the frozen biLM."""
-    return self.scalar_mix([jax.lax.stop_gradient(h) for h in self.bilm.layers(tokens_BT, length_B, train=False)])
+    return frozen_features(self.bilm, self.scalar_mix, tokens_BT, length_B)
 
   def token_features(self, tokens_BT, length_B, train: bool = False):
     x_TBD = jnp.concatenate([self.embed(tokens_BT.T), self.elmo(tokens_BT, length_B)], axis=-1)

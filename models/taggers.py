@@ -19,12 +19,13 @@ import jax.numpy as jnp
 
 from models import attention
 from models import classifiers
+from models import elmo
 from models import precision
 from models import registry
 from models import rnn
 
 TAG_SETS = ('upos', 'xpos')
-PRETRAINING_ONLY = ('mlm_head', 'lm_output', 'decoder_rnn_')  # What an LM pretraining run has beyond a tagger.
+PRETRAINING_ONLY = ('mlm_head', 'lm_output', 'decoder_rnn_', 'bilm/softmax/')  # What an LM pretraining run has beyond a tagger.
 
 
 class TagHeads(nn.Module):
@@ -81,12 +82,19 @@ class BiLSTMTagger(nn.Module):
   num_layers: int = 2
   dropout: float = 0.33  # On the word representations, between layers and before the heads.
   crf: bool = False
+  # ELMo (models/elmo.py): with elmo_layers > 0 each word also reads the scalar mix of a frozen biLM's layers
+  # (loaded by init_from from a task.objective=bilm run of the same elmo_dim and elmo_layers).
+  elmo_dim: int = 256
+  elmo_layers: int = 0
   dtype: jnp.dtype = jnp.float32  # Of the matmuls' operands; states and logits stay float32.
 
   def setup(self):
     self.embed = nn.Embed(self.vocab_size, self.embed_dim, embedding_init=nn.initializers.normal(0.1))
     if self.char_hidden:
       self.char_encoder = CharEncoder(self.num_chars, self.char_dim, self.char_hidden, self.dtype)
+    if self.elmo_layers:
+      self.bilm = elmo.BiLM(self.vocab_size, self.elmo_dim, self.elmo_layers, dtype=self.dtype)
+      self.scalar_mix = elmo.ScalarMix()
     layer = lambda: rnn.RecurrentLayer(self.hidden_size, 'lstm', time_major=True, dtype=self.dtype)
     self.forward_rnn = [layer() for _ in range(self.num_layers)]
     self.backward_rnn = [layer() for _ in range(self.num_layers)]
@@ -99,6 +107,9 @@ class BiLSTMTagger(nn.Module):
     x_BTE = self.embed(tokens_BT)
     if self.char_hidden:
       x_BTE = jnp.concatenate([x_BTE, self.char_encoder(batch['chars'])], axis=-1)
+    if self.elmo_layers:
+      elmo_TBD = elmo.frozen_features(self.bilm, self.scalar_mix, tokens_BT, batch['length'])
+      x_BTE = jnp.concatenate([x_BTE, jnp.swapaxes(elmo_TBD, 0, 1)], axis=-1)
     valid_TB = attention.length_mask(batch['length'], tokens_BT.shape[1]).T
     h_TBC = rnn.bidirectional_stack(self.forward_rnn, self.backward_rnn, drop(jnp.swapaxes(x_BTE, 0, 1)),
                                     valid_TB, drop)
@@ -130,6 +141,10 @@ def _bilstm_tagger(config, vocab_size, num_upos, num_xpos, num_chars):
     raise ValueError(f'model.char_hidden must be >= 0 (0 = no character model); got {model.char_hidden}.')
   if model.char_hidden:
     registry.check_positive(model, ('char_dim',))
+  if model.elmo_layers < 0:
+    raise ValueError(f'model.elmo_layers must be >= 0 (0 = no ELMo); got {model.elmo_layers}.')
+  if model.elmo_layers:
+    registry.check_positive(model, ('elmo_dim',))
   return model
 
 

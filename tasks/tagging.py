@@ -103,13 +103,15 @@ class TaggingTask(base.Task):
     self.sentences = conllu.load_splits(config.data)
     train = self.sentences['train']
     write = jax.process_index() == 0
-    self.vocab = classification.run_vocabulary(config, workdir, [' '.join(s.words) for s in train], resuming)
+    lowercase = config.data.get('lowercase', False)
+    self.vocab = classification.run_vocabulary(config, workdir, [conllu.word_text(s.words, lowercase) for s in train],
+                                               resuming)
     train_words = sorted({word for s in train for word in s.words})
     self.chars = char_vocabulary(workdir, train_words, rebuild_stale=not resuming, write=write)
     self.tags = tag_sets(workdir, train, resuming, write)
     index = {name: {tag: i for i, tag in enumerate(tags)} for name, tags in self.tags.items()}
     self.data = {split: conllu.encode(sentences, self.vocab, self.chars, index['upos'], index['xpos'],
-                                      set(train_words), config.data.max_word_len)
+                                      set(train_words), config.data.max_word_len, lowercase)
                  for split, sentences in self.sentences.items()}
     longest = max(len(s.words) for sentences in self.sentences.values() for s in sentences)
     if config.model.name == 'transformer_tagger' and longest + 1 > config.model.max_len:

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import models
+import tasks
+from data import labeled
 from tasks import classification
 from training import checkpoint
 from training import config_loading
@@ -101,3 +103,29 @@ def test_pretraining_then_fine_tuning_keeps_the_bilm_frozen(tmp_path):
   assert float(mix['gamma']) != 1.0 and np.abs(mix['weights']).max() > 0  # The mix did learn.
   with pytest.raises(config_loading.ConfigError, match='task.objective=bilm trains the biLM'):
     config_loading.validate(config_loading.apply_overrides(pretrain, {'task.objective': 'causal'}))
+
+
+def test_a_tagger_reads_the_frozen_bilm_and_lower_cased_word_ids(tmp_path):
+  from tests import test_tagging  # pylint: disable=import-outside-toplevel
+  files = test_tagging._files(tmp_path)
+  words = ' '.join(' '.join(w) for w in test_tagging._WORDS.values()).lower()
+  (tmp_path / 'corpus.txt').write_text((words + '\n') * 40)
+  pretrain = config_loading.apply_overrides(config_loading.load_config('configs/pretrain/elmo.py:tiny'), {
+      'log.progress_bar': False, 'data.dir': '', 'data.pretrain_corpus': str(tmp_path / 'corpus.txt'),
+      'data.pretrain_valid': 8})
+  loop.train_and_evaluate(pretrain, str(tmp_path / 'pretrain'))
+  config = config_loading.apply_overrides(config_loading.load_config('configs/tag/elmo.py:tiny'), {
+      'log.progress_bar': False, 'data.dir': '', **files, 'init_from': str(tmp_path / 'pretrain')})
+  train = tmp_path / 'train.conllu'
+  train.write_text(train.read_text().replace('\tthe\tthe\t', '\tThe\tthe\t'))  # A capitalized FORM.
+  task = tasks.build(config, str(tmp_path / 'tag'))
+  capitalized = [(i, s.words.index('The')) for i, s in enumerate(task.sentences['train']) if 'The' in s.words]
+  assert capitalized
+  i, j = capitalized[0]
+  assert task.data['train'].tokens[i][j] == task.vocab.encode('the')[0] != labeled.UNK_ID
+  loop.train_and_evaluate(config, str(tmp_path / 'tag'))
+  pretrained, _ = restore.newest_params(checkpoint.directory(str(tmp_path / 'pretrain')))
+  tuned, _ = restore.newest_params(checkpoint.directory(str(tmp_path / 'tag')))
+  jax.tree.map(np.testing.assert_array_equal, tuned['bilm'],
+               {k: v for k, v in pretrained['bilm'].items() if k != 'softmax'})
+  assert 'scalar_mix' in tuned

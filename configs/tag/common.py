@@ -24,6 +24,7 @@ def get_config(variant=''):
   c.data.min_count = 1  # Training words seen fewer times become <unk>.
   c.data.max_vocab = 0  # Cap on the vocabulary, the 4 special ids included; 0 = none.
   c.data.max_word_len = 16  # Characters per word (every batch's width): longer ones keep their first and last 8.
+  c.data.lowercase = False  # Word ids of the lower-cased words (a lower-cased pretrained vocabulary); chars keep case.
   c.data.pad_multiple = 8
   c.data.pool_batches = 100  # Sentences of similar length share a batch (little padding).
 
