@@ -391,7 +391,7 @@ def pretraining_documents(data_config) -> list:
       path = files.user_path(data_dir, entry)
       raw = [block.split('\n') for block in re.split(r'\n\s*\n', files.decode_utf8(files.read_bytes(path), path))]
     for sentences in raw:
-      kept = [normalize(s) for s in sentences if normalize(s).strip() and sentence_key(s) not in excluded]
+      kept = [n for s in sentences if sentence_key(s) not in excluded and (n := normalize(s)).strip()]
       if kept:
         documents.append(kept)
   return documents

@@ -335,6 +335,7 @@ class RecurrentLayer(nn.Module):
     if carry is None:
       carry = self.initial_carry(x_TBD.shape[1], jnp.result_type(x_TBD, kernel_DG))
     h0_BH = carry[0] if isinstance(carry, tuple) else carry
+    valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
     # Variables {'perturbations': {layer: {'hidden': zeros (T, B, H)}}} ask for ∂L/∂h_t, which only the generic
     # scan (scan_steps) adds, so they bypass lstm_layer.
     perturb_TBH = (self.get_variable('perturbations', 'hidden')
@@ -344,7 +345,6 @@ class RecurrentLayer(nn.Module):
       h_TBH, last = lstm_layer(kernel_DG, bias_G, params['recurrent_kernel'], x_TBD, *carry, self.unroll,
                                self.dtype)
     elif lstm_fast and not need_carry:
-      valid_TB = (valid if self.time_major else valid.T).astype(bool)
       order_TB1 = None
       if reverse:  # Step t of a row of length n reads step n - 1 - t; padding stays where it is.
         t_T1, length_B = jnp.arange(x_TBD.shape[0])[:, None], valid_TB.sum(0)
@@ -356,10 +356,8 @@ class RecurrentLayer(nn.Module):
       h_TBH, last = jnp.where(valid_TB[..., None], h_TBH, 0.0), None
     else:
       xw_TBG = precision.einsum('tbd,dg->tbg', x_TBD, kernel_DG, self.dtype) + bias_G
-      valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
       h_TBH, last = scan_steps(self._step(params), carry, xw_TBG, self.unroll, valid_TB, reverse, perturb_TBH)
     if self.is_mutable_collection('losses'):  # Only a loss with task.norm_stabilizer > 0 asks for it.
-      valid_TB = None if valid is None else (valid if self.time_major else valid.T).astype(bool)
       self.sow('losses', 'norm_stabilizer', norm_stabilizer_term(h0_BH, h_TBH, valid_TB, reverse))
     return (h_TBH if self.time_major else jnp.swapaxes(h_TBH, 0, 1)), last
 

@@ -25,7 +25,8 @@ from models import registry
 from models import rnn
 
 TAG_SETS = ('upos', 'xpos')
-PRETRAINING_ONLY = ('mlm_head', 'lm_output', 'decoder_rnn_', 'bilm/softmax/')  # What an LM pretraining run has beyond a tagger.
+# What an LM pretraining run has beyond a tagger (ELMo's: its biLM's softmax).
+PRETRAINING_ONLY = ('mlm_head', 'lm_output', 'decoder_rnn_', 'bilm/softmax/')
 
 
 class TagHeads(nn.Module):

@@ -111,7 +111,8 @@ def mask_tokens(rng, tokens_BT, length_B, vocab_size: int, rate: float = 0.15, f
   """BERT's corruption: (inputs (B, T), chosen (B, T) bool), chosen among real tokens with probability `rate`
   (never a reserved id, such as a separator); a random replacement is a word id, first_word .. vocab_size - 1."""
   choose_rng, kind_rng, word_rng = jax.random.split(rng, 3)
-  real_BT = attention.length_mask(length_B, tokens_BT.shape[1]) & ((tokens_BT >= first_word) | (tokens_BT == labeled.UNK_ID))
+  word_BT = (tokens_BT >= first_word) | (tokens_BT == labeled.UNK_ID)
+  real_BT = attention.length_mask(length_B, tokens_BT.shape[1]) & word_BT
   chosen_BT = (jax.random.uniform(choose_rng, tokens_BT.shape) < rate) & real_BT
   kind_BT = jax.random.uniform(kind_rng, tokens_BT.shape)
   random_BT = jax.random.randint(word_rng, tokens_BT.shape, first_word, vocab_size)
@@ -195,14 +196,16 @@ class _SentenceTask(base.Task):
   def _batch_args(self):
     return dict(pad_multiple=self.config.data.pad_multiple, min_len=self.config.data.min_len)
 
-  train_extras: dict = {}  # More per-example training arrays the batches carry (a teacher's logits).
+  # {split: more per-example arrays its batches carry} (a teacher's logits, BART's corrupted sources).
+  split_extras: dict = {}
 
   def train_batcher(self, batch_size: int, seed: int):
     return labeled.train_batcher(*self.data['train'], batch_size, seed, pool_batches=self.config.data.pool_batches,
-                                 extras=self.train_extras, **self._batch_args())
+                                 extras=self.split_extras.get('train'), **self._batch_args())
 
   def eval_batches(self, split: str, batch_size: int):
-    return labeled.eval_batches(*self.data[split], batch_size, **self._batch_args())
+    return labeled.eval_batches(*self.data[split], batch_size, extras=self.split_extras.get(split),
+                                **self._batch_args())
 
   def init_carry(self, model, batch_size: int):
     return ()  # Sentences are independent.
@@ -250,8 +253,9 @@ class ClassificationTask(_SentenceTask):
                        f'data has {num_classes}.')
     ids = self.data['train'][0] + _encode(self.vocab, unlabeled, config.data.max_len)
     self.data['train'] = (ids, np.concatenate([labels, np.zeros(len(unlabeled), labels.dtype)]))
-    self.train_extras = {'teacher_logits': logits_RK,
-                         'has_label': np.concatenate([np.ones(len(texts)), np.zeros(len(unlabeled))]).astype(np.float32)}
+    self.split_extras = {'train': {
+        'teacher_logits': logits_RK,
+        'has_label': np.concatenate([np.ones(len(texts)), np.zeros(len(unlabeled))]).astype(np.float32)}}
 
   def init_variables(self, model, rng, batch, carry):
     return model.init(rng, batch['tokens'], batch['length'])
@@ -276,13 +280,12 @@ class ClassificationTask(_SentenceTask):
     total = sums['loss'][0] / jnp.maximum(sums['loss'][1], 1.0) + penalty
     if self.distill:
       task = self.config.task
-      total, hard, sums['distill'] = distillation.distillation_loss(
+      total, _, sums['distill'] = distillation.distillation_loss(
           logits_BK, batch['label'], batch['teacher_logits'], batch['has_label'], batch['weight'],
           task.distill_loss, task.distill_alpha, task.distill_temperature)
       total = total + penalty
-      labeled_B = batch['has_label'] * batch['weight']  # Unlabeled text has no hard label to score.
-      correct_B = (jnp.argmax(logits_BK, -1) == batch['label']).astype(jnp.float32)
-      sums.update(loss=hard, accuracy=(jnp.sum(correct_B * labeled_B), jnp.sum(labeled_B)))
+      # The hard-label metrics over the labeled rows alone: unlabeled text has no label to score.
+      sums.update(label_sums(logits_BK, dict(batch, weight=batch['has_label'] * batch['weight'])))
     if lm_weight:
       # Filler rows of a partial batch have length 0, so they add no LM terms. The targets are the words
       # as written, also where word dropout hid them from the input.
@@ -372,7 +375,7 @@ class PretrainTask(_SentenceTask):
     alone is longer), extras 'source' (its corrupted copy, padded) and 'source_length'."""
     splits = self._document_splits(config, workdir, resuming)
     limit = config.data.max_len or config.model.max_len
-    self.data, self.train_extras, self.split_extras = {}, {}, {}
+    self.data, self.split_extras = {}, {}
     for index, (split, docs) in enumerate(splits.items()):
       rng = np.random.default_rng([config.data.split_seed, index])
       targets, sources = [], []
@@ -392,14 +395,7 @@ class PretrainTask(_SentenceTask):
                 'source_length': np.array([len(s) for s in sources], np.int32)}
       self.data[split] = (targets, np.zeros(len(targets), np.int32))
       self.split_extras[split] = extras
-    self.train_extras = self.split_extras['train']
     self.data['test'], self.split_extras['test'] = self.data['valid'], self.split_extras['valid']
-
-  def eval_batches(self, split: str, batch_size: int):
-    extras = getattr(self, 'split_extras', {}).get(split)
-    if not extras:
-      return super().eval_batches(split, batch_size)
-    return labeled.eval_batches(*self.data[split], batch_size, extras=extras, **self._batch_args())
 
   def _sentence_pairs(self, config, workdir: str, resuming: bool) -> None:
     """Next-sentence pretraining's examples: A [SEP] B, label 1 when B follows A in its document (half of them,
@@ -425,13 +421,7 @@ class PretrainTask(_SentenceTask):
     tokens_BT, length_B = batch['tokens'], batch['length']
     rngs = {'dropout': rng} if train else {}
     if self.nsp:
-      mask_rng = jax.random.fold_in(rng, 1) if train else jax.random.PRNGKey(0)
-      inputs_BT, chosen_BT = mask_tokens(mask_rng, tokens_BT, length_B, self.vocab.vocab_size,
-                                         self.config.task.mask_rate, first_word=self.vocab.num_reserved)
-      positions_M, weight_M = chosen_positions(chosen_BT, self.config.task.mask_rate)
-      logits_MV, nsp_BK = model.apply({'params': params}, inputs_BT, length_B, train=train, rngs=rngs,
-                                      positions_M=positions_M, method='mlm_and_nsp_logits')
-      loss, accuracy = _token_sums(logits_MV[None], tokens_BT.reshape(-1)[positions_M][None], weight_M[None])
+      (loss, accuracy), nsp_BK = self._masked_lm_sums(model, params, batch, rng, train, 'mlm_and_nsp_logits')
       nsp = label_sums(nsp_BK, batch)  # The batch's labels are the pairs' is_next.
       return {'loss': loss, 'accuracy': accuracy, 'nsp_loss': nsp['loss'], 'nsp_accuracy': nsp['accuracy']}
     if self.config.task.objective == 'bart':
@@ -453,15 +443,22 @@ class PretrainTask(_SentenceTask):
       logits_BTV = model.apply({'params': params}, tokens_BT, length_B, train=train, rngs=rngs, method='lm_logits')
       loss, accuracy = causal_lm_sums(logits_BTV, tokens_BT, length_B)
     else:
-      # Evaluation masks with a fixed key, so valid metrics compare across steps.
-      mask_rng = jax.random.fold_in(rng, 1) if train else jax.random.PRNGKey(0)
-      inputs_BT, chosen_BT = mask_tokens(mask_rng, tokens_BT, length_B, self.vocab.vocab_size,
-                                         self.config.task.mask_rate)
-      positions_M, weight_M = chosen_positions(chosen_BT, self.config.task.mask_rate)
-      logits_MV = model.apply({'params': params}, inputs_BT, length_B, train=train, rngs=rngs,
-                              positions_M=positions_M, method='lm_logits')
-      loss, accuracy = _token_sums(logits_MV[None], tokens_BT.reshape(-1)[positions_M][None], weight_M[None])
+      (loss, accuracy), _ = self._masked_lm_sums(model, params, batch, rng, train, 'lm_logits')
     return {'loss': loss, 'accuracy': accuracy}
+
+  def _masked_lm_sums(self, model, params, batch, rng, train: bool, method: str):
+    """((loss sums, accuracy sums) of the masked tokens, the method's other outputs) for a model `method` that
+    returns masked-LM logits at given positions (and, for NSP, more)."""
+    tokens_BT, length_B = batch['tokens'], batch['length']
+    # Evaluation masks with a fixed key, so valid metrics compare across steps.
+    mask_rng = jax.random.fold_in(rng, 1) if train else jax.random.PRNGKey(0)
+    inputs_BT, chosen_BT = mask_tokens(mask_rng, tokens_BT, length_B, self.vocab.vocab_size,
+                                       self.config.task.mask_rate, first_word=self.vocab.num_reserved)
+    positions_M, weight_M = chosen_positions(chosen_BT, self.config.task.mask_rate)
+    outputs = model.apply({'params': params}, inputs_BT, length_B, train=train, rngs={'dropout': rng} if train else {},
+                          positions_M=positions_M, method=method)
+    logits_MV, rest = (outputs[0], outputs[1]) if isinstance(outputs, tuple) else (outputs, None)
+    return _token_sums(logits_MV[None], tokens_BT.reshape(-1)[positions_M][None], weight_M[None]), rest
 
   def loss(self, model, params, batch, carry, rng, step):
     """The mean over the predicted tokens, plus with task.nsp the mean next-sentence loss (BERT sums the two)."""

@@ -99,15 +99,16 @@ def test_a_student_trains_on_the_teachers_logits_of_its_sentences_and_the_unlabe
   texts = [line[2:] for line in _sentences(60, 0)] + (root / 'unlabeled.txt').read_text().splitlines()
   assert task.vocab.encode('zebra')[0] != labeled.UNK_ID  # The student's vocabulary covers the unlabeled text.
   assert len(task.data['train'][0]) == 90
-  np.testing.assert_array_equal(task.train_extras['has_label'], [1.0] * 60 + [0.0] * 30)
+  np.testing.assert_array_equal(task.split_extras['train']['has_label'], [1.0] * 60 + [0.0] * 30)
   # The teacher's logits are its own predictions of those texts, as classify.py makes them.
   t_config, t_model, t_params, t_vocab, _ = restore.load_classifier(str(root / 'teacher'))
   probs = classify.probabilities(t_model, t_params, classification.encode_as_read(t_config.data, t_vocab, texts), 7,
                                  t_config.data.pad_multiple, t_config.data.min_len)
-  np.testing.assert_allclose(_softmax(task.train_extras['teacher_logits']), probs, atol=1e-5)
+  np.testing.assert_allclose(_softmax(task.split_extras['train']['teacher_logits']), probs, atol=1e-5)
   batch = next(task.train_batcher(8, 0))
   real = batch['index'] >= 0
-  np.testing.assert_array_equal(batch['teacher_logits'][real], task.train_extras['teacher_logits'][batch['index'][real]])
+  teacher = task.split_extras['train']['teacher_logits']
+  np.testing.assert_array_equal(batch['teacher_logits'][real], teacher[batch['index'][real]])
   # A second student reads the cache instead of labeling again.
   calls = []
   monkeypatch.setattr(classification, 'predict_rows', lambda *a, **k: calls.append(1))

@@ -79,14 +79,15 @@ def parse_lr_scales(text: str) -> dict:
 def _scale_by_name(scales: dict) -> optax.GradientTransformation:
   """Multiplies the update of every parameter whose name (its path's last key) is in `scales`: after the
   optimizer, that is its learning rate times the factor (expRNN trains its orthogonal weights 10x slower)."""
+  name = lambda path: str(getattr(path[-1], 'key', path[-1]))
+
   def factors(tree):
-    names = {str(getattr(path[-1], 'key', path[-1])) for path, _ in jax.tree_util.tree_leaves_with_path(tree)}
+    names = {name(path) for path, _ in jax.tree_util.tree_leaves_with_path(tree)}
     unknown = sorted(set(scales) - names)
     if unknown:
       raise ValueError(f'optimizer.lr_scales names {", ".join(unknown)}, which no parameter is called; '
                        f'parameter names: {", ".join(sorted(names))}.')
-    return jax.tree_util.tree_map_with_path(lambda path, _: scales.get(str(getattr(path[-1], 'key', path[-1])), 1.0),
-                                            tree)
+    return jax.tree_util.tree_map_with_path(lambda path, _: scales.get(name(path), 1.0), tree)
 
   def init(params):
     factors(params)
