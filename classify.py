@@ -32,9 +32,10 @@ flags.mark_flags_as_required(['workdir'])
 FLAGS = flags.FLAGS
 
 
-def probabilities(model, params, ids: list, batch_size: int, pad_multiple: int, min_len: int) -> np.ndarray:
-  """float32 (R, K): the class probabilities of each sentence, in the order of `ids`."""
-  return classification.predict_rows(model, params, ids, batch_size, pad_multiple, min_len, softmax=True)
+def probabilities(model, params, ids: list, batch_size: int, data_config) -> np.ndarray:
+  """float32 (R, K): the class probabilities of each sentence, in the order of `ids`, batched as the run's data
+  config pads."""
+  return classification.predict_rows(model, params, ids, batch_size, data_config, softmax=True)
 
 
 def format_line(probs_K: np.ndarray) -> str:
@@ -50,7 +51,7 @@ def main(argv):
   if not lines:
     cli.fail('no sentences to classify (empty input).')
   probs_RK = probabilities(model, params, classification.encode_as_read(config.data, vocab, lines), FLAGS.batch_size,
-                           config.data.pad_multiple, config.data.min_len)
+                           config.data)
   for probs_K in probs_RK:
     print(format_line(probs_K))
 

@@ -37,8 +37,7 @@ def measure(workdir: str, split: str, batch_size: int, rounds: int) -> dict:
 
   def one_pass():
     ids = classification.encode_as_read(config.data, vocab, texts)
-    return classification.predict_rows(model, params, ids, batch_size, config.data.pad_multiple,
-                                       config.data.min_len, softmax=True)
+    return classification.predict_rows(model, params, ids, batch_size, config.data, softmax=True)
   start = time.perf_counter()
   one_pass()  # Compiles every padded shape of the split.
   compile_s = time.perf_counter() - start

@@ -33,14 +33,20 @@ def fill_rows(values, batch_size: int, fill=0, dtype=None) -> np.ndarray:
   return rows
 
 
-def pad_sequences(seqs: list, batch_size: int, pad_multiple: int, min_len: int = 1, pad_id: int = 0) -> tuple:
+def pad_sequences(seqs: list, batch_size: int, pad_multiple: int, min_len: int = 1, pad_id: int = 0,
+                  max_len: int = 0) -> tuple:
   """(ids (B, T) int32, length (B,) int32) of the sequences, right-padded with pad_id.
 
   T is the longest length, at least min_len and 1 (a batch of empty sequences still has a shape a model
-  takes), rounded up to a multiple of pad_multiple; the rows after the sequences are all padding, length 0.
+  takes), rounded up to a multiple of pad_multiple but never past max_len (when set and the sequences fit it:
+  sequences cut to max_len = 127 make batches of 127, not 128, for a model with 128 positions that adds a CLS);
+  the rows after the sequences are all padding, length 0.
   """
   length_B = fill_rows([len(seq) for seq in seqs], batch_size, 0, np.int32)
-  width = round_up(max(1, min_len, int(length_B.max())), pad_multiple)
+  longest = max(1, min_len, int(length_B.max()))
+  width = round_up(longest, pad_multiple)
+  if max_len and longest <= max_len:
+    width = min(width, max_len)
   ids_BT = np.full((batch_size, width), pad_id, np.int32)
   for row, seq in enumerate(seqs):
     ids_BT[row, :len(seq)] = seq

@@ -459,10 +459,11 @@ def pretraining_texts(data_config, corpus: str | None = None) -> tuple:
 
 
 def make_batch(ids: list, labels: np.ndarray, index: np.ndarray, batch_size: int, pad_multiple: int,
-               min_len: int, extras: dict | None = None) -> dict:
+               min_len: int, extras: dict | None = None, max_len: int = 0) -> dict:
   """The batch of examples `index` (at most batch_size), filler rows appended; `extras` are more per-example
   arrays (first axis: the examples) batched the same way, zeros in filler rows."""
-  tokens_BT, length_B = batching.pad_sequences([ids[i] for i in index], batch_size, pad_multiple, min_len, PAD_ID)
+  tokens_BT, length_B = batching.pad_sequences([ids[i] for i in index], batch_size, pad_multiple, min_len, PAD_ID,
+                                              max_len)
   batch = {'tokens': tokens_BT, 'length': length_B,
            'label': batching.fill_rows(labels[index], batch_size, 0, np.int32),
            'weight': batching.fill_rows(np.ones(len(index)), batch_size, 0, np.float32),
@@ -483,20 +484,21 @@ def _check_examples(ids: list, labels, extras: dict | None = None) -> np.ndarray
 
 
 def train_batcher(ids: list, labels, batch_size: int, seed: int, pad_multiple: int = 8, min_len: int = 1,
-                  pool_batches: int = 100, extras: dict | None = None) -> batching.LengthGroupedBatcher:
+                  pool_batches: int = 100, extras: dict | None = None,
+                  max_len: int = 0) -> batching.LengthGroupedBatcher:
   """Length-grouped batches of labeled sentences; a short last batch is filled with rows of weight 0."""
   labels = _check_examples(ids, labels, extras)
   if not len(ids):
     raise ValueError('No labeled sentences to train on.')
   make = functools.partial(make_batch, ids, labels, batch_size=batch_size, pad_multiple=pad_multiple,
-                           min_len=min_len, extras=extras)
+                           min_len=min_len, extras=extras, max_len=max_len)
   return batching.LengthGroupedBatcher([len(s) for s in ids], batch_size, seed, make, pool_batches)
 
 
 def eval_batches(ids: list, labels, batch_size: int, pad_multiple: int = 8, min_len: int = 1,
-                 extras: dict | None = None):
+                 extras: dict | None = None, max_len: int = 0):
   """Every example once, sorted by length (stable); 'index' restores split order."""
   labels = _check_examples(ids, labels, extras)
   make = functools.partial(make_batch, ids, labels, batch_size=batch_size, pad_multiple=pad_multiple,
-                           min_len=min_len, extras=extras)
+                           min_len=min_len, extras=extras, max_len=max_len)
   return batching.split_batches(make, len(ids), batch_size, lengths=[len(s) for s in ids])

@@ -78,7 +78,13 @@ def run_vocabulary(config, workdir: str, texts: list, resuming: bool):
   return tokenizers.Vocabulary(tokenizer, tuple(source.get('reserved', labeled.RESERVED)))
 
 
-def predict_rows(model, params, ids: list, batch_size: int, pad_multiple: int, min_len: int, softmax: bool,
+def batch_args(data_config) -> dict:
+  """How a sentence task pads its batches: widths rounded up to data.pad_multiple, at least data.min_len, never
+  past data.max_len (a Transformer's positions are sized for it)."""
+  return dict(pad_multiple=data_config.pad_multiple, min_len=data_config.min_len, max_len=data_config.max_len)
+
+
+def predict_rows(model, params, ids: list, batch_size: int, data_config, softmax: bool,
                  progress: str = '') -> np.ndarray:
   """float32 (R, K): each sentence's class probabilities (softmax) or logits, in the order of `ids`, computed on
   the task's own evaluation batches (sorted by length, so few shapes compile); `progress` names a bar."""
@@ -87,7 +93,7 @@ def predict_rows(model, params, ids: list, batch_size: int, pad_multiple: int, m
     return jax.nn.softmax(logits_BK) if softmax else logits_BK
   predict = jax.jit(predict)
   rows_RK = np.zeros((len(ids), model.num_classes), np.float32)
-  batches = labeled.eval_batches(ids, np.zeros(len(ids), np.int32), batch_size, pad_multiple, min_len)
+  batches = labeled.eval_batches(ids, np.zeros(len(ids), np.int32), batch_size, **batch_args(data_config))
   for batch in tqdm.tqdm(batches, desc=progress, unit='batch', disable=not (progress and sys.stderr.isatty())):
     values_BK = np.asarray(predict(params, batch['tokens'], batch['length']), np.float32)
     real_B = batch['index'] >= 0  # -1 marks filler rows.
@@ -194,7 +200,7 @@ class _SentenceTask(base.Task):
   placeholder_dims = {'vocab_size': 16, 'num_classes': 2}
 
   def _batch_args(self):
-    return dict(pad_multiple=self.config.data.pad_multiple, min_len=self.config.data.min_len)
+    return batch_args(self.config.data)
 
   # {split: more per-example arrays its batches carry} (a teacher's logits, BART's corrupted sources).
   split_extras: dict = {}

@@ -78,8 +78,8 @@ def teacher_logits(teacher_workdir: str, texts: list, cache_dir: str, batch_size
   if os.path.exists(path):
     return np.load(path)
   ids = classification.encode_as_read(config.data, vocab, texts)
-  logits_RK = classification.predict_rows(model, params, ids, batch_size, config.data.pad_multiple,
-                                          config.data.min_len, softmax=False, progress='teacher labels')
+  logits_RK = classification.predict_rows(model, params, ids, batch_size, config.data, softmax=False,
+                                          progress='teacher labels')
   os.makedirs(cache_dir, exist_ok=True)
   temporary = f'{path}.{uuid.uuid4().hex}.tmp.npy'  # Unique: two seeds of a sweep may label at once.
   np.save(temporary, logits_RK)

@@ -5,6 +5,7 @@ own LABEL TEXT files.
 """
 import json
 import os
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -239,6 +240,7 @@ def get_sweep():
   sweep = sweeps.load_sweep(str(sweep_file))
   sweeps.run_sweep(sweep, str(tmp_path / 'out'), pretrain_only=True)
   assert (tmp_path / 'out' / 'pretrain' / 'lm' / 'results.json').exists() and not (tmp_path / 'out' / 'mr').exists()
+  assert (tmp_path / 'out' / 'pretrain' / 'lm' / stored_params.EXPORT_FILE).exists()  # Before any row starts.
   sweeps.run_sweep(sweep, str(tmp_path / 'out'))
   folds = [json.load(open(tmp_path / 'out' / 'mr' / 'seed_0' / f'fold_{f}' / 'results.json')) for f in (0, 1)]
   table = sweeps.collect(sweep, str(tmp_path / 'out'))
@@ -252,10 +254,19 @@ def get_sweep():
             == (pretrained_dir / 'vocab' / tokenizers.CONFIG_FILE).read_text())
   # From a records copy, a fresh workdir has every fold finished, so the pretraining is not trained again.
   sweeps.sync_records(str(tmp_path / 'out'), str(tmp_path / 'records'))
-  assert not (tmp_path / 'records' / 'pretrain').exists()
+  record = tmp_path / 'records' / 'pretrain' / 'lm'  # The pretraining's record: exported parameters, no checkpoint.
+  assert (record / stored_params.EXPORT_FILE).exists() and (record / 'vocab').is_dir()
+  assert not (record / 'checkpoints').exists()
   sweeps.run_sweep(sweep, str(tmp_path / 'fresh'), records=str(tmp_path / 'records'))
-  assert not (tmp_path / 'fresh' / 'pretrain').exists()
+  assert not (tmp_path / 'fresh' / 'pretrain' / 'lm' / 'checkpoints').exists()
   assert sweeps.collect(sweep, str(tmp_path / 'fresh'))[0]['test/accuracy_mean'] == table[0]['test/accuracy_mean']
+  # Records holding the pretraining alone: a fresh machine fine-tunes from its export, to the same results.
+  shutil.copytree(tmp_path / 'records' / 'pretrain', tmp_path / 'only_pretrain' / 'pretrain')
+  sweeps.run_sweep(sweep, str(tmp_path / 'fresh_rows'), records=str(tmp_path / 'only_pretrain'))
+  assert not (tmp_path / 'fresh_rows' / 'pretrain' / 'lm' / 'checkpoints').exists()
+  for fold in (0, 1):
+    again = json.load(open(tmp_path / 'fresh_rows' / 'mr' / 'seed_0' / f'fold_{fold}' / 'results.json'))
+    assert again['test/accuracy'] == folds[fold]['test/accuracy']
   config = _config('configs/classify/lstm.py', **{'data.name': 'mr', 'data.num_folds': 2,
                                                   'init_from': str(pretrained_dir)})
   task = tasks.build(config, str(tmp_path / 'out' / 'mr' / 'seed_0' / 'fold_0'))
@@ -269,8 +280,8 @@ def get_sweep():
   saved.close()
   flat = lambda tree: jax.tree_util.tree_flatten_with_path(tree)[0]
   got = {jax.tree_util.keystr(k): v for k, v in flat(params)}
-  for path, value in flat(want):
-    np.testing.assert_array_equal(got[jax.tree_util.keystr(path)], value)
+  for path, value in flat(want):  # The export: the checkpoint's values in float16.
+    np.testing.assert_array_equal(got[jax.tree_util.keystr(path)], np.asarray(value, np.float16).astype(np.float32))
   assert len(loaded) == len(flat(want))
   # A model the checkpoint does not fit is refused with the parameter named.
   other = _config('configs/classify/lstm.py', **{'model.hidden_size': 8})
@@ -346,3 +357,15 @@ def test_the_masked_lm_loss_at_the_chosen_positions_equals_the_one_over_every_po
   positions, weight = classification.chosen_positions(every, 0.15)
   np.testing.assert_array_equal(positions, np.arange(len(positions)))
   assert (np.asarray(weight) == 1).all()
+
+
+def test_a_transformer_reads_texts_cut_to_one_position_less_than_it_has(tmp_path):
+  """data.max_len = model.max_len - 1 (the CLS takes the last position), not a multiple of data.pad_multiple:
+  batches of cut texts are max_len wide, not rounded up past the model's positions."""
+  long_texts = [f'{i % 2} ' + ' '.join(['good' if i % 2 else 'bad'] * 80) for i in range(8)]
+  overrides = _write_files(tmp_path / 'd', train=long_texts + _sentences(8), valid=long_texts[:4],
+                           test=long_texts[4:])
+  config = _config('configs/classify/transformer.py', '', **overrides,
+                   **{'train.num_steps': 2, 'eval.every_steps': 2, 'data.max_len': 63, 'model.max_len': 64})
+  results = loop.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert 0.0 <= results['test/accuracy'] <= 100.0

@@ -62,7 +62,7 @@ def _classify(*args, stdin: str = ''):
 def _in_process(workdir: str, lines: list, batch_size: int, which: str = 'best'):
   config, model, params, vocab, _ = restore.load_classifier(workdir, which)
   return classify.probabilities(model, params, classification.encode_as_read(config.data, vocab, lines), batch_size,
-                                config.data.pad_multiple, config.data.min_len)
+                                config.data)
 
 
 def test_prints_a_line_per_input_line_the_label_the_most_probable(workdir):

@@ -82,27 +82,29 @@ def test_eval_batches_cover_the_split_in_order():
   np.testing.assert_array_equal(real, np.arange(12))
 
 
-def _naive_padded(seqs, batch_size, pad_multiple, min_len, pad_id):
-  """Rows built one value at a time: the width grows from the longest (at least min_len and 1) to a multiple."""
+def _naive_padded(seqs, batch_size, pad_multiple, min_len, pad_id, max_len=0):
+  """Rows built one value at a time: the width grows from the longest (at least min_len and 1) to a multiple,
+  stopping at max_len if it gets there."""
   width = max([1, min_len] + [len(seq) for seq in seqs])
-  while width % pad_multiple:
+  while width % pad_multiple and width != max_len:
     width += 1
   rows = [[int(seq[t]) if t < len(seq) else pad_id for t in range(width)] for seq in seqs]
   rows += [[pad_id] * width for _ in range(batch_size - len(seqs))]
   return rows, [len(seq) for seq in seqs] + [0] * (batch_size - len(seqs))
 
 
-@pytest.mark.parametrize('pad_multiple,min_len,pad_id', [(1, 1, 0), (8, 1, 0), (4, 10, 7), (3, 0, 2)])
-def test_pad_sequences_equals_a_naive_loop(pad_multiple, min_len, pad_id):
+@pytest.mark.parametrize('pad_multiple,min_len,pad_id,max_len', [(1, 1, 0, 0), (8, 1, 0, 0), (4, 10, 7, 0),
+                                                                 (3, 0, 2, 0), (8, 1, 0, 11), (4, 2, 1, 7)])
+def test_pad_sequences_equals_a_naive_loop(pad_multiple, min_len, pad_id, max_len):
   rng = np.random.default_rng(pad_multiple + min_len)
   for trial in range(20):
     batch_size = int(rng.integers(1, 9))
-    seqs = [rng.integers(10, 99, rng.integers(0, 13)).astype(np.int32)
+    seqs = [rng.integers(10, 99, rng.integers(0, max_len + 1 if max_len else 13)).astype(np.int32)
             for _ in range(rng.integers(1, batch_size + 1))]
     if trial == 0:
       seqs = [np.zeros(0, np.int32)] * batch_size  # Only empty sequences: still one column at least.
-    ids_BT, length_B = batching.pad_sequences(seqs, batch_size, pad_multiple, min_len, pad_id)
-    rows, lengths = _naive_padded(seqs, batch_size, pad_multiple, min_len, pad_id)
+    ids_BT, length_B = batching.pad_sequences(seqs, batch_size, pad_multiple, min_len, pad_id, max_len)
+    rows, lengths = _naive_padded(seqs, batch_size, pad_multiple, min_len, pad_id, max_len)
     assert ids_BT.dtype == np.int32 and length_B.dtype == np.int32
     assert ids_BT.tolist() == rows and length_B.tolist() == lengths
 

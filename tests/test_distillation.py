@@ -103,7 +103,7 @@ def test_a_student_trains_on_the_teachers_logits_of_its_sentences_and_the_unlabe
   # The teacher's logits are its own predictions of those texts, as classify.py makes them.
   t_config, t_model, t_params, t_vocab, _ = restore.load_classifier(str(root / 'teacher'))
   probs = classify.probabilities(t_model, t_params, classification.encode_as_read(t_config.data, t_vocab, texts), 7,
-                                 t_config.data.pad_multiple, t_config.data.min_len)
+                                 t_config.data)
   np.testing.assert_allclose(_softmax(task.split_extras['train']['teacher_logits']), probs, atol=1e-5)
   batch = next(task.train_batcher(8, 0))
   real = batch['index'] >= 0

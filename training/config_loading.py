@@ -11,6 +11,7 @@ import tasks
 from training import errors
 from training import optim
 from training import sharding
+from training import stored_params
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -141,8 +142,9 @@ def validate(config) -> None:
     raise ConfigError(f'train.batch_size {config.train.batch_size} does not divide into train.grad_accum_steps '
                       f'{config.train.grad_accum_steps} micro-batches; choose a divisor of it.')
   _check_mesh(config)
-  if config.init_from and not os.path.exists(os.path.join(config.init_from, 'checkpoints')):
-    raise ConfigError(f'init_from {config.init_from!r} is not a trained workdir (it has no checkpoints/).')
+  if config.init_from and not stored_params.has_pretrained(config.init_from):
+    raise ConfigError(f'init_from {config.init_from!r} is not a trained workdir (it has no checkpoints/ and no '
+                      f'{stored_params.EXPORT_FILE}).')
   task_class = tasks.registry.task_class(config.task.name)
   if config.task.get('norm_stabilizer', 0.0) < 0:
     raise ConfigError(f'task.norm_stabilizer must be >= 0 (0 = off); got {config.task.norm_stabilizer!r}.')

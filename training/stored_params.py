@@ -2,26 +2,70 @@
 validation evaluation's so far (eval.select_metric), which the final evaluation uses."""
 import os
 
+from flax import serialization
 from flax import traverse_util
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 from training import checkpoint
 from training import errors
 
 
+# A finished pretraining run's parameters in float16 (msgpack), which init_from loads in preference to its
+# checkpoint: a sweep writes it as soon as a pretraining run finishes and keeps it with its records, small enough to
+# commit (half of float32, no optimizer state), so the rows that start from that run can go on on a fresh machine
+# and start from the same numbers there as on the machine that pretrained.
+EXPORT_FILE = 'params.msgpack'
+
+
+def export(workdir: str) -> str:
+  """Writes workdir's latest checkpoint's parameters to EXPORT_FILE (once; atomically) and returns its path."""
+  path = os.path.join(workdir, EXPORT_FILE)
+  if os.path.exists(path):
+    return path
+  params = _checkpoint_params(workdir)
+  halves = jax.tree.map(lambda x: np.asarray(x, np.float16), params)
+  if not all(np.isfinite(x).all() for x in jax.tree.leaves(halves)):
+    raise errors.ConfigError(f'{workdir!r}: a parameter does not fit float16; it cannot be exported.')
+  temporary = f'{path}.tmp'
+  with open(temporary, 'wb') as f:
+    f.write(serialization.msgpack_serialize(halves))
+  os.replace(temporary, path)
+  return path
+
+
+def has_pretrained(workdir: str) -> bool:
+  """Whether `workdir` holds parameters that init_from can load (an export or a checkpoints folder)."""
+  return os.path.exists(os.path.join(workdir, EXPORT_FILE)) or os.path.isdir(checkpoint.directory(workdir))
+
+
+def _checkpoint_params(workdir: str):
+  ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir))
+  step = ckpt.latest_step()
+  if step is None:
+    ckpt.close()
+    raise errors.ConfigError(f'init_from {workdir!r} has no checkpoint yet.')
+  params = ckpt.restore_params(step)
+  ckpt.close()
+  return params
+
+
 def load_pretrained(params, workdir: str, left_behind: tuple = ()):
-  """params with every array of `workdir`'s latest checkpoint put in place; (params, loaded paths, fresh paths).
+  """params with every array of `workdir`'s export (EXPORT_FILE) or, without one, of its latest checkpoint put in
+  place; (params, loaded paths, fresh paths).
 
   left_behind: prefixes of the pretrained parameter paths that this model does not take (a pretraining
   objective's own modules, such as a sequence autoencoder's decoder); any other pretrained array that does not
   fit the model is an error.
   """
-  ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir))
-  step = ckpt.latest_step()
-  if step is None:
-    raise errors.ConfigError(f'init_from {workdir!r} has no checkpoint yet.')
-  pretrained = traverse_util.flatten_dict(ckpt.restore_params(step), sep='/')
-  ckpt.close()
+  path = os.path.join(workdir, EXPORT_FILE)
+  if os.path.exists(path):
+    with open(path, 'rb') as f:
+      stored = serialization.msgpack_restore(f.read())
+  else:
+    stored = _checkpoint_params(workdir)
+  pretrained = traverse_util.flatten_dict(stored, sep='/')
   own = traverse_util.flatten_dict(params, sep='/')
   pretrained = {path: value for path, value in pretrained.items() if path in own or not path.startswith(left_behind)}
   for path, value in pretrained.items():

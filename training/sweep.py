@@ -27,8 +27,10 @@ from their checkpoints, so a killed sweep picks up where it stopped.
 A records folder (`records=DIR`) keeps a checkpoint-free copy of every finished run (RECORD_FILES, same
 layout as the workdir) that is small enough to commit: a sweep given it copies the records its workdir
 lacks in before training (those runs are then skipped and count in the tables) and each run it finishes
-out, so a sweep can go on from a fresh machine. A pretraining run is trained only while a row that starts
-from it has a run to train.
+out, so a sweep can go on from a fresh machine. A pretraining run's record also holds its vocabulary and its
+parameters in float16 (training/stored_params.EXPORT_FILE, written as soon as it finishes, and what its rows'
+init_from loads on every machine). A pretraining run is trained only while a row that starts from it has a run
+to train.
 run_sweep trains one run after another in this process; training/launchers.py runs the same runs (plan)
 several at a time on this host, or as SLURM array tasks with the defaults of the optional `slurm` section.
 """
@@ -47,6 +49,7 @@ from training import config_loading
 from training import errors
 from training import loop
 from training import plots
+from training import stored_params
 from training import writers
 
 SWEEP_KEYS = {'seeds', 'metrics', 'reference_metric', 'reference_source', 'rows', 'curve_metrics', 'pretraining',
@@ -163,12 +166,18 @@ def _train(config, out: str, label: str, metrics: tuple, quiet: bool, config_cha
   print(f'    {summary} ({time.time() - start:.1f} s)', flush=True)
 
 
-def _copy_record(src: str, dst: str) -> None:
-  """Copies finished run folder src's RECORD_FILES to run folder dst unless dst has finished; results.json last."""
+def _copy_record(src: str, dst: str, pretraining: bool = False) -> None:
+  """Copies finished run folder src's RECORD_FILES (a pretraining run's: also its parameters' export and its
+  vocabulary) to run folder dst unless dst has finished; results.json last, so a half-copied record is unfinished."""
   if finished(dst):
     return
   os.makedirs(dst, exist_ok=True)
-  for name in sorted(RECORD_FILES, key=lambda n: n == 'results.json'):  # A half-copied record is unfinished.
+  if pretraining:
+    shutil.copyfile(stored_params.export(src), os.path.join(dst, stored_params.EXPORT_FILE))
+    vocab = os.path.join(src, 'vocab')
+    if os.path.isdir(vocab):
+      shutil.copytree(vocab, os.path.join(dst, 'vocab'), dirs_exist_ok=True)
+  for name in sorted(RECORD_FILES, key=lambda n: n == 'results.json'):
     if os.path.exists(os.path.join(src, name)):
       shutil.copyfile(os.path.join(src, name), os.path.join(dst, name))
 
@@ -178,9 +187,8 @@ def sync_records(workdir: str, records: str) -> None:
   for src_root, dst_root in ((records, workdir), (workdir, records)):
     for folder, _, files in os.walk(src_root):
       rel = os.path.relpath(folder, src_root)
-      # A pretraining run is only of use with its checkpoint, which fine-tuning loads.
-      if 'results.json' in files and rel.split(os.sep)[0] != 'pretrain':
-        _copy_record(folder, os.path.join(dst_root, rel))
+      if 'results.json' in files:
+        _copy_record(folder, os.path.join(dst_root, rel), pretraining=rel.split(os.sep)[0] == 'pretrain')
 
 
 def select_rows(sweep: dict, names: list[str]) -> list[dict]:
@@ -262,11 +270,14 @@ def run_config(sweep: dict, workdir: str, run: Run):
 
 def train_run(sweep: dict, workdir: str, run: Run, quiet: bool = True, records: str = '',
               config_change: str = 'refuse') -> None:
-  """Trains `run` unless it has finished, and keeps its record in `records` (if given; not for pretraining)."""
+  """Trains `run` unless it has finished, and keeps its record in `records` (if given). A finished pretraining
+  run's parameters are exported (stored_params.export) before any row starts from them."""
   metrics = () if run.pretrain else sweep['metrics']
   _train(run_config(sweep, workdir, run), run.out, run.label, metrics, quiet, config_change)
-  if records and not run.pretrain:
-    _copy_record(run.out, os.path.join(records, os.path.relpath(run.out, workdir)))
+  if run.pretrain and finished(run.out):
+    stored_params.export(run.out)
+  if records:
+    _copy_record(run.out, os.path.join(records, os.path.relpath(run.out, workdir)), pretraining=bool(run.pretrain))
 
 
 def run_sweep(sweep: dict, workdir: str, seeds: int = 0, quiet: bool = True, rows: list[str] = (),
