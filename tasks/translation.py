@@ -10,6 +10,7 @@ eps_i decays from 1 by a linear, exponential or inverse-sigmoid schedule, never
 below `task.sampling_min_teacher`.
 """
 import functools
+import json
 import math
 import os
 
@@ -19,6 +20,7 @@ import numpy as np
 import optax
 
 from configs import checks
+from data import labeled
 from data import parallel
 from models import seq2seq
 from tasks import decoding
@@ -63,6 +65,25 @@ def check_config(config) -> None:
     raise ValueError('Translation batches differ in shape from step to step; keep train.steps_per_call = 1.')
 
 
+def _check_bart_start(config) -> None:
+  """init_from must be a BART pretraining run (the only kind a translation model starts from) whose words the
+  target side can look up: separate source and target embeddings, word tokens."""
+  path = os.path.join(config.init_from, 'config.json')
+  with open(path) as f:
+    pretrained = json.load(f)
+  objective = pretrained.get('task', {}).get('objective')
+  if pretrained.get('task', {}).get('name') != 'pretrain' or objective != 'bart':
+    raise ValueError(f'init_from {config.init_from!r}: a translation run starts only from a BART pretraining run '
+                     f'(task.objective bart); that run is task {pretrained.get("task", {}).get("name")!r}, objective '
+                     f'{objective!r}.')
+  if config.model.share_embeddings or config.data.joint_vocab:
+    raise ValueError('Translation from a BART run needs model.share_embeddings=False and data.joint_vocab=False: '
+                     'the source language gets an embedding of its own.')
+  if config.data.tokenizer != 'word':
+    raise ValueError(f'Translation from a BART run looks its target words up in the BART vocabulary: '
+                     f'data.tokenizer must be word; got {config.data.tokenizer!r}.')
+
+
 def _sums(logits_BTV, batch):
   weight_BT = batch['weight']
   nll_BT = optax.softmax_cross_entropy_with_integer_labels(logits_BTV, batch['tgt_out']) * weight_BT
@@ -100,6 +121,30 @@ class TranslationTask(base.Task):
                 for split, (src, tgt) in self.lines.items()}
     self.model_dims = {'src_vocab_size': self.src_vocab.vocab_size, 'tgt_vocab_size': self.tgt_vocab.vocab_size}
     self._decoders = {}
+    if config.get('init_from'):
+      _check_bart_start(config)
+
+  def adapt_pretrained(self, pretrained: dict, own: dict, init_from: str) -> dict:
+    """Translation from a BART run (Lewis et al. 2019, section 3.4, in its simplest form): BART's encoder and
+    decoder layers and positions as they are; its one embedding, of the pretraining language, becomes the
+    target embedding row by row for the target words its vocabulary holds (BOS takes its [CLS] row, the
+    decoder's first input in pretraining; padding its padding row; EOS and unknown words stay fresh); the source
+    embedding starts fresh, for the other language."""
+    pretrained = dict(pretrained)
+    shared_VC = np.asarray(pretrained.pop('src_embed/embedding'))
+    bart_vocab = labeled.saved_vocabulary(os.path.join(init_from, 'vocab'))
+    rows_VC = np.array(own['tgt_embed/embedding'], np.float32)
+    rows_VC[parallel.PAD_ID], rows_VC[parallel.BOS_ID] = shared_VC[labeled.PAD_ID], shared_VC[labeled.CLS_ID]
+    known = 0
+    for target_id in range(self.tgt_vocab.num_reserved, self.tgt_vocab.vocab_size):
+      word = self.tgt_vocab.decode([target_id])
+      ids = bart_vocab.encode(word)
+      if word and len(ids) == 1 and ids[0] != labeled.UNK_ID:
+        rows_VC[target_id], known = shared_VC[ids[0]], known + 1
+    print(f'Target embedding from {init_from}: {known:,} of {self.tgt_vocab.vocab_size - self.tgt_vocab.num_reserved:,} '
+          'target words found in its vocabulary.')
+    pretrained['tgt_embed/embedding'] = rows_VC
+    return pretrained
 
   def train_batcher(self, batch_size: int, seed: int):
     return parallel.train_batcher(*self.ids['train'], batch_size, seed, pad_multiple=self.config.data.pad_multiple)

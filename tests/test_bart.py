@@ -8,9 +8,12 @@ import pytest
 import models
 import tasks
 from data import labeled
+from data import parallel
+from training import checkpoint
 from training import config_loading
 from training import loop
 from training import restore
+from training import stored_params
 
 
 def _documents_file(tmp_path):
@@ -75,3 +78,37 @@ def test_pretraining_then_fine_tuning(tmp_path):
   assert 'test/accuracy' in results
   _, model, params, _, _ = restore.load_classifier(str(tmp_path / 'classify'))
   assert params['output']['kernel'].shape == (16, 2) and model.num_classes == 2
+  _check_translation_start(tmp_path, str(tmp_path / 'pretrain'), str(tmp_path / 'classify'))
+
+
+def _check_translation_start(tmp_path, bart_dir: str, not_bart_dir: str):
+  """configs/mt/bart.py with init_from a BART run: BART's layers and positions as they are, its embedding rows
+  as the target embedding's for the words both vocabularies hold (BOS: its [CLS] row), the source one fresh."""
+  pairs = [(f'dok{d} sagt {"gut" if d % 2 else "schlecht"} .', f'doc{d} says {"good" if d % 2 else "bad"} thing .')
+           for d in range(12)]
+  overrides = {'log.progress_bar': False, 'data.dir': '', 'data.name': 'files', 'data.min_count': 1}
+  for split in ('train', 'valid', 'test'):
+    for side, lang in ((0, 'de'), (1, 'en')):
+      (tmp_path / f'{split}.{lang}').write_text('\n'.join(pair[side] for pair in pairs) + '\n')
+    overrides[f'data.{split}_prefix'] = str(tmp_path / split)
+  config = config_loading.apply_overrides(config_loading.load_config('configs/mt/bart.py:tiny'),
+                                          dict(overrides, init_from=bart_dir))
+  task = tasks.build(config, str(tmp_path / 'translate'))
+  model = models.build(config.model, **task.model_dims)
+  batch = next(task.train_batcher(4, 0))
+  fresh = task.init_variables(model, jax.random.PRNGKey(3), batch, ())['params']
+  params, loaded, left_fresh = stored_params.load_pretrained(fresh, bart_dir, task.pretraining_only,
+                                                             task.adapt_pretrained)
+  assert left_fresh == ['src_embed/embedding'] and 'tgt_embed/embedding' in loaded
+  bart = restore.newest_params(checkpoint.directory(bart_dir))[0]
+  np.testing.assert_array_equal(params['src_embed']['embedding'], fresh['src_embed']['embedding'])
+  np.testing.assert_array_equal(params['encoder_0']['attention']['query']['kernel'],
+                                bart['encoder_0']['attention']['query']['kernel'])
+  bart_vocab = labeled.saved_vocabulary(str(tmp_path / 'pretrain' / 'vocab'))
+  rows, bart_rows = params['tgt_embed']['embedding'], bart['src_embed']['embedding']
+  np.testing.assert_array_equal(rows[parallel.BOS_ID], bart_rows[labeled.CLS_ID])
+  np.testing.assert_array_equal(rows[parallel.EOS_ID], fresh['tgt_embed']['embedding'][parallel.EOS_ID])
+  for word in ('says', 'good', 'doc3'):  # In both vocabularies.
+    np.testing.assert_array_equal(rows[task.tgt_vocab.encode(word)[0]], bart_rows[bart_vocab.encode(word)[0]])
+  with pytest.raises(ValueError, match='starts only from a BART pretraining run'):
+    tasks.build(config_loading.apply_overrides(config, {'init_from': not_bart_dir}), str(tmp_path / 'refused'))

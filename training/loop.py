@@ -269,7 +269,8 @@ def _train_and_evaluate(config, workdir: str, config_change: str) -> dict:
   if restored is None and resuming_from is not None:
     print(f'No checkpoint in {checkpoint.directory(workdir)!r} could be read; training from step 0.', file=sys.stderr)
   if restored is None and config.init_from:
-    params, loaded, fresh = stored_params.load_pretrained(state.params, config.init_from, task.pretraining_only)
+    params, loaded, fresh = stored_params.load_pretrained(state.params, config.init_from, task.pretraining_only,
+                                                           task.adapt_pretrained)
     params = jax.device_put(params, state_sharding.params)
     state = state.replace(params=params, opt_state=jax.jit(tx.init, out_shardings=state_sharding.opt_state)(params))
     print(f'Initialized {len(loaded)} parameter arrays from {config.init_from}; fresh: {", ".join(fresh) or "none"}.')

@@ -51,13 +51,14 @@ def _checkpoint_params(workdir: str):
   return params
 
 
-def load_pretrained(params, workdir: str, left_behind: tuple = ()):
+def load_pretrained(params, workdir: str, left_behind: tuple = (), adapt=None):
   """params with every array of `workdir`'s export (EXPORT_FILE) or, without one, of its latest checkpoint put in
   place; (params, loaded paths, fresh paths).
 
   left_behind: prefixes of the pretrained parameter paths that this model does not take (a pretraining
   objective's own modules, such as a sequence autoencoder's decoder); any other pretrained array that does not
-  fit the model is an error.
+  fit the model is an error. adapt(pretrained, own, workdir) maps the pretrained arrays first (a task's
+  adapt_pretrained).
   """
   path = os.path.join(workdir, EXPORT_FILE)
   if os.path.exists(path):
@@ -67,6 +68,8 @@ def load_pretrained(params, workdir: str, left_behind: tuple = ()):
     stored = _checkpoint_params(workdir)
   pretrained = traverse_util.flatten_dict(stored, sep='/')
   own = traverse_util.flatten_dict(params, sep='/')
+  if adapt is not None:
+    pretrained = adapt(pretrained, own, workdir)
   pretrained = {path: value for path, value in pretrained.items() if path in own or not path.startswith(left_behind)}
   for path, value in pretrained.items():
     if path not in own or own[path].shape != value.shape:
