@@ -9,9 +9,9 @@ from configs.classify import common
 from configs.classify import transformer
 
 
-def get_config(variant=''):
-  c = common.get_config(variant)
-  c.model.name = 'bart_classifier'
+def architecture(c, variant=''):
+  """BART's encoder-decoder shape (models.seq2seq.TransformerSeq2Seq fields); the translation config that
+  starts from a BART run (configs/mt/bart.py) takes the same."""
   c.model.max_len = 128  # Positions of each side; the decoder's [CLS] takes one.
   c.model.width = 256
   c.model.encoder_layers = 2
@@ -27,7 +27,13 @@ def get_config(variant=''):
   c.model.share_embeddings = True
   c.model.tie_output = True
   c.model.dtype = 'float32'  # float32 or bfloat16 matmul operands; params, states, logits: float32 (precision.py).
-  transformer.recipe(c, variant)
   if variant == 'tiny':
     c.model.width, c.model.encoder_layers, c.model.decoder_layers, c.model.num_heads, c.model.max_len = 16, 1, 1, 2, 64
+
+
+def get_config(variant=''):
+  c = common.get_config(variant)
+  c.model.name = 'bart_classifier'
+  architecture(c, variant)
+  transformer.recipe(c, variant)
   return c
