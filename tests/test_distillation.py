@@ -2,6 +2,7 @@
 teacher workdir end to end."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,7 +19,9 @@ from tasks import distillation
 from training import config_loading
 from training import errors
 from training import loop
+from training import checkpoint
 from training import restore
+from training import stored_params
 
 
 def _softmax(x):
@@ -147,3 +150,23 @@ def test_inference_speed_bench_reports_each_workdir(teacher, tmp_path):
   assert numbers['params'] == sum(p.size for p in jax.tree.leaves(params))
   with pytest.raises(errors.WorkdirError):  # The script prints it as one error line.
     restore.load_classifier(str(tmp_path))
+
+
+def test_an_exported_teacher_is_read_as_its_best_parameters_in_float16(teacher, tmp_path):
+  """A sweep exports a finished teacher (stored_params.export); load_classifier then reads the export: the best
+  validation evaluation's parameters and step, float16 values, even with no checkpoint left (a records copy)."""
+  root, _ = teacher
+  copy = tmp_path / 'teacher'
+  shutil.copytree(root / 'teacher', copy)
+  step, params = stored_params.final_params(str(copy))
+  best = checkpoint.Checkpointer(stored_params.directory(str(copy)))
+  assert step == best.latest_step()
+  best.close()
+  stored_params.export(str(copy))
+  shutil.rmtree(copy / 'checkpoints')
+  shutil.rmtree(copy / 'best')
+  _, _, loaded, _, loaded_step = restore.load_classifier(str(copy))
+  assert loaded_step == step
+  for want, got in zip(jax.tree.leaves(params), jax.tree.leaves(loaded)):
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.asarray(want, np.float16).astype(np.float32))

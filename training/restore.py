@@ -80,7 +80,8 @@ def load_classifier(workdir: str, which: str = 'best'):
   """(config, model, params, vocabulary, step) of a classification workdir.
 
   which: 'best', the parameters of the best validation evaluation (eval.select_metric), those the final
-  evaluation in results.json used; or 'latest', the latest checkpoint's.
+  evaluation in results.json used (from the workdir's stored_params.EXPORT_FILE when it has one); or 'latest',
+  the latest checkpoint's.
   """
   checks.check_choice(which, PARAMS, 'params')
   config = load_config(workdir)
@@ -91,8 +92,12 @@ def load_classifier(workdir: str, which: str = 'best'):
     raise errors.WorkdirError(f'{workdir!r} keeps no best parameters (its eval.select_metric is empty); '
                               'use --params=latest.')
   vocab = _classifier_vocabulary(workdir)
-  directory = stored_params.directory(workdir) if which == 'best' else checkpoint.directory(workdir)
-  params, step = newest_params(directory)
+  exported = stored_params.load_export(workdir) if which == 'best' else None
+  if exported:  # A sweep's teacher: the float16 export of its best parameters, on every machine.
+    step, params = exported
+  else:
+    directory = stored_params.directory(workdir) if which == 'best' else checkpoint.directory(workdir)
+    params, step = newest_params(directory)
   # Every classifier's last layer is params['output'] (classifiers.max_norm reads it there): its columns are
   # the classes, which config.json does not record.
   num_classes = params['output']['kernel'].shape[-1]

@@ -12,27 +12,38 @@ from training import checkpoint
 from training import errors
 
 
-# A finished pretraining run's parameters in float16 (msgpack), which init_from loads in preference to its
-# checkpoint: a sweep writes it as soon as a pretraining run finishes and keeps it with its records, small enough to
-# commit (half of float32, no optimizer state), so the rows that start from that run can go on on a fresh machine
-# and start from the same numbers there as on the machine that pretrained.
+# A finished run's final parameters in float16 (msgpack), which init_from (and a classifier's loader) read in
+# preference to its checkpoints: a sweep writes it as soon as a pretraining run (or a teacher) finishes and keeps
+# it with its records, small enough to commit (half of float32, no optimizer state), so the rows that start from
+# that run go on on a fresh machine, from the same numbers there as on the machine that trained it.
 EXPORT_FILE = 'params.msgpack'
 
 
 def export(workdir: str) -> str:
-  """Writes workdir's latest checkpoint's parameters to EXPORT_FILE (once; atomically) and returns its path."""
+  """Writes the parameters that workdir's final evaluation used (final_params) to EXPORT_FILE, with their step,
+  once and atomically; returns its path."""
   path = os.path.join(workdir, EXPORT_FILE)
   if os.path.exists(path):
     return path
-  params = _checkpoint_params(workdir)
+  step, params = final_params(workdir)
   halves = jax.tree.map(lambda x: np.asarray(x, np.float16), params)
   if not all(np.isfinite(x).all() for x in jax.tree.leaves(halves)):
     raise errors.ConfigError(f'{workdir!r}: a parameter does not fit float16; it cannot be exported.')
   temporary = f'{path}.tmp'
   with open(temporary, 'wb') as f:
-    f.write(serialization.msgpack_serialize(halves))
+    f.write(serialization.msgpack_serialize({'step': step, 'params': halves}))
   os.replace(temporary, path)
   return path
+
+
+def load_export(workdir: str):
+  """(step, float32 params) of workdir's EXPORT_FILE (float16 values), or None if it has none."""
+  path = os.path.join(workdir, EXPORT_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path, 'rb') as f:
+    stored = serialization.msgpack_restore(f.read())
+  return int(stored['step']), jax.tree.map(lambda x: np.asarray(x, np.float32), stored['params'])
 
 
 def has_pretrained(workdir: str) -> bool:
@@ -40,15 +51,28 @@ def has_pretrained(workdir: str) -> bool:
   return os.path.exists(os.path.join(workdir, EXPORT_FILE)) or os.path.isdir(checkpoint.directory(workdir))
 
 
-def _checkpoint_params(workdir: str):
-  ckpt = checkpoint.Checkpointer(checkpoint.directory(workdir))
+def _newest(directory: str, workdir: str):
+  ckpt = checkpoint.Checkpointer(directory)
   step = ckpt.latest_step()
   if step is None:
     ckpt.close()
     raise errors.ConfigError(f'init_from {workdir!r} has no checkpoint yet.')
-  params = ckpt.restore_params(step)
+  params = ckpt.restore_params(step)  # Both folders save {'params': ...} first.
   ckpt.close()
-  return params
+  return step, params
+
+
+def final_params(workdir: str):
+  """(step, params) of the evaluation in workdir's results.json: the best validation evaluation's (directory())
+  where the run keeps one, else the latest checkpoint's."""
+  best = directory(workdir)
+  if os.path.isdir(best):
+    ckpt = checkpoint.Checkpointer(best)
+    kept = ckpt.latest_step() is not None
+    ckpt.close()
+    if kept:
+      return _newest(best, workdir)
+  return _newest(checkpoint.directory(workdir), workdir)
 
 
 def load_pretrained(params, workdir: str, left_behind: tuple = (), adapt=None):
@@ -60,12 +84,8 @@ def load_pretrained(params, workdir: str, left_behind: tuple = (), adapt=None):
   fit the model is an error. adapt(pretrained, own, workdir) maps the pretrained arrays first (a task's
   adapt_pretrained).
   """
-  path = os.path.join(workdir, EXPORT_FILE)
-  if os.path.exists(path):
-    with open(path, 'rb') as f:
-      stored = serialization.msgpack_restore(f.read())
-  else:
-    stored = _checkpoint_params(workdir)
+  exported = load_export(workdir)
+  stored = exported[1] if exported else _newest(checkpoint.directory(workdir), workdir)[1]
   pretrained = traverse_util.flatten_dict(stored, sep='/')
   own = traverse_util.flatten_dict(params, sep='/')
   if adapt is not None:
