@@ -16,6 +16,10 @@ class Task(abc.ABC):
   placeholder_dims: dict = {}  # Data-dependent model sizes, stand-ins for checking a config before any data load.
   # Prefixes of parameter paths that a pretraining run (init_from) has and this task's models leave behind.
   pretraining_only: tuple = ()
+  # Each task's __init__(config, workdir, resuming) sets model_dims: the sizes the model takes from the data.
+  model_dims: dict
+  # Whether the training loss adds task.norm_stabilizer's term (through apply_with_norm_stabilizer).
+  supports_norm_stabilizer: bool = False
 
   def adapt_pretrained(self, pretrained: dict, own: dict, init_from: str) -> dict:
     """The arrays of a pretraining run (init_from) to put in place, {path: array} with '/'-joined paths, given
@@ -23,10 +27,6 @@ class Task(abc.ABC):
     (another vocabulary, renamed modules)."""
     del own, init_from
     return pretrained
-  # Each task's __init__(config, workdir, resuming) sets model_dims: the sizes the model takes from the data.
-  model_dims: dict
-  # Whether the training loss adds task.norm_stabilizer's term (through apply_with_norm_stabilizer).
-  supports_norm_stabilizer: bool = False
 
   @staticmethod
   def check_config(config) -> None:

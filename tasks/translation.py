@@ -112,6 +112,8 @@ class TranslationTask(base.Task):
 
   def __init__(self, config, workdir: str, resuming: bool = False):
     check_config(config)
+    if config.get('init_from'):
+      _check_bart_start(config)  # Before any data is read.
     self.config = config
     self.lines = parallel.load_parallel(config.data)
     # A resumed run keeps the vocabularies it trained with; stale ones (other text or settings) are refused.
@@ -121,8 +123,6 @@ class TranslationTask(base.Task):
                 for split, (src, tgt) in self.lines.items()}
     self.model_dims = {'src_vocab_size': self.src_vocab.vocab_size, 'tgt_vocab_size': self.tgt_vocab.vocab_size}
     self._decoders = {}
-    if config.get('init_from'):
-      _check_bart_start(config)
 
   def adapt_pretrained(self, pretrained: dict, own: dict, init_from: str) -> dict:
     """Translation from a BART run (Lewis et al. 2019, section 3.4, in its simplest form): BART's encoder and
